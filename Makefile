@@ -1,0 +1,38 @@
+# One entry point. `make book` and `make test` each work on a fresh clone by themselves.
+PROFILE ?= cpu
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pyproject.toml | sha256sum | cut -c1-16)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: env data book test unit nbval clean help
+help:
+	@echo "make book   [PROFILE=cpu|quick|gpu]  environment, data, notebooks, HTML book"
+	@echo "make test                           environment, quick data and book, unit tests, nbval, browser check"
+	@echo "make env | data | clean"
+
+# Idempotent: re-installs only when the pins change (the stamp is keyed by their hash).
+env: $(STAMP)
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+data: env
+	$(PY) -m tmiclnet data build --profile $(PROFILE)
+
+book: data
+	$(PY) -m tmiclnet book build --profile $(PROFILE)
+
+# The quick book is built first: nbval re-executes its executed copies and the browser check reads its HTML.
+test: env
+	$(MAKE) data PROFILE=quick
+	$(PY) -m tmiclnet book build --profile quick
+	$(PY) -m pytest tests -q
+	$(PY) -m pytest -q --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider _build/executed/quick/*.ipynb
+
+clean:
+	rm -rf _build

