@@ -44,6 +44,8 @@ def test_run_executes_in_order_then_skips_unchanged(project: Path, capsys) -> No
     executed = json.loads((out / "a.ipynb").read_text())
     texts = ["".join(o.get("text", "")) for c in executed["cells"] for o in c.get("outputs", [])]
     assert "quick 2\n" in texts
+    injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert injected and all("remove-cell" in c["metadata"]["tags"] for c in injected)
     capsys.readouterr()
     book.run("quick", root=project, out_dir=project / "out")
     assert capsys.readouterr().out.count("unchanged") == 2

@@ -104,7 +104,18 @@ def execute(nb_path: Path, out_path: Path, parameters: dict, cwd: Path) -> None:
             f"{err.ename}: {err.evalue}\n"
             f"  the executed copy with the traceback is {failed}"
         ) from None
+    _hide_injected_parameters(tmp)
     os.replace(tmp, out_path)
+
+
+def _hide_injected_parameters(path: Path) -> None:
+    """Papermill's injected cell is bookkeeping, not content: tag it so the book leaves it out."""
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def _source_cell_number(nb_path: Path, source: str) -> str:
