@@ -1,0 +1,112 @@
+"""Figures from saved predictions: ROC with fold bands, calibration, decision curves, training curves.
+
+Every function takes {model: predictions} (as from `results.load_predictions`), scores the test
+split only and returns a matplotlib Figure, so notebooks just display it and tests count its lines.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import roc_curve
+
+FPR_GRID = np.linspace(0.0, 1.0, 101)
+
+
+def _test(preds: pd.DataFrame) -> pd.DataFrame:
+    return preds[preds["split"] == "test"]
+
+
+def roc_band(preds: pd.DataFrame, grid: np.ndarray = FPR_GRID) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd over folds of the TPR interpolated on a common FPR grid."""
+    tprs = []
+    for _, g in _test(preds).groupby("fold"):
+        fpr, tpr, _ = roc_curve(g["label"], g["prob"])
+        t = np.interp(grid, fpr, tpr)
+        t[0] = 0.0
+        tprs.append(t)
+    tprs = np.array(tprs)
+    return tprs.mean(axis=0), tprs.std(axis=0, ddof=1) if len(tprs) > 1 else np.zeros_like(grid)
+
+
+def roc_figure(preds_by_model: dict[str, pd.DataFrame], title: str = "ROC (test folds)") -> Figure:
+    """One mean ROC line per model with a +/- 1 sd band over folds, and the chance diagonal."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, preds in preds_by_model.items():
+        mean, sd = roc_band(preds)
+        auc = np.trapezoid(mean, FPR_GRID)
+        ax.plot(FPR_GRID, mean, label=f"{name} (AUC of mean curve {auc:.2f})")
+        ax.fill_between(FPR_GRID, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), alpha=0.15)
+    ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
+    ax.set(xlabel="1 - specificity (FPR)", ylabel="sensitivity (TPR)", title=title, xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def calibration_figure(preds_by_model: dict[str, pd.DataFrame], n_bins: int = 5,
+                       title: str = "Calibration (pooled test predictions)") -> Figure:
+    """Observed event rate vs mean predicted probability (quantile bins), one line per model."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, preds in preds_by_model.items():
+        t = _test(preds)
+        frac, mean_pred = calibration_curve(t["label"], t["prob"], n_bins=n_bins, strategy="quantile")
+        ax.plot(mean_pred, frac, marker="o", label=name)
+    ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
+    ax.set(xlabel="mean predicted probability", ylabel="observed fraction positive", title=title,
+           xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def net_benefit(label: np.ndarray, prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Vickers & Elkin 2006: TP/n - FP/n * pt / (1 - pt) when treating everyone with prob >= pt."""
+    y = np.asarray(label, int)
+    p = np.asarray(prob, float)
+    n = len(y)
+    out = []
+    for pt in thresholds:
+        treat = p >= pt
+        tp, fp = np.sum(treat & (y == 1)), np.sum(treat & (y == 0))
+        out.append(tp / n - fp / n * pt / (1 - pt))
+    return np.array(out)
+
+
+def decision_figure(preds_by_model: dict[str, pd.DataFrame], thresholds: np.ndarray | None = None,
+                    title: str = "Decision curves (pooled test predictions)") -> Figure:
+    """Net benefit vs threshold probability per model, with treat-all and treat-none."""
+    thresholds = np.linspace(0.02, 0.8, 40) if thresholds is None else thresholds
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    label = None
+    for name, preds in preds_by_model.items():
+        t = _test(preds)
+        label = t["label"].to_numpy(int)
+        ax.plot(thresholds, net_benefit(label, t["prob"], thresholds), label=name)
+    prevalence = label.mean()
+    ax.plot(thresholds, prevalence - (1 - prevalence) * thresholds / (1 - thresholds), c="k", ls=":",
+            label="treat all")
+    ax.plot(thresholds, np.zeros_like(thresholds), c="grey", ls="--", label="treat none")
+    ax.set(xlabel="threshold probability", ylabel="net benefit", title=title,
+           ylim=(-0.05, max(prevalence, 0.05) * 1.1))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def training_figure(history: pd.DataFrame, title: str = "Training curves") -> Figure:
+    """Train/val loss and val AUC per epoch, one line per fold (history.csv with a fold column)."""
+    fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for k, h in history.groupby("fold"):
+        line, = ax_loss.plot(h["epoch"], h["train_loss"], label=f"fold {k} train")
+        ax_loss.plot(h["epoch"], h["val_loss"], ls="--", c=line.get_color(), label=f"fold {k} val")
+        ax_auc.plot(h["epoch"], h["val_auc"], c=line.get_color(), label=f"fold {k}")
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss (solid train, dashed val)")
+    ax_auc.set(xlabel="epoch", ylabel="validation AUC", title="validation AUC")
+    ax_auc.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,138 @@
+"""Classical references on the same folds: logistic regression on the clinical table, Mayo risk score.
+
+Both are scored on exactly the test patients of `folds.csv` and written in the trainer's results
+layout (models "logreg_clinical" and "mayo_risk"), so every table and figure treats them like the
+networks. Nothing is fitted on test rows: imputation, scaling, the regression, the Mayo score's
+probability scale and both thresholds are fitted on each fold's training part only.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_curve
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from tmiclnet.evaluate import results as res
+
+# Outcome fields: never predictors (they define the label). Dropped if a clinical table has them.
+OUTCOME_COLUMNS = ("time", "status", "label", "death", "event")
+# Mayo inputs and the names they may carry in a clinical table (first match wins).
+MAYO_ALIASES = {
+    "bili": ("bili", "bilirubin", "bilirubin_mg_dl"),
+    "albumin": ("albumin", "albumin_g_dl"),
+    "age": ("age", "age_years"),
+    "protime": ("protime", "prothrombin_time", "prothrombin_time_s", "pt"),
+    "edema": ("edema", "oedema"),
+}
+
+
+def mayo_risk_score(bili, albumin, age, protime, edema) -> np.ndarray:
+    """Dickson et al. 1989: R = 0.871 ln(bili mg/dL) - 2.53 ln(albumin g/dL) + 0.039 age
+    + 2.38 ln(prothrombin time s) + 0.859 edema (0, 0.5, 1)."""
+    return (0.871 * np.log(np.asarray(bili, float)) - 2.53 * np.log(np.asarray(albumin, float))
+            + 0.039 * np.asarray(age, float) + 2.38 * np.log(np.asarray(protime, float))
+            + 0.859 * np.asarray(edema, float))
+
+
+def mayo_columns(clinical: pd.DataFrame) -> dict[str, str] | None:
+    """{Mayo input: column name} if the table has all five inputs, else None."""
+    lower = {c.lower(): c for c in clinical.columns}
+    found = {}
+    for key, names in MAYO_ALIASES.items():
+        hit = next((lower[n] for n in names if n in lower), None)
+        if hit is None:
+            return None
+        found[key] = hit
+    return found
+
+
+def youden_threshold(label: np.ndarray, prob: np.ndarray) -> float:
+    """The probability cut maximising sensitivity + specificity - 1 (Youden's J)."""
+    fpr, tpr, thr = roc_curve(label, prob)
+    return float(np.clip(thr[int(np.argmax(tpr - fpr))], 0.0, 1.0))
+
+
+def predictor_columns(clinical: pd.DataFrame) -> list[str]:
+    """Every recorded field except identifiers and outcome fields: a fair clinical-table reference."""
+    return [c for c in clinical.columns if c.lower() not in OUTCOME_COLUMNS and c.lower() != "id"]
+
+
+def make_logreg(clinical: pd.DataFrame, seed: int = 0) -> Pipeline:
+    """Impute (median / most frequent) + scale / one-hot, then L2 logistic regression."""
+    cols = predictor_columns(clinical)
+    numeric = [c for c in cols if pd.api.types.is_numeric_dtype(clinical[c])]
+    other = [c for c in cols if c not in numeric]
+    prep = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                              OneHotEncoder(handle_unknown="ignore")), other),
+    ])
+    return Pipeline([("prep", prep), ("clf", LogisticRegression(C=1.0, max_iter=2000, random_state=seed))])
+
+
+def fit_logreg_fold(clinical: pd.DataFrame, labels: pd.Series, train_ids, test_ids,
+                    seed: int = 0) -> tuple[np.ndarray, float, Pipeline]:
+    """Fit on the training ids; threshold by Youden's J on inner 5-fold out-of-fold probabilities."""
+    x_tr, y_tr = clinical.loc[train_ids], labels.loc[train_ids].to_numpy(int)
+    inner = StratifiedKFold(n_splits=min(5, int(np.bincount(y_tr).min())), shuffle=True, random_state=seed)
+    oof = cross_val_predict(make_logreg(clinical, seed), x_tr, y_tr, cv=inner, method="predict_proba")[:, 1]
+    model = make_logreg(clinical, seed).fit(x_tr, y_tr)
+    return model.predict_proba(clinical.loc[test_ids])[:, 1], youden_threshold(y_tr, oof), model
+
+
+def fit_mayo_fold(clinical: pd.DataFrame, labels: pd.Series, train_ids, test_ids
+                  ) -> tuple[np.ndarray, float]:
+    """Mayo score (missing inputs imputed with the training median), turned into a probability by
+    a one-feature logistic fit on the training part (monotone: the AUC is the score's own)."""
+    cols = mayo_columns(clinical)
+    if cols is None:
+        raise ValueError(f"clinical table lacks Mayo inputs; need {MAYO_ALIASES}")
+    table = clinical[list(cols.values())].apply(pd.to_numeric, errors="coerce")
+    table = table.fillna(table.loc[train_ids].median())
+    score = pd.Series(mayo_risk_score(*(table[cols[k]] for k in MAYO_ALIASES)), index=table.index)
+    y_tr = labels.loc[train_ids].to_numpy(int)
+    calib = LogisticRegression(C=1e6, max_iter=1000).fit(score.loc[train_ids].to_frame(), y_tr)
+    p_tr = calib.predict_proba(score.loc[train_ids].to_frame())[:, 1]
+    return calib.predict_proba(score.loc[test_ids].to_frame())[:, 1], youden_threshold(y_tr, p_tr)
+
+
+def write_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame,
+                     results_dir: str | os.PathLike, cohort: str, seed: int = 0) -> list[str]:
+    """Score both references on every fold of folds.csv and write them as saved results.
+
+    Returns the model names written ("mayo_risk" only where the table has the Mayo inputs)."""
+    clinical = clinical.copy()
+    clinical.index = clinical.index.astype(str)
+    labels = labels.copy()
+    labels.index = labels.index.astype(str)
+    unknown = set(folds["id"]) - set(clinical.index)
+    if unknown:
+        raise ValueError(f"folds.csv ids missing from the clinical table: {sorted(unknown)[:5]}")
+    used = predictor_columns(clinical)
+    models = ["logreg_clinical"] + (["mayo_risk"] if mayo_columns(clinical) else [])
+    for k in sorted(folds["fold"].unique()):
+        test_ids = folds.loc[folds["fold"] == k, "id"].tolist()
+        train_ids = folds.loc[folds["fold"] != k, "id"].tolist()
+        for model in models:
+            if model == "logreg_clinical":
+                prob, thr, _ = fit_logreg_fold(clinical, labels, train_ids, test_ids, seed)
+                how = "Youden's J on inner 5-fold out-of-fold probabilities of the training part"
+                info = {"columns": used}
+            else:
+                prob, thr = fit_mayo_fold(clinical, labels, train_ids, test_ids)
+                how = "Youden's J on the training part (score -> probability by logistic fit there)"
+                info = {"columns": mayo_columns(clinical)}
+            pred = pd.DataFrame({"id": test_ids, "label": labels.loc[test_ids].to_numpy(int),
+                                 "prob": prob, "split": "test"})
+            res.write_fold(results_dir, cohort, model, int(k), pred,
+                           {"threshold": thr, "chosen_on": how},
+                           {"model": model, "fold": int(k), "n_train": len(train_ids), **info})
+    return models
