@@ -173,3 +173,36 @@ def test_net_benefit_hand_computed() -> None:
     # at pt = 0.5: treat 0.9 (TP) and 0.6 (FP): 1/4 - 1/4 * 1 = 0
     # at pt = 0.2: treat 0.9, 0.4 (TP) and 0.6 (FP): 2/4 - 1/4 * 0.25 = 0.4375
     np.testing.assert_allclose(plots.net_benefit(y, p, np.array([0.5, 0.2])), [0.0, 0.4375])
+
+
+def test_tables_ablation_and_differences(tmp_path) -> None:
+    from tmiclnet.evaluate import tables
+
+    names = ("tmiclnet_tokens", "tmiclnet_no_ima", "ct_only")
+    fake_results(tmp_path, models=names)
+    preds = {m: results.load_predictions(tmp_path, "toy", m) for m in names}
+    comp = tables.comparison(preds)
+    assert comp.shape == (4, 6) and "private cohort" in comp.index[-1]
+    assert comp.loc[comp.index[-1], "auc"] == "0.822"
+    abl = tables.ablation(preds, n_boot=50)
+    assert list(abl.index) == ["tmiclnet_tokens", "tmiclnet_no_ima"]
+    assert abl.iloc[0, -1] == "—" and abl.iloc[1, -1].count("[") == 1
+    diffs = tables.auc_differences(preds, n_boot=50)
+    assert set(diffs.index) == {"tmiclnet_no_ima", "ct_only"}
+    line = tables.oracle_line(preds, oracle_auc=0.9)
+    assert line["fraction of oracle"] == pytest.approx(line["model AUC"] / 0.9, abs=2e-3)
+    assert tables.oracle_line(preds, None) is None
+
+
+def test_references_are_keyed_by_content_and_reports_build(tmp_path) -> None:
+    from tmiclnet.evaluate import report
+
+    clin, y, folds = _clinical()
+    references.ensure_references(clin, y, folds, tmp_path, "toy")
+    stamp = (tmp_path / "toy" / "mayo_risk" / "fold0" / "predictions.csv").stat().st_mtime_ns
+    references.ensure_references(clin, y, folds, tmp_path, "toy")  # unchanged content: skipped
+    assert (tmp_path / "toy" / "mayo_risk" / "fold0" / "predictions.csv").stat().st_mtime_ns == stamp
+    changed = clin.assign(age=clin["age"] + 1)
+    assert references.content_key(changed, y, folds, 0) != references.content_key(clin, y, folds, 0)
+    rep = report.build_report(tmp_path, "toy", n_boot=20)
+    assert rep.models == ["logreg_clinical", "mayo_risk"] and rep.ablation is None and rep.notes

@@ -8,6 +8,8 @@ probability scale and both thresholds are fitted on each fold's training part on
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 
 import numpy as np
@@ -21,6 +23,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from tmiclnet.evaluate import results as res
+from tmiclnet.provenance import atomic_write_text
 
 # Outcome fields: never predictors (they define the label). Dropped if a clinical table has them.
 OUTCOME_COLUMNS = ("time", "status", "label", "death", "event")
@@ -136,3 +139,38 @@ def write_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFr
                            {"threshold": thr, "chosen_on": how},
                            {"model": model, "fold": int(k), "n_train": len(train_ids), **info})
     return models
+
+
+REFERENCE_VERSION = "1"  # bump when the reference models change, so saved ones are refitted
+
+
+def content_key(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame, seed: int) -> str:
+    """sha256 of everything the references depend on: table, labels, folds, seed and code version."""
+    h = hashlib.sha256(REFERENCE_VERSION.encode())
+    for part in (clinical.sort_index().to_csv(), labels.sort_index().to_csv(),
+                 folds.sort_values("id").to_csv(index=False), str(seed)):
+        h.update(part.encode())
+    return h.hexdigest()
+
+
+def ensure_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame,
+                      results_dir: str | os.PathLike, cohort: str, seed: int = 0) -> list[str]:
+    """Write the references unless results keyed by the same content already exist."""
+    key = content_key(clinical, labels, folds, seed)
+    n_folds = folds["fold"].nunique()
+    names = ["logreg_clinical"] + (["mayo_risk"] if mayo_columns(clinical) else [])
+
+    def fresh(model: str) -> bool:
+        dirs = res.fold_dirs(results_dir, cohort, model)
+        return len(dirs) == n_folds and all(
+            (d / "done.json").exists() and json.loads((d / "done.json").read_text()).get("key") == key
+            for d in dirs.values())
+
+    if all(fresh(m) for m in names):
+        return names
+    written = write_references(clinical, labels, folds, results_dir, cohort, seed)
+    for model in written:
+        for d in res.fold_dirs(results_dir, cohort, model).values():
+            done = json.loads((d / "done.json").read_text())
+            atomic_write_text(d / "done.json", json.dumps({**done, "key": key}, indent=2, default=str))
+    return written

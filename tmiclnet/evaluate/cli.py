@@ -1,0 +1,43 @@
+"""`python -m tmiclnet evaluate --cohort DIR --profile P`: references, tables, CSVs; never trains."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from tmiclnet.evaluate import report
+from tmiclnet.provenance import atomic_write_text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tmiclnet evaluate",
+                                     description="Evaluate saved results of one cohort.")
+    parser.add_argument("--cohort", required=True, help="cohort folder, e.g. data/generated/cpu/pbc")
+    parser.add_argument("--profile", default="cpu", help="accepted for symmetry with `train`")
+    parser.add_argument("--results", default="", help="results folder (default: <cohort>/../results)")
+    parser.add_argument("--n-boot", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-references", action="store_true", help="skip logistic regression / Mayo")
+    args = parser.parse_args(argv)
+
+    from tmiclnet.data.cohort import load
+
+    cohort = load(Path(args.cohort))
+    results_dir = Path(args.results) if args.results else report.results_dir_for(cohort.root)
+    if not args.no_references:
+        print("references:", ", ".join(report.add_references(cohort, results_dir, args.seed)))
+    rep = report.build_report(results_dir, cohort.name, cohort.oracle_auc, args.n_boot, args.seed)
+    out = results_dir / cohort.name / "evaluation"
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        for name in ("comparison", "differences", "ablation", "oracle"):
+            table = getattr(rep, name)
+            if table is None:
+                continue
+            print(f"\n## {name}\n{table}")
+            atomic_write_text(out / f"{name}.csv", table.to_csv())
+    for note in rep.notes:
+        print("note:", note)
+    print(f"\ntables written to {out}")
+    return 0

@@ -1,0 +1,61 @@
+"""Gather everything the evaluation page shows for one cohort, from saved results only."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from tmiclnet.evaluate import references, results, tables
+
+REFERENCE_MODELS = ("logreg_clinical", "mayo_risk")
+
+
+def load_all(results_dir: str | os.PathLike, cohort: str, models: list[str] | None = None
+             ) -> dict[str, pd.DataFrame]:
+    """{model: predictions} for the given models (default: every model with saved results)."""
+    names = models if models is not None else results.available_models(results_dir, cohort)
+    return {m: results.load_predictions(results_dir, cohort, m) for m in names}
+
+
+def results_dir_for(cohort_root: str | os.PathLike) -> Path:
+    """`<data_dir>/results` for a cohort folder `<data_dir>/<cohort>`."""
+    return Path(cohort_root).resolve().parent / "results"
+
+
+@dataclass
+class Report:
+    """The tables of one cohort's evaluation (strings formatted for display)."""
+
+    cohort: str
+    models: list[str]
+    comparison: pd.DataFrame
+    differences: pd.DataFrame | None = None
+    ablation: pd.DataFrame | None = None
+    oracle: pd.Series | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def build_report(results_dir: str | os.PathLike, cohort: str, oracle_auc: float | None = None,
+                 n_boot: int = 2000, seed: int = 0) -> Report:
+    """Comparison table, AUC differences vs TMI-CLNet, ablation table and oracle line if possible."""
+    preds = load_all(results_dir, cohort)
+    if not preds:
+        raise FileNotFoundError(f"{Path(results_dir) / cohort}: no saved results to evaluate")
+    rep = Report(cohort, sorted(preds), tables.comparison(preds))
+    if tables.MAIN_MODEL in preds:
+        rep.differences = tables.auc_differences(preds, n_boot=n_boot, seed=seed)
+        rep.ablation = tables.ablation(preds, n_boot=n_boot, seed=seed)
+        rep.oracle = tables.oracle_line(preds, oracle_auc)
+    else:
+        rep.notes.append(f"{tables.MAIN_MODEL} has no saved results: no differences or ablations")
+    return rep
+
+
+def add_references(cohort_obj, results_dir: str | os.PathLike, seed: int = 0) -> list[str]:
+    """Score the classical references on the cohort's saved folds (skipped when up to date)."""
+    folds = results.read_folds(results_dir, cohort_obj.name)
+    return references.ensure_references(cohort_obj.clinical, cohort_obj.labels, folds,
+                                        results_dir, cohort_obj.name, seed)
