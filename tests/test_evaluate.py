@@ -178,17 +178,17 @@ def test_net_benefit_hand_computed() -> None:
 def test_tables_ablation_and_differences(tmp_path) -> None:
     from tmiclnet.evaluate import tables
 
-    names = ("tmiclnet_tokens", "tmiclnet_no_ima", "ct_only")
+    names = ("tmiclnet_tokens", "no_ima", "ct_only")
     fake_results(tmp_path, models=names)
     preds = {m: results.load_predictions(tmp_path, "toy", m) for m in names}
     comp = tables.comparison(preds)
     assert comp.shape == (4, 6) and "private cohort" in comp.index[-1]
     assert comp.loc[comp.index[-1], "auc"] == "0.822"
     abl = tables.ablation(preds, n_boot=50)
-    assert list(abl.index) == ["tmiclnet_tokens", "tmiclnet_no_ima"]
+    assert list(abl.index) == ["tmiclnet_tokens", "no_ima"]
     assert abl.iloc[0, -1] == "—" and abl.iloc[1, -1].count("[") == 1
     diffs = tables.auc_differences(preds, n_boot=50)
-    assert set(diffs.index) == {"tmiclnet_no_ima", "ct_only"}
+    assert set(diffs.index) == {"no_ima", "ct_only"}
     line = tables.oracle_line(preds, oracle_auc=0.9)
     assert line["fraction of oracle"] == pytest.approx(line["model AUC"] / 0.9, abs=2e-3)
     assert tables.oracle_line(preds, None) is None

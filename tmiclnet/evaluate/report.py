@@ -59,3 +59,34 @@ def add_references(cohort_obj, results_dir: str | os.PathLike, seed: int = 0) ->
     folds = results.read_folds(results_dir, cohort_obj.name)
     return references.ensure_references(cohort_obj.clinical, cohort_obj.labels, folds,
                                         results_dir, cohort_obj.name, seed)
+
+
+def headline_models(preds_by_model: dict[str, pd.DataFrame], n_best: int = 2) -> list[str]:
+    """The models worth a figure: TMI-CLNet, the classical references and the best other models."""
+    from tmiclnet.evaluate import metrics
+
+    fixed = [m for m in (tables.MAIN_MODEL, *REFERENCE_MODELS) if m in preds_by_model]
+    auc = {m: metrics.summarize(metrics.fold_metrics(p)).loc["auc", "mean"]
+           for m, p in preds_by_model.items() if m not in fixed}
+    best = sorted(auc, key=lambda m: -auc[m])[:n_best]
+    return fixed + best
+
+
+def evaluate_cohort(data_dir: str | os.PathLike, name: str, n_boot: int = 2000, seed: int = 0,
+                    with_references: bool = True) -> tuple[Report, dict[str, pd.DataFrame]]:
+    """Load `<data_dir>/<name>`, score the references on its saved folds, build its report.
+
+    Returns the report and {model: predictions} (the references included)."""
+    from tmiclnet.data.cohort import load
+
+    cohort = load(Path(data_dir) / name)
+    results_dir = Path(data_dir) / "results"
+    if with_references:
+        add_references(cohort, results_dir, seed)
+    rep = build_report(results_dir, cohort.name, cohort.oracle_auc, n_boot, seed)
+    return rep, load_all(results_dir, cohort.name)
+
+
+def history_of(data_dir: str | os.PathLike, cohort: str, model: str = tables.MAIN_MODEL) -> pd.DataFrame:
+    """history.csv of every fold of a model (empty if it has none)."""
+    return results.read_history(Path(data_dir) / "results", cohort, model)

@@ -38,12 +38,12 @@ def read_folds(results_dir: str | os.PathLike, cohort: str) -> pd.DataFrame:
 
 
 def fold_dirs(results_dir: str | os.PathLike, cohort: str, model: str) -> dict[int, Path]:
-    """{fold index: folder} for every fold folder of a model that holds predictions."""
+    """{fold index: folder} for every finished fold of a model (done.json is written last)."""
     root = cohort_dir(results_dir, cohort) / model
     out = {}
     for d in sorted(root.glob("fold*")):
         m = _FOLD_DIR.match(d.name)
-        if m and (d / "predictions.csv").exists():
+        if m and (d / "predictions.csv").exists() and (d / "done.json").exists():
             out[int(m.group(1))] = d
     return dict(sorted(out.items()))
 

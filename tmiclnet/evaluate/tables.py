@@ -15,9 +15,9 @@ MAIN_MODEL = "tmiclnet_tokens"
 # (results name, what the row means); the first is the full model every ablation is compared to.
 ABLATIONS = (
     ("tmiclnet_tokens", "full model (token variant)"),
-    ("tmiclnet_no_ima", "without IMA (intra-modal aggregation)"),
-    ("tmiclnet_no_tcaf", "without TCAF (concatenation instead)"),
-    ("tmiclnet_no_tmff", "without TMFF (cross-entropy only, w2 = 0)"),
+    ("no_ima", "without IMA (intra-modal aggregation)"),
+    ("no_tcaf", "without TCAF (concatenation instead)"),
+    ("no_tmff", "without TMFF (cross-entropy only, w2 = 0)"),
     ("tmiclnet_released", "released architecture (one-token IMA, scalar TCAF)"),
 )
 
