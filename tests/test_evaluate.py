@@ -206,3 +206,16 @@ def test_references_are_keyed_by_content_and_reports_build(tmp_path) -> None:
     assert references.content_key(changed, y, folds, 0) != references.content_key(clin, y, folds, 0)
     rep = report.build_report(tmp_path, "toy", n_boot=20)
     assert rep.models == ["logreg_clinical", "mayo_risk"] and rep.ablation is None and rep.notes
+
+
+def test_clinical_reference_uses_recorded_extra_fields(tmp_path) -> None:
+    clin, y, folds = _clinical()
+    extra = pd.DataFrame({"stage": np.where(y == 1, 4, 2)}, index=clin.index)
+    names = references.write_references(clin, y, folds, tmp_path, "toy", extra=extra)
+    assert names == ["logreg_clinical", "logreg_note_fields", "mayo_risk"]
+    done = json.loads((tmp_path / "toy" / "logreg_clinical" / "fold0" / "done.json").read_text())
+    note = json.loads((tmp_path / "toy" / "logreg_note_fields" / "fold0" / "done.json").read_text())
+    assert "stage" in done["columns"] and "stage" not in note["columns"]
+    auc = {m: metrics.summarize(metrics.fold_metrics(results.load_predictions(tmp_path, "toy", m)))
+           .loc["auc", "mean"] for m in names[:2]}
+    assert auc["logreg_clinical"] > auc["logreg_note_fields"]  # stage is the label here

@@ -107,11 +107,23 @@ def fit_mayo_fold(clinical: pd.DataFrame, labels: pd.Series, train_ids, test_ids
     return calib.predict_proba(score.loc[test_ids].to_frame())[:, 1], youden_threshold(y_tr, p_tr)
 
 
-def write_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame,
-                     results_dir: str | os.PathLike, cohort: str, seed: int = 0) -> list[str]:
-    """Score both references on every fold of folds.csv and write them as saved results.
+def reference_names(clinical: pd.DataFrame, extra: pd.DataFrame | None = None) -> list[str]:
+    """The references a table supports, in the order they are written."""
+    names = ["logreg_clinical"]
+    if extra is not None and len(extra.columns):
+        names.append("logreg_note_fields")
+    return names + (["mayo_risk"] if mayo_columns(clinical) else [])
 
-    Returns the model names written ("mayo_risk" only where the table has the Mayo inputs)."""
+
+def write_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame,
+                     results_dir: str | os.PathLike, cohort: str, seed: int = 0,
+                     extra: pd.DataFrame | None = None) -> list[str]:
+    """Score the references on every fold of folds.csv and write them as saved results.
+
+    `logreg_clinical` uses every recorded field: `clinical` plus `extra` (e.g. the recorded image
+    fields stage, hepato, ascites that the CT renderer draws from); `logreg_note_fields` (only when
+    `extra` is given) uses `clinical` alone, the fields the clinical note states; `mayo_risk` needs
+    the five Mayo inputs. Returns the model names written."""
     clinical = clinical.copy()
     clinical.index = clinical.index.astype(str)
     labels = labels.copy()
@@ -119,16 +131,21 @@ def write_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFr
     unknown = set(folds["id"]) - set(clinical.index)
     if unknown:
         raise ValueError(f"folds.csv ids missing from the clinical table: {sorted(unknown)[:5]}")
-    used = predictor_columns(clinical)
-    models = ["logreg_clinical"] + (["mayo_risk"] if mayo_columns(clinical) else [])
+    full = clinical
+    if extra is not None and len(extra.columns):
+        extra = extra.copy()
+        extra.index = extra.index.astype(str)
+        full = clinical.join(extra.drop(columns=[c for c in extra.columns if c in clinical.columns]))
+    tables = {"logreg_clinical": full, "logreg_note_fields": clinical}
+    models = reference_names(clinical, extra)
     for k in sorted(folds["fold"].unique()):
         test_ids = folds.loc[folds["fold"] == k, "id"].tolist()
         train_ids = folds.loc[folds["fold"] != k, "id"].tolist()
         for model in models:
-            if model == "logreg_clinical":
-                prob, thr, _ = fit_logreg_fold(clinical, labels, train_ids, test_ids, seed)
+            if model.startswith("logreg"):
+                prob, thr, _ = fit_logreg_fold(tables[model], labels, train_ids, test_ids, seed)
                 how = "Youden's J on inner 5-fold out-of-fold probabilities of the training part"
-                info = {"columns": used}
+                info = {"columns": predictor_columns(tables[model])}
             else:
                 prob, thr = fit_mayo_fold(clinical, labels, train_ids, test_ids)
                 how = "Youden's J on the training part (score -> probability by logistic fit there)"
@@ -141,24 +158,27 @@ def write_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFr
     return models
 
 
-REFERENCE_VERSION = "1"  # bump when the reference models change, so saved ones are refitted
+REFERENCE_VERSION = "2"  # bump when the reference models change, so saved ones are refitted
 
 
-def content_key(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame, seed: int) -> str:
-    """sha256 of everything the references depend on: table, labels, folds, seed and code version."""
+def content_key(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame, seed: int,
+                extra: pd.DataFrame | None = None) -> str:
+    """sha256 of everything the references depend on: tables, labels, folds, seed and code version."""
     h = hashlib.sha256(REFERENCE_VERSION.encode())
-    for part in (clinical.sort_index().to_csv(), labels.sort_index().to_csv(),
+    extra_csv = "" if extra is None else extra.sort_index().to_csv()
+    for part in (clinical.sort_index().to_csv(), extra_csv, labels.sort_index().to_csv(),
                  folds.sort_values("id").to_csv(index=False), str(seed)):
         h.update(part.encode())
     return h.hexdigest()
 
 
 def ensure_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame,
-                      results_dir: str | os.PathLike, cohort: str, seed: int = 0) -> list[str]:
+                      results_dir: str | os.PathLike, cohort: str, seed: int = 0,
+                      extra: pd.DataFrame | None = None) -> list[str]:
     """Write the references unless results keyed by the same content already exist."""
-    key = content_key(clinical, labels, folds, seed)
+    key = content_key(clinical, labels, folds, seed, extra)
     n_folds = folds["fold"].nunique()
-    names = ["logreg_clinical"] + (["mayo_risk"] if mayo_columns(clinical) else [])
+    names = reference_names(clinical, extra)
 
     def fresh(model: str) -> bool:
         dirs = res.fold_dirs(results_dir, cohort, model)
@@ -168,7 +188,7 @@ def ensure_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataF
 
     if all(fresh(m) for m in names):
         return names
-    written = write_references(clinical, labels, folds, results_dir, cohort, seed)
+    written = write_references(clinical, labels, folds, results_dir, cohort, seed, extra)
     for model in written:
         for d in res.fold_dirs(results_dir, cohort, model).values():
             done = json.loads((d / "done.json").read_text())

@@ -10,7 +10,11 @@ import pandas as pd
 
 from tmiclnet.evaluate import references, results, tables
 
-REFERENCE_MODELS = ("logreg_clinical", "mayo_risk")
+REFERENCE_MODELS = ("logreg_clinical", "logreg_note_fields", "mayo_risk")
+# Recorded fields the cohort keeps in findings.csv (the CT renderer draws them); a fair clinical
+# table reference uses them too. Render parameters derived from them (fibrosis, liver_scale, ...)
+# are not recorded fields and are left out.
+RECORDED_IMAGE_FIELDS = ("stage", "hepato", "ascites")
 
 
 def load_all(results_dir: str | os.PathLike, cohort: str, models: list[str] | None = None
@@ -58,7 +62,16 @@ def add_references(cohort_obj, results_dir: str | os.PathLike, seed: int = 0) ->
     """Score the classical references on the cohort's saved folds (skipped when up to date)."""
     folds = results.read_folds(results_dir, cohort_obj.name)
     return references.ensure_references(cohort_obj.clinical, cohort_obj.labels, folds,
-                                        results_dir, cohort_obj.name, seed)
+                                        results_dir, cohort_obj.name, seed, recorded_extra(cohort_obj))
+
+
+def recorded_extra(cohort_obj) -> pd.DataFrame | None:
+    """The recorded image fields of a built cohort (findings.csv), or None for other folders."""
+    findings = cohort_obj.findings() if hasattr(cohort_obj, "findings") else None
+    if findings is None:
+        return None
+    cols = [c for c in RECORDED_IMAGE_FIELDS if c in findings.columns]
+    return findings[cols] if cols else None
 
 
 def headline_models(preds_by_model: dict[str, pd.DataFrame], n_best: int = 2) -> list[str]:
