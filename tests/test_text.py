@@ -104,3 +104,11 @@ def test_bad_notes_are_rejected(tmp_path: Path) -> None:
         text.embed({}, cache_dir=tmp_path)
     with pytest.raises(TypeError, match="'p1'"):
         text.embed({"p1": 3.0}, cache_dir=tmp_path)
+
+
+def test_token_counts_are_untruncated(tok_model) -> None:
+    tokenizer, _ = tok_model
+    counts = text.token_counts(list(NOTES.values()), tokenizer)
+    enc = text.tokenize(list(NOTES.values()), tokenizer, max_tokens=512)
+    assert counts == enc["attention_mask"].sum(1).tolist()
+    assert counts[1] > counts[2] > 2  # [CLS] and [SEP] are counted

@@ -61,7 +61,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick", n_patients=40, volume_shape=(24, 48, 48), radiomics_params="quick.yaml",
-        text_max_tokens=128, ct_depth=10, ct_widen=0.25, folds=2, epochs=2, batch_size=8,
+        text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=2, epochs=2, batch_size=8,
     ),
     "cpu": Profile(
         name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="full.yaml",

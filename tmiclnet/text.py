@@ -81,6 +81,11 @@ def tokenize(notes: list[str], tokenizer, max_tokens: int) -> dict[str, torch.Te
     return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
 
+def token_counts(notes: list[str], tokenizer) -> list[int]:
+    """How many tokens each note needs in full (special tokens included), before any truncation."""
+    return [len(ids) for ids in tokenizer(list(notes), truncation=False)["input_ids"]]
+
+
 def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Average of the token states a note really has (padding excluded): (N, L, H) -> (N, H)."""
     weights = mask.to(states.dtype).unsqueeze(-1)
