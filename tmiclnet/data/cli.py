@@ -1,21 +1,57 @@
-"""`python -m tmiclnet data ...`: fetch and verify the sources the cohort is built from."""
+"""`python -m tmiclnet data {build,validate}`: build the cohorts, or check a cohort folder."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import time
+from pathlib import Path
 
-from tmiclnet.config import project_root
+from tmiclnet.config import default_data_dir, get_profile
+from tmiclnet.data import pbc
+from tmiclnet.data.cohort import COHORTS, build
 from tmiclnet.data.template import fetch_template
+from tmiclnet.data.validate import validate
 from tmiclnet.provenance import verify
 
-PBC_SHA256 = "26f2738addc7932cad62b21498f013578f1541d700b01634cb5f4840cb9bc2b9"
+PBC_SHA256 = pbc.PBC_SHA256
+
+
+def _build(args) -> int:
+    profile = get_profile(args.profile)
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir(profile.name)
+    print(f"PBC table   {verify(pbc.csv_path(), PBC_SHA256)}  sha256 ok")
+    print(f"CT template {fetch_template()}  sha256 ok")
+    for name in args.cohort or COHORTS:
+        start = time.perf_counter()
+        root = build(name, profile, data_dir, seed=args.seed, horizon_days=args.horizon,
+                     n_jobs=args.n_jobs, force=args.force)
+        manifest = json.loads((root / "cohort.json").read_text())
+        extra = f", oracle AUC {manifest['oracle_auc']:.3f}" if "oracle_auc" in manifest else ""
+        print(f"{name}: {root}  {manifest['counts']}{extra}  ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def _validate(args) -> int:
+    problems = validate(args.folder)
+    for p in problems:
+        print(p)
+    print(f"{args.folder}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
+    return 1 if problems else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tmiclnet data")
-    parser.add_argument("action", choices=["build"])
-    parser.add_argument("--profile", default="cpu")
+    sub = parser.add_subparsers(dest="action", required=True)
+    b = sub.add_parser("build", help="build the PBC and synthetic cohorts (resumes, reuses)")
+    b.add_argument("--profile", default="cpu")
+    b.add_argument("--cohort", action="append", choices=COHORTS, help="default: both")
+    b.add_argument("--data-dir", default="", help="default: data/generated/<profile>")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--horizon", type=int, default=pbc.HORIZON_DAYS, help="label horizon, days")
+    b.add_argument("--n-jobs", type=int, default=None)
+    b.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    v = sub.add_parser("validate", help="check a cohort folder; list every problem")
+    v.add_argument("folder")
     args = parser.parse_args(argv)
-    print(f"PBC table   {verify(project_root() / 'data' / 'pbc.csv', PBC_SHA256)}  sha256 ok")
-    print(f"CT template {fetch_template()}  sha256 ok")
-    return 0
+    return _build(args) if args.action == "build" else _validate(args)

@@ -1,0 +1,252 @@
+"""Build a cohort folder (PBC or synthetic) and load one back, validated.
+
+One cohort = one folder: images/, masks/, clinical.csv, notes/, labels.csv, findings.csv (what the
+renderer drew) and cohort.json (generator version, parameters, seed, counts, sha256 of every file),
+written last. Every file is written atomically; a build that is interrupted resumes where it
+stopped, and a folder built with other parameters is rebuilt rather than mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tmiclnet.config import Profile
+from tmiclnet.data import nifti, pbc
+from tmiclnet.data.notes import write_note
+from tmiclnet.data.render import Findings, affine_for, render, spacing_for, stable_seed
+from tmiclnet.data.synthetic import SyntheticModel, generate
+from tmiclnet.data.template import LICENCE as TEMPLATE_LICENCE, WHEEL_SHA256
+from tmiclnet.data.validate import CohortError, validate
+from tmiclnet.provenance import atomic_write_text, sha256_file
+
+GENERATOR_VERSION = "1.0.0"
+COHORTS = ("pbc", "synthetic")
+STAMP = ".validated"
+# Size of the controlled cohort per profile (a profile may override it with extra["n_synthetic"]).
+SYNTHETIC_PATIENTS = {"quick": 40, "cpu": 300, "gpu": 300}
+
+
+def n_synthetic(profile: Profile) -> int:
+    return int(profile.extra.get("n_synthetic", SYNTHETIC_PATIENTS.get(profile.name, 300)))
+
+
+# ---------------------------------------------------------------- what each cohort contains
+def pbc_findings(table: pd.DataFrame) -> pd.DataFrame:
+    """Render parameters of each PBC patient from the recorded image fields (seeded by id).
+
+    Missing findings are rendered as absent (hepatomegaly, ascites) or at the median stage, and
+    counted in cohort.json; the recorded values (with their gaps) are kept beside them.
+    """
+    median_stage = float(table["stage"].median())
+    rows = []
+    for pid, row in table.iterrows():
+        rng = np.random.default_rng(stable_seed(pid, "findings"))
+        stage = row["stage"] if pd.notna(row["stage"]) else median_stage
+        scale = (1.18 if row["hepato"] == 1 else 1.0) + 0.04 * rng.standard_normal()
+        fluid = float(rng.uniform(12.0, 20.0)) if row["ascites"] == 1 else 0.0
+        rows.append({"id": pid, "stage": row["stage"], "hepato": row["hepato"],
+                     "ascites": row["ascites"], "fibrosis": round(float(stage) - 1.0, 4),
+                     "liver_scale": round(float(scale), 4), "ascites_mm": round(fluid, 3)})
+    return pd.DataFrame(rows).set_index("id")
+
+
+def stratified_subset(labels: pd.Series, n: int | None) -> list[str]:
+    """`n` ids keeping the label balance, chosen by a stable hash of the id (deterministic)."""
+    if n is None or n >= len(labels):
+        return sorted(labels.index)
+    chosen = []
+    n_pos = int(round(n * labels.mean()))
+    for value, k in ((1, n_pos), (0, n - n_pos)):
+        ids = sorted(labels.index[labels == value], key=lambda i: stable_seed(i, "subset"))
+        chosen += ids[:k]
+    return sorted(chosen)
+
+
+def pbc_tables(profile: Profile, horizon_days: int) -> dict:
+    table = pbc.load_table()
+    labels = pbc.label_table(table, horizon_days)
+    ids = stratified_subset(labels, profile.n_patients)
+    sub = table.loc[ids]
+    findings = pbc_findings(sub)
+    return {"clinical": sub[list(pbc.TEXT_FIELDS)], "findings": findings, "labels": labels[ids],
+            "extra": {"label_counts": pbc.label_counts(table, horizon_days),
+                      "missing_in_cohort": pbc.missing_counts(sub),
+                      "imputed_for_rendering": {
+                          "stage->median": int(sub["stage"].isna().sum()),
+                          "hepato->absent": int(sub["hepato"].isna().sum()),
+                          "ascites->absent": int(sub["ascites"].isna().sum())},
+                      "sources": {"pbc.csv": {"sha256": pbc.PBC_SHA256, "licence": pbc.LICENCE,
+                                              "citation": pbc.CITATION}}}}
+
+
+def synthetic_tables(profile: Profile, seed: int, strengths: dict | None) -> dict:
+    model = SyntheticModel(strengths=dict(strengths or SyntheticModel().strengths))
+    out = generate(n_synthetic(profile), seed, model)
+    extra = {"model": {"strengths": model.strengths, "intercept": model.intercept},
+             "oracle_auc": out["oracle"]["population"]["all"], "oracle": out["oracle"]}
+    return {**out, "extra": extra}
+
+
+# ---------------------------------------------------------------- writing
+def _params(name: str, profile: Profile, seed: int, horizon_days: int, strengths) -> dict:
+    params = {"cohort": name, "generator": GENERATOR_VERSION, "profile": profile.name,
+              "volume_shape": list(profile.volume_shape), "seed": seed,
+              "template_wheel_sha256": WHEEL_SHA256}
+    if name == "pbc":
+        params |= {"n_patients": profile.n_patients, "horizon_days": horizon_days}
+    else:
+        params |= {"n_patients": n_synthetic(profile),
+                   "strengths": dict(strengths or SyntheticModel().strengths)}
+    return params
+
+
+def _key(params: dict) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _render_case(root: Path, pid: str, findings: dict, shape: tuple, seed: int) -> None:
+    """Render and write one patient; the image is written last, so its presence means done."""
+    import torch
+
+    torch.set_num_threads(1)
+    ct, mask = render(Findings(**findings), shape, stable_seed(pid, seed, "render"))
+    affine = affine_for(shape)
+    nifti.write(root / "masks" / f"{pid}.nii.gz", mask, affine)
+    nifti.write(root / "images" / f"{pid}.nii.gz", ct, affine)
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    return frame.to_csv(lineterminator="\n", float_format="%.6g")
+
+
+def _write_tables(root: Path, tables: dict, seed: int) -> None:
+    atomic_write_text(root / "clinical.csv", _csv(tables["clinical"]))
+    atomic_write_text(root / "labels.csv", _csv(tables["labels"].rename("label").to_frame()))
+    atomic_write_text(root / "findings.csv", _csv(tables["findings"]))
+    if "latents" in tables:
+        atomic_write_text(root / "latents.csv", _csv(tables["latents"]))
+    for pid, row in tables["clinical"].iterrows():
+        note = write_note(row.to_dict(), stable_seed(pid, seed, "note"))
+        atomic_write_text(root / "notes" / f"{pid}.txt", note)
+
+
+def _manifest(root: Path, params: dict, tables: dict) -> dict:
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                   if p.is_file() and not p.name.startswith(".") and p.name != "cohort.json")
+    labels = tables["labels"]
+    return {"name": params["cohort"], "generator": f"tmiclnet.data {GENERATOR_VERSION}",
+            "key": _key(params), "parameters": params, "seed": params["seed"],
+            "spacing_mm": [round(s, 4) for s in spacing_for(tuple(params["volume_shape"]))],
+            "counts": {"patients": int(len(labels)), "positive": int(labels.sum()),
+                       "negative": int(len(labels) - labels.sum())},
+            "template": {"case": "LiTS-117", "licence": TEMPLATE_LICENCE},
+            **tables["extra"],
+            "files": {rel: sha256_file(root / rel) for rel in files}}
+
+
+def build(name: str, profile: Profile, data_dir: str | Path, seed: int = 0,
+          horizon_days: int = pbc.HORIZON_DAYS, strengths: dict | None = None,
+          n_jobs: int | None = None, force: bool = False, verbose: bool = True) -> Path:
+    """Build (or resume, or reuse) the cohort `name` under `data_dir/name`; return its folder."""
+    from joblib import Parallel, delayed
+
+    if name not in COHORTS:
+        raise ValueError(f"unknown cohort {name!r}; choose one of {COHORTS}")
+    root = Path(data_dir) / name
+    params = _params(name, profile, seed, horizon_days, strengths)
+    key = _key(params)
+    done = root / "cohort.json"
+    if done.exists() and not force and json.loads(done.read_text()).get("key") == key:
+        return root
+    pending_key = root / ".build-key"
+    if root.exists() and (force or not pending_key.exists() or pending_key.read_text() != key):
+        shutil.rmtree(root)  # built with other parameters: rebuild rather than mix
+    root.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(pending_key, key)
+    tables = pbc_tables(profile, horizon_days) if name == "pbc" else synthetic_tables(profile, seed, strengths)
+    _write_tables(root, tables, seed)
+    shape = tuple(profile.volume_shape)
+    todo = [pid for pid in tables["labels"].index if not (root / "images" / f"{pid}.nii.gz").exists()]
+    if verbose:
+        print(f"{name}: rendering {len(todo)} of {len(tables['labels'])} patients at {shape}")
+    find = tables["findings"][["fibrosis", "liver_scale", "ascites_mm"]]
+    # Worker start-up (importing torch and MONAI) costs more than rendering a few dozen patients.
+    jobs = 1 if len(todo) < 64 else (n_jobs or profile.n_jobs)
+    Parallel(n_jobs=jobs)(
+        delayed(_render_case)(root, pid, find.loc[pid].to_dict(), shape, seed) for pid in todo)
+    manifest = _manifest(root, params, tables)
+    atomic_write_text(done, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return root
+
+
+# ---------------------------------------------------------------- reading
+def _fingerprint(root: Path) -> str:
+    """Names, sizes and mtimes of every file: cheap, and it changes when any file does."""
+    items = sorted((p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                   for p in root.rglob("*") if p.is_file() and p.name != STAMP)
+    return hashlib.sha256(json.dumps(items).encode()).hexdigest()
+
+
+@dataclass
+class Cohort:
+    """A validated cohort folder: ids, labels, clinical table, notes and image paths."""
+
+    root: Path
+    ids: list[str]
+    labels: pd.Series
+    clinical: pd.DataFrame
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.get("name", self.root.name)
+
+    @property
+    def oracle_auc(self) -> float | None:
+        return self.manifest.get("oracle_auc")
+
+    def note(self, pid: str) -> str:
+        return (self.root / "notes" / f"{pid}.txt").read_text("utf-8")
+
+    def notes(self) -> dict[str, str]:
+        return {pid: self.note(pid) for pid in self.ids}
+
+    def image_path(self, pid: str) -> Path:
+        return self.root / "images" / f"{pid}.nii.gz"
+
+    def mask_path(self, pid: str) -> Path:
+        return self.root / "masks" / f"{pid}.nii.gz"
+
+    def findings(self) -> pd.DataFrame | None:
+        """What the renderer drew for each patient (built cohorts only)."""
+        path = self.root / "findings.csv"
+        return pd.read_csv(path, index_col="id", dtype={"id": str}) if path.exists() else None
+
+
+def load(path: str | Path) -> Cohort:
+    """Validate the folder (raising CohortError listing every problem), then open it."""
+    root = Path(path)
+    stamp = root / STAMP
+    fingerprint = _fingerprint(root) if root.is_dir() else ""
+    if not (stamp.exists() and stamp.read_text() == fingerprint):
+        problems = validate(root)
+        if problems:
+            raise CohortError(root, problems)
+        try:
+            atomic_write_text(stamp, fingerprint)
+        except OSError:
+            pass  # read-only folder: validate again next time
+    labels = pd.read_csv(root / "labels.csv", dtype={"id": str}).set_index("id")["label"].astype(int)
+    clinical = pd.read_csv(root / "clinical.csv", dtype={"id": str}).set_index("id")
+    manifest_path = root / "cohort.json"
+    manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
+    ids = sorted(labels.index)
+    return Cohort(root=root, ids=ids, labels=labels.loc[ids], clinical=clinical.loc[ids],
+                  manifest=manifest)

@@ -1,0 +1,193 @@
+"""Check a cohort folder file by file and field by field, and name every problem found.
+
+This is also how a user brings their own data: lay it out like a built cohort (images/, masks/,
+clinical.csv, notes/, labels.csv) and run `python -m tmiclnet data validate DIR`. Every problem is
+reported with the file, the field and the reason, not just the first one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tmiclnet.data import nifti
+from tmiclnet.data.pbc import TEXT_FIELDS
+from tmiclnet.provenance import sha256_file
+
+# Plausible human values (wide on purpose: they catch unit errors and typos, not disease).
+RANGES: dict[str, tuple[float, float]] = {
+    "age": (0, 120), "bili": (0, 80), "chol": (20, 3000), "albumin": (0.5, 7.0),
+    "copper": (0, 2000), "alk.phos": (5, 30000), "ast": (1, 5000), "trig": (5, 5000),
+    "platelet": (1, 2000), "protime": (5, 60),
+}
+CODES: dict[str, set] = {"sex": {"m", "f"}, "trt": {1, 2}, "spiders": {0, 1},
+                         "edema": {0, 0.5, 1}}
+REQUIRED_CLINICAL = TEXT_FIELDS
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.reason}"
+
+
+class CohortError(ValueError):
+    """A cohort folder failed validation; `.problems` lists every problem."""
+
+    def __init__(self, root: Path, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems[:50])
+        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{root}: {len(problems)} problem(s):\n{lines}{more}")
+
+
+def _read_table(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    if not path.exists():
+        problems.append(Problem(path.name, "-", "file missing"))
+        return None
+    try:
+        table = pd.read_csv(path, dtype={"id": str})
+    except Exception as exc:  # noqa: BLE001 - any parse failure is reported, not raised
+        problems.append(Problem(path.name, "-", f"unreadable csv: {exc}"))
+        return None
+    if len(table.columns) == 0 or table.columns[0] != "id":
+        problems.append(Problem(path.name, "id", "first column must be `id`"))
+        return None
+    for dup in sorted(set(table["id"][table["id"].duplicated()])):
+        problems.append(Problem(path.name, "id", f"duplicate id {dup!r}"))
+    return table.drop_duplicates("id").set_index("id")
+
+
+def check_labels(labels: pd.DataFrame, problems: list[Problem]) -> None:
+    if "label" not in labels.columns:
+        problems.append(Problem("labels.csv", "label", "missing column"))
+        return
+    for pid, value in labels["label"].items():
+        if pd.isna(value) or value not in (0, 1) or str(value).strip() not in ("0", "1", "0.0", "1.0"):
+            problems.append(Problem("labels.csv", f"label[{pid}]", f"{value!r} is not 0 or 1"))
+
+
+def check_clinical(clinical: pd.DataFrame, problems: list[Problem]) -> None:
+    for col in REQUIRED_CLINICAL:
+        if col not in clinical.columns:
+            problems.append(Problem("clinical.csv", col, "missing column"))
+    for col, (low, high) in RANGES.items():
+        if col not in clinical.columns:
+            continue
+        values = pd.to_numeric(clinical[col], errors="coerce")
+        for pid in values.index[values.isna() & clinical[col].notna()]:
+            problems.append(Problem("clinical.csv", f"{col}[{pid}]", f"{clinical[col][pid]!r} is not a number"))
+        for pid in values.index[(values < low) | (values > high)]:
+            problems.append(Problem("clinical.csv", f"{col}[{pid}]",
+                                    f"{values[pid]:g} outside the physiological range [{low:g}, {high:g}]"))
+    for col, allowed in CODES.items():
+        if col not in clinical.columns:
+            continue
+        for pid, value in clinical[col].dropna().items():
+            if value not in allowed:
+                problems.append(Problem("clinical.csv", f"{col}[{pid}]",
+                                        f"{value!r} not one of {sorted(map(str, allowed))}"))
+
+
+def check_ids(root: Path, ids: set[str], clinical_ids: set[str], problems: list[Problem]) -> None:
+    for pid in sorted(ids - clinical_ids):
+        problems.append(Problem("clinical.csv", "id", f"id {pid!r} in labels.csv has no clinical row"))
+    for pid in sorted(clinical_ids - ids):
+        problems.append(Problem("clinical.csv", "id", f"unknown id {pid!r} (not in labels.csv)"))
+    for sub, suffix in (("images", ".nii.gz"), ("masks", ".nii.gz"), ("notes", ".txt")):
+        found = {p.name[: -len(suffix)] for p in (root / sub).glob(f"*{suffix}")} if (root / sub).is_dir() else set()
+        for pid in sorted(ids - found):
+            problems.append(Problem(f"{sub}/{pid}{suffix}", "-", "file missing"))
+        for pid in sorted(found - ids):
+            problems.append(Problem(f"{sub}/{pid}{suffix}", "id", f"unknown id {pid!r} (not in labels.csv)"))
+
+
+def check_case(root: Path, pid: str, problems: list[Problem]) -> None:
+    """Readability, shape/affine agreement and a binary, non-empty mask for one patient."""
+    loaded = {}
+    for sub in ("images", "masks"):
+        path = root / sub / f"{pid}.nii.gz"
+        if not path.exists():
+            continue
+        try:
+            loaded[sub] = nifti.read(path)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(Problem(f"{sub}/{pid}.nii.gz", "-", f"unreadable or truncated NIfTI: {exc}"))
+    if "masks" in loaded:
+        mask = loaded["masks"][0]
+        values = np.unique(mask)
+        if not set(values.tolist()) <= {0, 1}:
+            problems.append(Problem(f"masks/{pid}.nii.gz", "values",
+                                    f"mask is not binary (values {values[:6].tolist()})"))
+        elif not values.max(initial=0):
+            problems.append(Problem(f"masks/{pid}.nii.gz", "values", "mask is empty"))
+    if len(loaded) == 2:
+        (img, a1), (msk, a2) = loaded["images"], loaded["masks"]
+        if img.shape != msk.shape:
+            problems.append(Problem(f"masks/{pid}.nii.gz", "shape",
+                                    f"mask shape {msk.shape} != image shape {img.shape}"))
+        if not np.allclose(a1, a2, atol=1e-4):
+            problems.append(Problem(f"masks/{pid}.nii.gz", "affine", "mask affine differs from the image's"))
+
+
+def check_note(root: Path, pid: str, problems: list[Problem]) -> None:
+    path = root / "notes" / f"{pid}.txt"
+    if not path.exists():
+        return
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(f"notes/{pid}.txt", "-", f"not UTF-8: {exc.reason} at byte {exc.start}"))
+        return
+    if not text.strip():
+        problems.append(Problem(f"notes/{pid}.txt", "-", "note is empty"))
+
+
+def check_manifest(root: Path, problems: list[Problem]) -> None:
+    """When cohort.json is there, every file it lists must still have its recorded sha256."""
+    path = root / "cohort.json"
+    if not path.exists():
+        return
+    try:
+        files = json.loads(path.read_text("utf-8")).get("files", {})
+    except (ValueError, UnicodeDecodeError) as exc:
+        problems.append(Problem("cohort.json", "-", f"unreadable: {exc}"))
+        return
+    for rel, sha in files.items():
+        target = root / rel
+        if not target.exists():
+            problems.append(Problem(rel, "sha256", "listed in cohort.json but missing"))
+        elif sha256_file(target) != sha:
+            problems.append(Problem(rel, "sha256", "content differs from cohort.json"))
+
+
+def validate(root: str | Path, images: bool = True) -> list[Problem]:
+    """Every problem of the cohort folder `root` (an empty list when it is valid)."""
+    root = Path(root)
+    if not root.is_dir():
+        return [Problem(str(root), "-", "not a folder")]
+    problems: list[Problem] = []
+    labels = _read_table(root / "labels.csv", problems)
+    clinical = _read_table(root / "clinical.csv", problems)
+    if labels is not None:
+        check_labels(labels, problems)
+    if clinical is not None:
+        check_clinical(clinical, problems)
+    if labels is None:
+        return problems
+    ids = set(labels.index)
+    check_ids(root, ids, set(clinical.index) if clinical is not None else ids, problems)
+    for pid in sorted(ids):
+        if images:
+            check_case(root, pid, problems)
+        check_note(root, pid, problems)
+    check_manifest(root, problems)
+    return problems
