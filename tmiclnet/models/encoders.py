@@ -1,0 +1,198 @@
+"""One encoder per modality, each ending in `dim`-wide tokens, a token mask and a pooled vector.
+
+The two model variants read different parts of the same output: the `tokens` variant attends over
+the tokens (CT feature-map cells, one token per radiomic family, the language model's token
+states); the `released` variant uses only the pooled vector, as the authors' code does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from monai.networks.nets import ResNet
+
+# MONAI's 3-D ResNets: depth -> (block, layers); widths 64,128,256,512 times widen_factor
+RESNET_LAYOUTS = {
+    10: ("basic", [1, 1, 1, 1]),
+    18: ("basic", [2, 2, 2, 2]),
+    34: ("basic", [3, 4, 6, 3]),
+    50: ("bottleneck", [3, 4, 6, 3]),
+}
+
+
+@dataclass
+class Encoded:
+    """What every encoder returns: tokens (B,N,dim), mask (B,N) True = real token, pooled (B,dim)."""
+
+    tokens: torch.Tensor
+    mask: torch.Tensor
+    pooled: torch.Tensor
+
+
+def masked_mean(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over the real tokens only; a row without any real token gives zeros, never NaN."""
+    w = mask.to(tokens.dtype).unsqueeze(-1)
+    return (tokens * w).sum(1) / w.sum(1).clamp(min=1.0)
+
+
+def ct_token_dim(depth: int, widen: float) -> int:
+    """Channels of the last ResNet stage = the width of the raw CT tokens."""
+    if depth not in RESNET_LAYOUTS:
+        raise ValueError(f"ct_depth {depth} not supported; choose one of {sorted(RESNET_LAYOUTS)}")
+    expansion = 4 if RESNET_LAYOUTS[depth][0] == "bottleneck" else 1
+    return int(512 * widen) * expansion
+
+
+class CTBackbone(nn.Module):
+    """MONAI 3-D ResNet (random init, never downloaded) cut before pooling: volume -> raw tokens.
+
+    The feature map (B,C,d,h,w) becomes d*h*w tokens of width C. Training code can call it once
+    per fold and cache the tokens, then build models with `use_ct_tokens=True`.
+    """
+
+    def __init__(self, depth: int = 10, widen: float = 0.25, conv1_stride: int = 2) -> None:
+        super().__init__()
+        block, layers = RESNET_LAYOUTS[depth] if depth in RESNET_LAYOUTS else (None, None)
+        if block is None:
+            raise ValueError(f"ct_depth {depth} not supported; choose one of {sorted(RESNET_LAYOUTS)}")
+        self.net = ResNet(block, layers, [64, 128, 256, 512], spatial_dims=3, n_input_channels=1,
+                          conv1_t_stride=conv1_stride, widen_factor=widen, feed_forward=False)
+        self.out_dim = ct_token_dim(depth, widen)
+
+    def forward(self, ct: torch.Tensor) -> torch.Tensor:
+        if ct.dim() != 5 or ct.shape[1] != 1:
+            raise ValueError(f"batch['ct'] must be (B,1,D,H,W), got {tuple(ct.shape)}")
+        n = self.net
+        x = n.act(n.bn1(n.conv1(ct)))
+        x = x if n.no_max_pool else n.maxpool(x)
+        x = n.layer4(n.layer3(n.layer2(n.layer1(x))))
+        return x.flatten(2).transpose(1, 2)  # (B, d*h*w, C)
+
+
+class CTEncoder(nn.Module):
+    """CT volume (or cached raw tokens) -> Encoded; the backbone is absent when tokens are cached."""
+
+    def __init__(self, dim: int = 256, depth: int = 10, widen: float = 0.25,
+                 use_tokens: bool = False, token_dim: int | None = None, conv1_stride: int = 2) -> None:
+        super().__init__()
+        self.backbone = None if use_tokens else CTBackbone(depth, widen, conv1_stride)
+        self.token_dim = token_dim or ct_token_dim(depth, widen)
+        self.proj = nn.Sequential(nn.Linear(self.token_dim, dim), nn.LayerNorm(dim))
+
+    def forward(self, batch: dict) -> Encoded:
+        if "ct_tokens" in batch:
+            raw = batch["ct_tokens"]
+        elif "ct" in batch and self.backbone is not None:
+            raw = self.backbone(batch["ct"])
+        else:
+            raise KeyError("the CT encoder needs batch['ct_tokens'] (built with use_ct_tokens=True) "
+                           "or batch['ct'] (built with use_ct_tokens=False)")
+        if raw.dim() != 3 or raw.shape[-1] != self.token_dim:
+            raise ValueError(f"CT tokens must be (B,N,{self.token_dim}), got {tuple(raw.shape)}")
+        tokens = self.proj(raw)
+        mask = torch.ones(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
+        return Encoded(tokens, mask, tokens.mean(1))
+
+
+def equal_groups(n_features: int, n_groups: int = 8) -> list[list[int]]:
+    """Contiguous column groups, used as 'families' when none are given."""
+    n_groups = max(1, min(n_groups, n_features))
+    bounds = torch.linspace(0, n_features, n_groups + 1).round().long().tolist()
+    return [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+class RadiomicsEncoder(nn.Module):
+    """Scaled radiomic features (B,F) -> Encoded.
+
+    `mode="mlp"` is the released encoder (Linear-BN-ReLU-Linear-Linear, widths `hidden`): one
+    vector, seen as a single token. `mode="families"` gives one token per feature family, each
+    family projected by its own linear layer, so attention can weigh families.
+    """
+
+    def __init__(self, n_features: int, dim: int = 256, mode: str = "families",
+                 families: list[list[int]] | None = None, hidden: tuple[int, int] = (1024, 512)) -> None:
+        super().__init__()
+        if n_features < 1:
+            raise ValueError("rad_features must be >= 1")
+        self.n_features, self.mode = n_features, mode
+        if mode == "mlp":
+            h1, h2 = hidden
+            self.mlp = nn.Sequential(nn.Linear(n_features, h1, bias=False), nn.BatchNorm1d(h1),
+                                     nn.ReLU(), nn.Linear(h1, h2, bias=False), nn.Linear(h2, dim))
+        elif mode == "families":
+            groups = families if families else equal_groups(n_features)
+            bad = [i for g in groups for i in g if not 0 <= int(i) < n_features]
+            if bad or not all(groups):
+                raise ValueError(f"rad_families: empty group or index out of 0..{n_features - 1}: {bad[:5]}")
+            self.groups = [torch.as_tensor(g, dtype=torch.long) for g in groups]
+            self.proj = nn.ModuleList(nn.Linear(len(g), dim) for g in groups)
+            self.norm = nn.LayerNorm(dim)
+        else:
+            raise ValueError(f"radiomics mode {mode!r}: use 'mlp' or 'families'")
+
+    def forward(self, batch: dict) -> Encoded:
+        x = batch["radiomics"]
+        if x.dim() != 2 or x.shape[1] != self.n_features:
+            raise ValueError(f"batch['radiomics'] must be (B,{self.n_features}), got {tuple(x.shape)}")
+        if self.mode == "mlp":
+            v = self.mlp(x)
+            return Encoded(v.unsqueeze(1), torch.ones_like(v[:, :1], dtype=torch.bool), v)
+        tokens = self.norm(torch.stack(
+            [p(x[:, g.to(x.device)]) for p, g in zip(self.proj, self.groups)], dim=1))
+        mask = torch.ones(tokens.shape[:2], dtype=torch.bool, device=x.device)
+        return Encoded(tokens, mask, tokens.mean(1))
+
+
+class TextEncoder(nn.Module):
+    """Clinical note -> Encoded, from precomputed token states or a transformers model.
+
+    Frozen (the cpu/quick default): the language model's token states are computed once and
+    cached (`tmiclnet.text.embed`), and the batch carries `text_tokens`/`text_mask`; only the
+    projection trains. Fine-tuned: the batch carries `input_ids`/`attention_mask` and the language
+    model trains too. `language_model` is a folder/hub name (loaded offline by `tmiclnet.text.load`)
+    or an already built transformers model.
+    """
+
+    def __init__(self, dim: int = 256, text_dim: int = 384, language_model=None,
+                 finetune: bool = False) -> None:
+        super().__init__()
+        self.finetune = finetune
+        self.lm = None
+        if language_model is not None:
+            if isinstance(language_model, nn.Module):
+                self.lm = language_model
+            else:
+                from tmiclnet import text
+                self.lm = text.load(language_model)[1]
+            text_dim = self.lm.config.hidden_size
+            self.lm.requires_grad_(finetune)
+        self.text_dim = text_dim
+        self.proj = nn.Sequential(nn.Linear(text_dim, dim), nn.LayerNorm(dim))
+
+    def train(self, mode: bool = True) -> "TextEncoder":
+        super().train(mode)
+        if self.lm is not None and not self.finetune:
+            self.lm.eval()  # a frozen model keeps dropout off
+        return self
+
+    def _states(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        if "text_tokens" in batch:
+            return batch["text_tokens"], batch["text_mask"].bool()
+        if "text" not in batch or self.lm is None:
+            raise KeyError("the text encoder needs batch['text_tokens'] + batch['text_mask'] "
+                           "(built with use_text_tokens=True) or batch['text'] with input_ids and "
+                           "attention_mask (built with a text_model)")
+        enc = batch["text"]
+        with torch.set_grad_enabled(self.finetune and torch.is_grad_enabled()):
+            out = self.lm(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+        return out.last_hidden_state, enc["attention_mask"].bool()
+
+    def forward(self, batch: dict) -> Encoded:
+        states, mask = self._states(batch)
+        if states.dim() != 3 or states.shape[-1] != self.text_dim:
+            raise ValueError(f"text token states must be (B,L,{self.text_dim}), got {tuple(states.shape)}")
+        tokens = self.proj(states.float())
+        return Encoded(tokens, mask, masked_mean(tokens, mask))

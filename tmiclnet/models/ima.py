@@ -1,0 +1,84 @@
+"""IMA, intra-modal aggregation: self-attention among one modality's tokens, then pooling.
+
+Paper: each modality's features attend to themselves before fusion. Released code: each modality
+is ONE token, so the softmax over a single key is always 1 and the block reduces to
+LN(x + W_o W_v x) - an MLP with a residual. The `tokens` variant gives IMA something to attend
+over (feature-map cells, radiomic families, words) and pools the tokens with a learned query.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from tmiclnet.models.encoders import masked_mean
+
+
+def safe_padding_mask(mask: torch.Tensor) -> torch.Tensor:
+    """key_padding_mask (True = ignore) that never masks a whole row (which would give NaN).
+
+    A row with no real token (a missing modality) keeps its first key; its output is discarded
+    by the caller, who knows the modality is absent.
+    """
+    pad = ~mask
+    empty = pad.all(dim=1)
+    if empty.any():
+        pad = pad.clone()
+        pad[empty, 0] = False
+    return pad
+
+
+class SelfAttentionBlock(nn.Module):
+    """Multi-head self-attention + dropout + residual + LayerNorm (the IMA block of the paper)."""
+
+    def __init__(self, dim: int = 256, heads: int = 16, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out, weights = self.attn(tokens, tokens, tokens, key_padding_mask=safe_padding_mask(mask),
+                                 need_weights=True, average_attn_weights=True)
+        return self.norm(tokens + self.drop(out)), weights
+
+
+class AttentionPool(nn.Module):
+    """A learned query attends over the real tokens: (B,N,dim) -> (B,dim) and weights (B,N)."""
+
+    def __init__(self, dim: int = 256, heads: int = 4) -> None:
+        super().__init__()
+        self.query = nn.Parameter(torch.randn(1, 1, dim) * dim ** -0.5)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        q = self.query.expand(tokens.shape[0], -1, -1)
+        out, weights = self.attn(q, tokens, tokens, key_padding_mask=safe_padding_mask(mask))
+        return out[:, 0], weights[:, 0]
+
+
+class IMA(nn.Module):
+    """Intra-modal aggregation in one of the two variants, or switched off (the no-IMA ablation).
+
+    forward(tokens, mask) -> (tokens after self-attention, pooled vector, attention maps).
+    - released: the input is one token (the encoder's pooled vector); self-attention over it.
+    - tokens: self-attention over the tokens, then attention pooling.
+    - enabled=False: tokens pass unchanged; the vector is their masked mean.
+    """
+
+    def __init__(self, dim: int = 256, variant: str = "tokens", enabled: bool = True,
+                 heads: int = 16, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.variant, self.enabled = variant, enabled
+        self.block = SelfAttentionBlock(dim, heads, dropout) if enabled else None
+        self.pool = AttentionPool(dim) if enabled and variant == "tokens" else None
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor):
+        maps: dict[str, torch.Tensor] = {}
+        if self.block is not None:
+            tokens, maps["self"] = self.block(tokens, mask)
+        if self.pool is not None:
+            vector, maps["pool"] = self.pool(tokens, mask)
+        else:
+            vector = masked_mean(tokens, mask)
+        return tokens, vector, maps

@@ -1,0 +1,166 @@
+"""TMI-CLNet and every model of the catalogue built from the same parts.
+
+One class, switched by parameters, so the baselines and ablations differ from the full model in
+exactly one thing: the modalities it reads, the variant (`tokens` | `released`), whether IMA runs,
+how vectors are fused (`tcaf` | `concat`) and whether the TMFF alignment term is on (w2 > 0).
+
+Batch/output contract (shared with training and evaluation): see `TMICLNet.forward`.
+Modality order everywhere is ("ct", "radiomics", "text"); the TMFF loss reads m1 = CT,
+m2 = radiomics, m3 = text. A modality missing for a sample (`present[:, i]` False) is masked out
+of every attention; where vectors are concatenated it is replaced by a learned "missing" vector,
+never by zeros, and the model still predicts.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tmiclnet.models.encoders import CTEncoder, RadiomicsEncoder, TextEncoder, Encoded
+from tmiclnet.models.heads import DenseNet1D, MLPHead
+from tmiclnet.models.ima import IMA
+from tmiclnet.models.losses import TMFFLoss
+from tmiclnet.models.tcaf import ReleasedTCAF, TokenTCAF
+
+MODALITIES = ("ct", "radiomics", "text")
+VARIANTS = ("tokens", "released")
+FUSIONS = ("tcaf", "concat")
+
+
+def present_mask(batch: dict, batch_size: int, device) -> torch.Tensor:
+    """batch['present'] (B,3) bool, or all True when the batch does not say."""
+    present = batch.get("present")
+    if present is None:
+        return torch.ones(batch_size, len(MODALITIES), dtype=torch.bool, device=device)
+    if present.shape != (batch_size, len(MODALITIES)):
+        raise ValueError(f"batch['present'] must be (B,3) over {MODALITIES}, got {tuple(present.shape)}")
+    return present.to(device=device, dtype=torch.bool)
+
+
+def batch_size_of(batch: dict) -> tuple[int, torch.device]:
+    for key in ("radiomics", "ct_tokens", "ct", "text_tokens", "label"):
+        if key in batch:
+            return batch[key].shape[0], batch[key].device
+    if "text" in batch:
+        return batch["text"]["input_ids"].shape[0], batch["text"]["input_ids"].device
+    raise KeyError("the batch holds no modality (ct/ct_tokens, radiomics, text/text_tokens)")
+
+
+def blank_absent(batch: dict, present: torch.Tensor) -> dict:
+    """Zero the raw inputs of absent samples so NaN or garbage cannot leak through batch norm;
+    those samples are masked out of attention afterwards, so the zeros are never attended to."""
+    out = dict(batch)
+    for key, col in (("ct", 0), ("ct_tokens", 0), ("radiomics", 1), ("text_tokens", 2)):
+        if key in out:
+            keep = present[:, col].view(-1, *([1] * (out[key].dim() - 1)))
+            out[key] = torch.where(keep, torch.nan_to_num(out[key]), torch.zeros_like(out[key]))
+    return out
+
+
+class TMICLNet(nn.Module):
+    """Encoders -> IMA -> fusion -> head, for any subset of the three modalities."""
+
+    def __init__(self, modalities: tuple[str, ...] = MODALITIES, variant: str = "tokens", ima: bool = True,
+                 fusion: str = "tcaf", w1: float = 0.2, w2: float = 0.01, *, rad_features: int,
+                 rad_families: list[list[int]] | None = None, rad_hidden: tuple[int, int] = (256, 128),
+                 text_model=None, text_dim: int = 384, text_finetune: bool = False,
+                 use_text_tokens: bool = True, ct_depth: int = 10, ct_widen: float = 0.25,
+                 use_ct_tokens: bool = False, ct_token_dim: int | None = None, ct_conv1_stride: int = 2,
+                 dim: int = 256, heads: int = 16, dropout: float = 0.2, head: str = "small") -> None:
+        super().__init__()
+        bad = [m for m in modalities if m not in MODALITIES]
+        if bad or not modalities:
+            raise ValueError(f"modalities {modalities!r}: choose from {MODALITIES}")
+        if variant not in VARIANTS or fusion not in FUSIONS:
+            raise ValueError(f"variant {variant!r} / fusion {fusion!r}: use {VARIANTS} / {FUSIONS}")
+        self.modalities = tuple(m for m in MODALITIES if m in modalities)
+        self.variant, self.fusion, self.w1, self.w2 = variant, fusion, w1, w2
+        enc: dict[str, nn.Module] = {}
+        if "ct" in self.modalities:
+            enc["ct"] = CTEncoder(dim, ct_depth, ct_widen, use_ct_tokens, ct_token_dim, ct_conv1_stride)
+        if "radiomics" in self.modalities:
+            mode = "families" if variant == "tokens" else "mlp"
+            enc["radiomics"] = RadiomicsEncoder(rad_features, dim, mode, rad_families, tuple(rad_hidden))
+        if "text" in self.modalities:
+            lm = None if use_text_tokens else text_model
+            if not use_text_tokens and lm is None:
+                raise ValueError("use_text_tokens=False needs text_model (a folder, hub name or model)")
+            enc["text"] = TextEncoder(dim, text_dim, lm, text_finetune)
+        self.encoders = nn.ModuleDict(enc)
+        self.ima = nn.ModuleDict({m: IMA(dim, variant, ima, heads, dropout) for m in self.modalities})
+        k = len(self.modalities)
+        self.missing = nn.Parameter(torch.randn(k, dim) * 0.02)  # learned stand-in for an absent modality
+        self.tcaf = None
+        if k > 1 and fusion == "tcaf":
+            self.tcaf = ReleasedTCAF(k) if variant == "released" else TokenTCAF(k, dim, heads=8)
+        width = dim if (k == 1 or (fusion == "tcaf" and variant == "tokens")) else k * dim
+        self.head = DenseNet1D(head) if variant == "released" and k > 1 else MLPHead(width, dropout=dropout)
+        self.tmff = TMFFLoss(w1, w2)
+
+    # -- forward ---------------------------------------------------------------------------------
+    def _encode(self, batch: dict, present: torch.Tensor) -> dict[str, Encoded]:
+        out = {}
+        for p, m in enumerate(self.modalities):
+            e = self.encoders[m](batch)
+            tokens, mask = (e.pooled.unsqueeze(1), torch.ones_like(e.mask[:, :1])) \
+                if self.variant == "released" else (e.tokens, e.mask)
+            here = present[:, p]
+            tokens = torch.where(here.view(-1, 1, 1), tokens, torch.zeros_like(tokens))
+            out[m] = Encoded(tokens, mask & here.view(-1, 1), e.pooled)
+        return out
+
+    def _fuse(self, vecs: list, toks: list, masks: list, present: torch.Tensor, attention: dict):
+        stand_in = lambda v: torch.where(present.unsqueeze(-1), v, self.missing.expand_as(v))  # noqa: E731
+        stacked = torch.stack(vecs, dim=1)  # (B, k, dim)
+        if len(vecs) == 1 or self.fusion == "concat":
+            return stand_in(stacked).flatten(1)
+        if self.variant == "released":
+            outs, maps, ctx = self.tcaf(stacked, present)
+            for p, w in maps.items():
+                attention[f"tcaf/{self.modalities[p]}"] = w
+            attention["tcaf/context"] = ctx
+            return stand_in(outs).flatten(1)
+        outs, maps = self.tcaf(vecs, toks, masks, present)
+        for p, w in maps.items():
+            attention[f"tcaf/{self.modalities[p]}"] = w
+        w = present.unsqueeze(-1).to(outs.dtype)
+        return (outs * w).sum(1) / w.sum(1).clamp(min=1.0)  # mean over the modalities a sample has
+
+    def forward(self, batch: dict) -> dict:
+        """batch (contract in common docs) -> dict(logits (B,2), features [m1,m2,m3] (B,dim) or None,
+        attention {name: map}, present (B,3)).
+
+        attention keys: "ima/<m>/self" (B,N,N), "ima/<m>/pool" (B,N), "tcaf/<m>" (tokens: (B, keys
+        of the other modalities); released: (B,C,C) channel-to-channel), "tcaf/context" (released:
+        which modality each one queried, (B,k)).
+        """
+        b, device = batch_size_of(batch)
+        present_all = present_mask(batch, b, device)
+        present = present_all[:, [MODALITIES.index(m) for m in self.modalities]]
+        encoded = self._encode(blank_absent(batch, present_all), present)
+        attention: dict[str, torch.Tensor] = {}
+        vecs, toks, masks = [], [], []
+        for m in self.modalities:
+            t, v, maps = self.ima[m](encoded[m].tokens, encoded[m].mask)
+            for name, w in maps.items():
+                attention[f"ima/{m}/{name}"] = w
+            vecs.append(v), toks.append(t), masks.append(encoded[m].mask)
+        fused = self._fuse(vecs, toks, masks, present, attention)
+        features = [vecs[self.modalities.index(m)] if m in self.modalities else None for m in MODALITIES]
+        return {"logits": self.head(fused), "features": features, "attention": attention,
+                "present": present_all}
+
+    # -- loss ------------------------------------------------------------------------------------
+    def loss(self, output: dict, labels: torch.Tensor) -> torch.Tensor:
+        """TMFF (CE + weighted SDM between modality pairs) when w2 > 0 and there are >= 2 modalities,
+        plain cross-entropy otherwise. SDM terms use only rows where both modalities are present."""
+        logits, present = output["logits"], output.get("present")
+        feats = output["features"]
+        if self.w2 == 0 or len(self.modalities) < 2:
+            return F.cross_entropy(logits.float(), labels)
+        if len(self.modalities) == 3:
+            return self.tmff(*feats, logits, labels, present=present)
+        i, j = (MODALITIES.index(m) for m in self.modalities)
+        rows = None if present is None else present[:, i] & present[:, j]
+        return F.cross_entropy(logits.float(), labels) + self.w2 * self.tmff.pair(feats[i], feats[j], labels, rows)
