@@ -1,0 +1,101 @@
+"""Figures and small summaries for the Radiomics page (the notebook only calls these)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from tmiclnet.radiomics.families import CLASSES, DESCRIPTIONS, feature_families, image_type_of
+
+
+def families_table(columns) -> pd.DataFrame:
+    """Features per class (rows) and image type (columns), with what each class measures."""
+    fams = feature_families(columns)
+    counts = pd.DataFrame(
+        [(f.rpartition("_")[2], image_type_of(f), len(c)) for f, c in fams.items()],
+        columns=["class", "image", "n"])
+    table = counts.pivot_table(index="class", columns="image", values="n", aggfunc="sum",
+                               sort=False).reindex([c for c in CLASSES if c in set(counts["class"])])
+    table = table.fillna(0).astype(int)
+    table.insert(0, "measures", [DESCRIPTIONS[c] for c in table.index])
+    return table
+
+
+def spearman(table: pd.DataFrame) -> pd.DataFrame:
+    """Spearman correlation between features (NaN for constant features)."""
+    ranks = table.rank().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = np.corrcoef(ranks, rowvar=False)
+    return pd.DataFrame(corr, index=table.columns, columns=table.columns)
+
+
+def redundancy(table: pd.DataFrame, threshold: float = 0.9) -> float:
+    """Fraction of feature pairs with |Spearman rho| above `threshold` (constant features skipped)."""
+    corr = spearman(table.loc[:, table.nunique() > 1]).to_numpy()
+    upper = corr[np.triu_indices_from(corr, k=1)]
+    return float(np.mean(np.abs(upper) > threshold)) if upper.size else float("nan")
+
+
+def correlation_heatmap(table: pd.DataFrame, image: str = "original") -> plt.Figure:
+    """|Spearman rho| between the features of one image type, grouped by class."""
+    cols = [c for c in table.columns if image_type_of(c.rpartition("_")[0]) == image]
+    cols = [c for c in cols if table[c].nunique() > 1]
+    corr = spearman(table[cols]).abs()
+    fams = feature_families(cols)
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    im = ax.imshow(corr.to_numpy(), vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+    edges = np.cumsum([0] + [len(v) for v in fams.values()])
+    for e in edges[1:-1]:
+        ax.axhline(e - 0.5, color="white", lw=0.8)
+        ax.axvline(e - 0.5, color="white", lw=0.8)
+    centres = (edges[:-1] + edges[1:]) / 2 - 0.5
+    names = [f.rpartition("_")[2] for f in fams]
+    ax.set_xticks(centres, names, rotation=45, ha="right")
+    ax.set_yticks(centres, names)
+    ax.set_title(f"|Spearman correlation| between the {len(cols)} {image} features")
+    fig.colorbar(im, ax=ax, shrink=0.8, label="|rho|")
+    fig.tight_layout()
+    return fig
+
+
+def stability_by_class(icc: pd.DataFrame, good: float = 0.75) -> pd.DataFrame:
+    """Share of features per class with ICC >= `good`, for each perturbation."""
+    classes = [f.rpartition("_")[0].rpartition("_")[2] for f in icc.index]
+    ok = (icc >= good).groupby(classes, sort=False).mean()
+    return ok.reindex([c for c in CLASSES if c in ok.index]).round(2)
+
+
+def stability_figure(icc: pd.DataFrame) -> plt.Figure:
+    """Distribution of ICC per perturbation and feature class."""
+    classes = [f.rpartition("_")[0].rpartition("_")[2] for f in icc.index]
+    present = [c for c in CLASSES if c in set(classes)]
+    kinds = [k for k in icc.columns if k != "all"]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.6), sharey=True)
+    for ax, kind in zip(np.atleast_1d(axes), kinds):
+        data = [icc[kind][[c == cls for c in classes]].dropna().clip(-0.5, 1) for cls in present]
+        ax.boxplot(data, tick_labels=present, showfliers=False)
+        ax.axhline(0.75, color="tab:red", ls="--", lw=1)
+        ax.set_title(kind)
+        ax.tick_params(axis="x", rotation=60)
+    np.atleast_1d(axes)[0].set_ylabel("ICC(2,1) vs original")
+    fig.suptitle("Feature stability under one-voxel mask changes and added noise")
+    fig.tight_layout()
+    return fig
+
+
+def auc_figure(per_feature: pd.DataFrame, n: int = 15) -> plt.Figure:
+    """Training vs held-out AUC of the features most often ranked top inside the folds."""
+    top = per_feature.head(n).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7.5, 0.3 * n + 1.2))
+    y = np.arange(len(top))
+    ax.barh(y + 0.2, top["train_auc"], height=0.4, label="training rows (ranked on)")
+    ax.barh(y - 0.2, top["test_auc"], height=0.4, xerr=top["test_auc_sd"], label="held-out rows")
+    ax.axvline(0.5, color="grey", lw=1)
+    ax.set_yticks(y, [c if len(c) < 48 else c[:45] + "..." for c in top.index], fontsize=8)
+    ax.set_xlim(0.3, 1.0)
+    ax.set_xlabel("AUC (direction fixed on training rows)")
+    ax.set_title("Univariate AUC, features chosen inside the folds")
+    fig.legend(loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
