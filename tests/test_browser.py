@@ -14,6 +14,7 @@ import base64
 import functools
 import http.server
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -37,17 +38,21 @@ ERROR_SELECTORS = [".traceback", ".output.error", ".output.stderr", ".stderr", "
 pytestmark = pytest.mark.browser
 
 # Runs inside the page: waits for every image, then reports what a reader would see as broken.
-PROBE = """
+PROBE = r"""
 (async () => {
   const imgs = Array.from(document.images);
   imgs.forEach(i => { i.loading = 'eager'; });
   await Promise.all(imgs.map(i => i.complete ? null : new Promise(r => {
     i.addEventListener('load', r); i.addEventListener('error', r); setTimeout(r, 5000); })));
   const errors = [];
-  for (const sel of %s) {
+  for (const sel of __SELECTORS__) {
     for (const el of document.querySelectorAll(sel)) {
       errors.push(sel + ': ' + el.innerText.trim().slice(0, 160));
     }
+  }
+  for (const out of document.querySelectorAll('.cell_output')) {
+    const bar = out.innerText.match(/\d+%\|[^|\n]*\|\s*\d+\/\d+/);
+    if (bar) errors.push('progress bar: ' + bar[0].slice(0, 80));
   }
   const body = document.body ? document.body.innerText : '';
   if (body.includes('Traceback (most recent call last)')) errors.push('text: Traceback (most recent call last)');
@@ -58,7 +63,7 @@ PROBE = """
     height: Math.max(document.documentElement.scrollHeight, 900),
   });
 })()
-""" % json.dumps(ERROR_SELECTORS)
+""".replace("__SELECTORS__", json.dumps(ERROR_SELECTORS))
 
 
 def chromium() -> str | None:
@@ -105,6 +110,13 @@ def dead_links(links: list[str], base: str, html_dir: Path) -> list[str]:
         elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in anchors(target):
             dead.append(f"{link[len(base):]}: no anchor #{parts.fragment}")
     return dead
+
+
+def redirect_target(page: Path) -> str | None:
+    """The URL a `<meta http-equiv="refresh">` stub sends the reader to, else None."""
+    head = page.read_text(encoding="utf-8", errors="replace")[:2000]
+    match = re.search(r'http-equiv="refresh"[^>]*content="\d+;\s*url=([^"]+)"', head, re.I)
+    return match.group(1) if match else None
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -243,7 +255,17 @@ def check_site(html_dir: Path, shots: Path) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     try:
         for page in site_pages(html_dir):
-            report = browser.visit(site.base + page, shots / (page.replace("/", "__")[:-5] + ".png"))
+            target = redirect_target(html_dir / page)
+            if target is not None:  # a redirect stub (index.html): its target must exist
+                dead = dead_links([site.base + str(Path(page).parent / target)], site.base, html_dir)
+                if dead:
+                    problems[page] = [f"redirect to nowhere: {d}" for d in dead]
+                continue
+            try:
+                report = browser.visit(site.base + page, shots / (page.replace("/", "__")[:-5] + ".png"))
+            except (TimeoutError, asyncio.TimeoutError):
+                problems[page] = ["did not finish loading within 60 s"]
+                continue
             found = [f"error output: {e}" for e in report["errors"]]
             found += [f"figure does not load: {src}" for src in report["broken_images"]]
             found += [f"dead link: {d}" for d in dead_links(report["links"], site.base, html_dir)]
@@ -277,12 +299,17 @@ def test_the_check_catches_what_a_reader_would_see(tmp_path: Path) -> None:
     (tmp_path / "bad.html").write_text(
         '<html><body><div id="top" class="output traceback">ValueError: boom</div>'
         '<img src="missing.png"><a href="nowhere.html">x</a><a href="index.html#gone">y</a>'
-        '<pre>Traceback (most recent call last):</pre></body></html>')
+        '<pre>Traceback (most recent call last):</pre>'
+        '<div class="cell_output"><pre>epochs:  40%|####      | 2/5 [00:01]</pre></div></body></html>')
+    (tmp_path / "go.html").write_text('<meta http-equiv="Refresh" content="0; url=gone.html" />')
+    (tmp_path / "ok.html").write_text('<meta http-equiv="Refresh" content="0; url=index.html" />')
     problems = check_site(tmp_path, tmp_path / "shots")
-    assert set(problems) == {"bad.html"}, problems
+    assert set(problems) == {"bad.html", "go.html"}, problems
+    assert problems["go.html"] == ["redirect to nowhere: gone.html: no such file"]
     found = "\n".join(problems["bad.html"])
     assert ".traceback: ValueError: boom" in found
     assert "text: Traceback (most recent call last)" in found
+    assert "progress bar: 40%|####      | 2/5" in found
     assert "figure does not load: missing.png" in found
     assert "dead link: nowhere.html: no such file" in found
     assert "dead link: index.html#gone: no anchor #gone" in found
