@@ -38,8 +38,9 @@ class SelfAttentionBlock(nn.Module):
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # the (B,N,N) map is only materialised outside training: the fused kernel is faster
         out, weights = self.attn(tokens, tokens, tokens, key_padding_mask=safe_padding_mask(mask),
-                                 need_weights=True, average_attn_weights=True)
+                                 need_weights=not self.training, average_attn_weights=True)
         return self.norm(tokens + self.drop(out)), weights
 
 
@@ -76,7 +77,9 @@ class IMA(nn.Module):
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor):
         maps: dict[str, torch.Tensor] = {}
         if self.block is not None:
-            tokens, maps["self"] = self.block(tokens, mask)
+            tokens, weights = self.block(tokens, mask)
+            if weights is not None:
+                maps["self"] = weights
         if self.pool is not None:
             vector, maps["pool"] = self.pool(tokens, mask)
         else:

@@ -67,7 +67,7 @@ class TMICLNet(nn.Module):
                  text_model=None, text_dim: int = 384, text_finetune: bool = False,
                  use_text_tokens: bool = True, ct_depth: int = 10, ct_widen: float = 0.25,
                  use_ct_tokens: bool = False, ct_token_dim: int | None = None, ct_conv1_stride: int = 2,
-                 dim: int = 256, heads: int = 16, dropout: float = 0.2, head: str = "small") -> None:
+                 dim: int = 256, heads: int | None = None, dropout: float = 0.2, head: str = "small") -> None:
         super().__init__()
         bad = [m for m in modalities if m not in MODALITIES]
         if bad or not modalities:
@@ -88,12 +88,13 @@ class TMICLNet(nn.Module):
                 raise ValueError("use_text_tokens=False needs text_model (a folder, hub name or model)")
             enc["text"] = TextEncoder(dim, text_dim, lm, text_finetune)
         self.encoders = nn.ModuleDict(enc)
+        heads = heads or (16 if variant == "released" else 4)  # released: the paper's 16; tokens: cheaper
         self.ima = nn.ModuleDict({m: IMA(dim, variant, ima, heads, dropout) for m in self.modalities})
         k = len(self.modalities)
         self.missing = nn.Parameter(torch.randn(k, dim) * 0.02)  # learned stand-in for an absent modality
         self.tcaf = None
         if k > 1 and fusion == "tcaf":
-            self.tcaf = ReleasedTCAF(k) if variant == "released" else TokenTCAF(k, dim, heads=8)
+            self.tcaf = ReleasedTCAF(k) if variant == "released" else TokenTCAF(k, dim, heads=heads)
         width = dim if (k == 1 or (fusion == "tcaf" and variant == "tokens")) else k * dim
         self.head = DenseNet1D(head) if variant == "released" and k > 1 else MLPHead(width, dropout=dropout)
         self.tmff = TMFFLoss(w1, w2)
