@@ -19,16 +19,15 @@ perturbed volumes into new tokens first, exactly as during training.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
 from tmiclnet.evaluate import results as res
+from tmiclnet.evaluate import saved
 from tmiclnet.provenance import atomic_write_bytes
 
 MODALITIES = ("ct", "radiomics", "text")
@@ -102,42 +101,10 @@ def applies(cond: Condition, modalities: tuple[str, ...]) -> bool:
     return True
 
 
-# ----------------------------------------------------------------- saved fold models
-def load_fold_model(folder: Path, device: torch.device):
-    """Rebuild a fold's model from checkpoint.pt (catalogue name, build config, best weights)."""
-    from tmiclnet.models import build
-
-    ckpt = torch.load(Path(folder) / "checkpoint.pt", map_location="cpu", weights_only=False)
-    missing = {"model_name", "build_config", "model"} - set(ckpt)
-    if missing:
-        raise ValueError(f"{folder / 'checkpoint.pt'}: keys {sorted(missing)} missing; "
-                         "the fold did not finish training")
-    model = build(ckpt["model_name"], **ckpt["build_config"])
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval(), ckpt["build_config"]
-
-
-def _ct_only_name() -> str:
-    from tmiclnet.models import catalogue
-
-    table = catalogue()
-    return str(table.loc[table["modalities"] == "ct", "name"].iloc[0])
-
-
-def _probs(model, inputs: dict, ids, labels, modalities, ct_model, use_tokens: bool, device) -> np.ndarray:
-    from tmiclnet.train.cv import extract_ct_tokens, model_inputs
-    from tmiclnet.train.tensors import TensorData
-    from tmiclnet.train.trainer import predict, probabilities
-
-    data = TensorData(list(ids), {k: v for k, v in inputs.items()}, labels)
-    tokens = extract_ct_tokens(ct_model, inputs["ct"], device) if use_tokens else None
-    return probabilities(predict(model, model_inputs(data, modalities, tokens), device))
-
-
 def _key(results_dir: Path, cohort: str, models, conditions, seed: int) -> str:
     h = hashlib.sha256(ROBUSTNESS_VERSION.encode())
     h.update(json.dumps([asdict(c) for c in conditions]).encode() + str(seed).encode())
-    for m in sorted(set(models) | {_ct_only_name()}):
+    for m in sorted(set(models) | {saved.ct_only_name()}):
         for d in res.fold_dirs(results_dir, cohort, m).values():
             h.update((d / "done.json").read_bytes())
     return h.hexdigest()[:16]
@@ -150,50 +117,33 @@ def evaluate_robustness(data_dir: str | Path, cohort_name: str, run, models=DEFA
     Returns DataFrame(model, fold, condition, auc, n); models without saved results are skipped."""
     from sklearn.metrics import roc_auc_score
 
-    from tmiclnet.data.cohort import load
-    from tmiclnet.train import folds as folds_mod
-    from tmiclnet.train.features import fold_inputs, load_inputs
-
     data_dir = Path(data_dir)
     results_dir = data_dir / "results"
     conditions = conditions or default_conditions()
     models = [m for m in models if res.fold_dirs(results_dir, cohort_name, m)]
     if not models:
         raise FileNotFoundError(f"{results_dir / cohort_name}: none of the models has saved results")
-    cache = results_dir / cohort_name / "robustness" / f"{_key(results_dir, cohort_name, models, conditions, run.seed)}.csv"
+    key = _key(results_dir, cohort_name, models, conditions, run.seed)
+    cache = results_dir / cohort_name / "robustness" / f"{key}.csv"
     if cache.exists():
         return pd.read_csv(cache)
-    cohort = load(data_dir / cohort_name)
-    inputs = load_inputs(cohort, run.profile, set(MODALITIES), data_dir / "cache")
-    table = res.read_folds(results_dir, cohort_name)
-    ct_name = _ct_only_name()
+    opened = saved.open_inputs(data_dir, cohort_name, run)
     rows = []
-    for k in sorted(table["fold"].unique()):
-        split = folds_mod.split(table, int(k), run.profile.val_fraction, run.seed)
-        fin = fold_inputs(inputs, split, run.profile)
-        test = fin.data.subset(split.test)
-        y = test.labels.numpy()
-        ct_dir = res.fold_dirs(results_dir, cohort_name, ct_name).get(int(k))
-        ct_model = load_fold_model(ct_dir, run.device)[0] if ct_dir else None
-        perturbed = {c.name: perturb(test.inputs, c, run.seed + int(k)) for c in conditions}
+    for k in sorted(opened[2]["fold"].unique()):
+        fold = saved.saved_fold(data_dir, cohort_name, run, int(k), opened)
+        y = fold.test.labels.numpy()
+        perturbed = {c.name: perturb(fold.test.inputs, c, run.seed + int(k)) for c in conditions}
         for name in models:
-            folder = res.fold_dirs(results_dir, cohort_name, name).get(int(k))
-            if folder is None:
+            if not fold.has(name):
                 continue
-            model, config = load_fold_model(folder, run.device)
-            mods = tuple(model.modalities)
-            use_tokens = bool(config.get("use_ct_tokens")) and "ct" in mods
+            mods = tuple(fold.model(name)[0].modalities)
             for c in conditions:
-                if not applies(c, mods):
-                    continue
-                p = _probs(model, perturbed[c.name], test.ids, test.labels, mods, ct_model, use_tokens,
-                           run.device)
-                rows.append({"model": name, "fold": int(k), "condition": c.name,
-                             "auc": float(roc_auc_score(y, p)), "n": len(y)})
+                if applies(c, mods):
+                    p = fold.probs(name, perturbed[c.name]).numpy()
+                    rows.append({"model": name, "fold": int(k), "condition": c.name,
+                                 "auc": float(roc_auc_score(y, p)), "n": len(y)})
     out = pd.DataFrame(rows)
-    buf = io.StringIO()
-    out.to_csv(buf, index=False)
-    atomic_write_bytes(cache, buf.getvalue().encode())
+    atomic_write_bytes(cache, out.to_csv(index=False).encode())
     return out
 
 

@@ -1,0 +1,87 @@
+"""Interpretation on a small freshly built TMI-CLNet: attention shares, occlusion, permutation, tokens."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tmiclnet.evaluate import interpret
+from tmiclnet.evaluate.saved import SavedFold
+
+COLUMNS = ["original_firstorder_Mean", "original_firstorder_Energy", "original_glcm_Contrast",
+           "original_glcm_Idm", "original_shape_Sphericity", "original_shape_Elongation"]
+
+
+class ToyFold(SavedFold):
+    """A SavedFold whose models are built here and whose inputs are already model batches."""
+
+    def __init__(self, models: dict, inputs: dict, labels) -> None:
+        ids = [f"p{i}" for i in range(len(labels))]
+        test = SimpleNamespace(inputs=inputs, labels=torch.tensor(labels), ids=ids)
+        super().__init__(0, None, "toy", SimpleNamespace(rad_columns=COLUMNS), test, torch.device("cpu"))
+        self._models = {k: (m.eval(), {}) for k, m in models.items()}
+
+    def model_batch(self, name, inputs=None, ids=None):
+        inputs = self.test.inputs if inputs is None else inputs
+        model = self._models[name][0]
+        keep = {"present"} | {k for k in inputs if any(k.startswith(m) for m in model.modalities)}
+        return {k: v for k, v in inputs.items() if k in keep}
+
+
+@pytest.fixture(scope="module")
+def toy() -> ToyFold:
+    from tmiclnet.models import build
+
+    torch.manual_seed(0)
+    fams = [[0, 1], [2, 3], [4, 5]]
+    common = dict(rad_features=6, rad_families=fams, text_dim=16, use_text_tokens=True, ct_depth=10,
+                  ct_widen=0.25)
+    models = {"tmiclnet_tokens": build("tmiclnet_tokens", **common),
+              "radiomics_only": build("radiomics_only", rad_features=6, rad_families=fams)}
+    n = 12
+    g = torch.Generator().manual_seed(1)
+    inputs = {"ct": torch.rand(n, 1, 16, 16, 16, generator=g), "radiomics": torch.randn(n, 6, generator=g),
+              "text_tokens": torch.randn(n, 7, 16, generator=g),
+              "text_mask": torch.tensor([[True] * 5 + [False] * 2] * n),
+              "present": torch.ones(n, 3, dtype=torch.bool)}
+    return ToyFold(models, inputs, [0, 1] * (n // 2))
+
+
+def test_modality_attention_shares(toy) -> None:
+    table = interpret.modality_attention(toy)
+    assert list(table.index) == ["ct", "radiomics", "text"]
+    np.testing.assert_allclose(table.sum(1), 1.0, atol=1e-5)
+    assert (np.diag(table.to_numpy()) == 0).all()  # a modality never queries itself
+    fam = interpret.family_attention(toy)
+    assert sorted(fam.index) == ["original_firstorder", "original_glcm", "original_shape"]
+
+
+def test_occlusion_map_shape_and_zero_for_a_model_without_ct(toy) -> None:
+    occ = interpret.ct_occlusion(toy, "tmiclnet_tokens", patient=0, blocks=(2, 2, 2))
+    assert occ.shape == (16, 16, 16) and np.abs(occ).max() > 0
+    none = interpret.ct_occlusion(toy, "radiomics_only", patient=0, blocks=(2, 2, 2))
+    assert np.abs(none).max() < 1e-6 < np.abs(occ).max()  # batch-size rounding only
+
+
+def test_permutation_importance_names_families(toy) -> None:
+    imp = interpret.family_permutation_importance(toy, "radiomics_only", n_repeats=2, seed=0)
+    assert sorted(imp.index) == ["original_firstorder", "original_glcm", "original_shape"]
+    assert imp.equals(interpret.family_permutation_importance(toy, "radiomics_only", n_repeats=2, seed=0))
+
+
+def test_token_attributions_cover_the_real_tokens(toy) -> None:
+    class Tok:
+        def __call__(self, notes, truncation, max_length):
+            return {"input_ids": [list(range(max_length + 3))]}
+
+        def convert_ids_to_tokens(self, ids):
+            return [f"t{i}" for i in ids]
+
+    attr = interpret.token_attributions(toy, "tmiclnet_tokens", 0, Tok(), "a note")
+    assert len(attr) == 5 and attr["attribution"].abs().sum() > 0
+    html = interpret.note_html(pd.DataFrame({"token": ["[CLS]", "bili", "##rubin"], "attribution": [0.1, 1.0, -0.5]}))
+    assert "bili</span><span" in html and "[CLS]" not in html

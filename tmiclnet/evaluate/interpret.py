@@ -1,0 +1,163 @@
+"""Looking inside a trained TMI-CLNet: cross-modal attention, CT occlusion, radiomic families, words.
+
+All four read a `SavedFold` (the fold's test patients and saved weights); nothing is trained.
+
+- Cross-modal attention: in the token variant's TCAF each modality's vector queries the tokens of
+  the other two; summing a query's attention over each modality's tokens says where it looked.
+- Occlusion on CT: each block of the volume is replaced by the volume's mean and the change in
+  P(death within 5 years) is recorded (Zeiler & Fergus, 2014): model-agnostic and exact, if coarse.
+- Permutation importance of radiomic families: the columns of one family are shuffled together
+  across test patients (so within-family correlations survive) and the AUC drop is measured.
+- Token attributions: gradient x input on the text tokens the model reads (the frozen language
+  model's token states in the cpu profile), summed over channels: one signed number per word piece.
+  Attention weights are not explanations (Jain & Wallace, 2019); the book shows both.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import roc_auc_score
+
+from tmiclnet.evaluate.saved import MODALITIES, SavedFold
+
+
+def _rows(inputs: dict, start: int, stop: int) -> dict:
+    """Rows start:stop of every input tensor (nested dicts too)."""
+    return {k: (_rows(v, start, stop) if isinstance(v, dict) else v[start:stop]) for k, v in inputs.items()}
+
+
+def _forward(fold: SavedFold, name: str, inputs: dict | None = None) -> dict:
+    model, _ = fold.model(name)
+    with torch.no_grad():
+        return model(fold.model_batch(name, inputs))
+
+
+def modality_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.DataFrame:
+    """Query modality x key modality: mean share of TCAF attention (rows sum to 1)."""
+    model, _ = fold.model(name)
+    att = _forward(fold, name)["attention"]
+    mods = tuple(model.modalities)
+    if not all(f"tcaf/{m}" in att and f"ima/{m}/pool" in att for m in mods):
+        raise ValueError(f"{name}: no token TCAF/IMA attention maps (the token variant has them; "
+                         f"got {sorted(att)})")
+    counts = {m: att[f"ima/{m}/pool"].shape[1] for m in mods}
+    table = pd.DataFrame(0.0, index=pd.Index(mods, name="query"), columns=list(mods))
+    for q in mods:
+        w = att[f"tcaf/{q}"].float()
+        start = 0
+        for k in (m for m in mods if m != q):
+            table.loc[q, k] = float(w[:, start:start + counts[k]].sum(1).mean())
+            start += counts[k]
+    return table.div(table.sum(1).replace(0, np.nan), axis=0)
+
+
+def family_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.Series:
+    """Mean TCAF attention that the CT and text queries give each radiomic family token."""
+    from tmiclnet.radiomics import feature_families
+
+    model, _ = fold.model(name)
+    mods = tuple(model.modalities)
+    att = _forward(fold, name)["attention"]
+    families = list(feature_families(fold.fin.rad_columns))
+    counts = {m: att[f"ima/{m}/pool"].shape[1] for m in mods}
+    if counts.get("radiomics") != len(families):
+        raise ValueError(f"{name}: {counts.get('radiomics')} radiomic tokens for {len(families)} families")
+    total = torch.zeros(len(families))
+    for q in (m for m in mods if m != "radiomics"):
+        start = sum(counts[k] for k in mods if k != q and mods.index(k) < mods.index("radiomics"))
+        total += att[f"tcaf/{q}"][:, start:start + len(families)].float().mean(0).cpu()
+    return pd.Series(total.numpy() / max(1, len(mods) - 1), index=families, name="attention").sort_values(ascending=False)
+
+
+def ct_occlusion(fold: SavedFold, name: str, patient: int, blocks: tuple[int, int, int] = (4, 8, 8),
+                 chunk: int = 32) -> np.ndarray:
+    """Change of P(label=1) when each block of patient `patient`'s CT is set to the volume mean.
+
+    Returns a (D, H, W) map (positive = the block pushed the risk up) on the CT grid."""
+    inputs = _rows(fold.test.inputs, patient, patient + 1)
+    ct = inputs["ct"]
+    d, h, w = ct.shape[2:]
+    edges = [np.linspace(0, s, b + 1).round().astype(int) for s, b in zip((d, h, w), blocks)]
+    cells = [(a, b, c) for a in range(blocks[0]) for b in range(blocks[1]) for c in range(blocks[2])]
+    base = float(fold.probs(name, inputs)[0])
+    fill = float(ct.mean())
+    drops = []
+    for start in range(0, len(cells), chunk):
+        part = cells[start:start + chunk]
+        vols = ct.repeat(len(part), 1, 1, 1, 1)
+        for i, (a, b, c) in enumerate(part):
+            vols[i, :, edges[0][a]:edges[0][a + 1], edges[1][b]:edges[1][b + 1], edges[2][c]:edges[2][c + 1]] = fill
+        batch = {k: (vols if k == "ct" else _repeat(v, len(part))) for k, v in inputs.items()}
+        drops += (base - fold.probs(name, batch)).tolist()
+    out = np.zeros((d, h, w), dtype=np.float32)
+    for (a, b, c), value in zip(cells, drops):
+        out[edges[0][a]:edges[0][a + 1], edges[1][b]:edges[1][b + 1], edges[2][c]:edges[2][c + 1]] = value
+    return out
+
+
+def _repeat(v, n: int):
+    if isinstance(v, dict):
+        return {k: _repeat(x, n) for k, x in v.items()}
+    return v.repeat(n, *([1] * (v.dim() - 1)))
+
+
+def family_permutation_importance(fold: SavedFold, name: str, n_repeats: int = 5,
+                                  seed: int = 0) -> pd.Series:
+    """AUC drop when one radiomic family is shuffled across the fold's test patients."""
+    from tmiclnet.radiomics import feature_families
+
+    y = fold.test.labels.numpy()
+    base = roc_auc_score(y, fold.probs(name).numpy())
+    rad = fold.test.inputs["radiomics"]
+    position = {c: i for i, c in enumerate(fold.fin.rad_columns)}
+    rng = np.random.default_rng(seed)
+    out = {}
+    for family, cols in feature_families(fold.fin.rad_columns).items():
+        idx = torch.tensor([position[c] for c in cols])
+        drops = []
+        for _ in range(n_repeats):
+            perm = torch.from_numpy(rng.permutation(len(y)))
+            shuffled = rad.clone()
+            shuffled[:, idx] = rad[perm][:, idx]
+            p = fold.probs(name, {**fold.test.inputs, "radiomics": shuffled}).numpy()
+            drops.append(base - roc_auc_score(y, p))
+        out[family] = float(np.mean(drops))
+    return pd.Series(out, name="AUC drop").sort_values(ascending=False)
+
+
+def token_attributions(fold: SavedFold, name: str, patient: int, tokenizer, note: str) -> pd.DataFrame:
+    """Gradient x input per word piece of one patient's note, for the log-odds of label 1.
+
+    Works on the frozen path (the batch carries `text_tokens`); returns DataFrame(token, attribution)."""
+    model, _ = fold.model(name)
+    batch = fold.model_batch(name, _rows(fold.test.inputs, patient, patient + 1))
+    if "text_tokens" not in batch:
+        raise ValueError(f"{name}: token attributions need cached text token states (text_finetune=False)")
+    states = batch["text_tokens"].detach().clone().requires_grad_(True)
+    batch["text_tokens"] = states
+    logits = model(batch)["logits"][0]
+    (logits[1] - logits[0]).backward()
+    attribution = (states.grad * states).sum(-1)[0].detach().cpu().numpy()
+    n = int(batch["text_mask"][0].sum())
+    ids = tokenizer([note], truncation=True, max_length=states.shape[1])["input_ids"][0][:n]
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    return pd.DataFrame({"token": tokens, "attribution": attribution[:len(tokens)]})
+
+
+def note_html(attr: pd.DataFrame) -> str:
+    """The note's word pieces coloured by attribution (red raises the predicted risk, blue lowers)."""
+    scale = float(np.abs(attr["attribution"]).max()) or 1.0
+    spans = []
+    for tok, a in zip(attr["token"], attr["attribution"]):
+        if tok in ("[CLS]", "[SEP]", "[PAD]", "<s>", "</s>"):
+            continue
+        alpha = min(1.0, abs(a) / scale)
+        rgb = "220,50,47" if a > 0 else "38,139,210"
+        text = html.escape(tok[2:] if tok.startswith("##") else tok)
+        sep = "" if tok.startswith("##") else " "
+        spans.append(f'{sep}<span style="background: rgba({rgb},{alpha:.2f})">{text}</span>')
+    return '<div style="line-height: 1.9; font-family: monospace">' + "".join(spans) + "</div>"
