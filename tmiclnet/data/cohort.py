@@ -26,7 +26,7 @@ from tmiclnet.data.template import LICENCE as TEMPLATE_LICENCE, WHEEL_SHA256
 from tmiclnet.data.validate import CohortError, validate
 from tmiclnet.provenance import atomic_write_text, sha256_file
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 COHORTS = ("pbc", "synthetic")
 STAMP = ".validated"
 # Size of the controlled cohort per profile (a profile may override it with extra["n_synthetic"]).
@@ -50,7 +50,7 @@ def pbc_findings(table: pd.DataFrame) -> pd.DataFrame:
         rng = np.random.default_rng(stable_seed(pid, "findings"))
         stage = row["stage"] if pd.notna(row["stage"]) else median_stage
         scale = (1.18 if row["hepato"] == 1 else 1.0) + 0.04 * rng.standard_normal()
-        fluid = float(rng.uniform(12.0, 20.0)) if row["ascites"] == 1 else 0.0
+        fluid = float(rng.uniform(15.0, 25.0)) if row["ascites"] == 1 else 0.0
         rows.append({"id": pid, "stage": row["stage"], "hepato": row["hepato"],
                      "ascites": row["ascites"], "fibrosis": round(float(stage) - 1.0, 4),
                      "liver_scale": round(float(scale), 4), "ascites_mm": round(fluid, 3)})

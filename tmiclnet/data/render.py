@@ -136,9 +136,10 @@ def ascites(image: np.ndarray, mask: np.ndarray, thickness_mm: float, spacing,
     if thickness_mm <= 0:
         return np.zeros(mask.shape, bool)
     dist = ndimage.distance_transform_edt(~mask, sampling=spacing)
-    local = thickness_mm * (0.6 + 0.4 * np.tanh(_smooth_noise(rng, mask.shape, 2.0)))
-    soft = (image > -500) & (image < 250)  # not air, not bone
-    return (dist > 0) & (dist <= local) & soft
+    local = thickness_mm * (0.75 + 0.25 * np.tanh(_smooth_noise(rng, mask.shape, 2.0)))
+    # Fluid fills the rim whatever was there except bone: between liver and abdominal wall it
+    # pushes the wall out, so at the template's body edge it also replaces the air outside.
+    return (dist > 0) & (dist <= local) & (image < 250)
 
 
 def render(findings: Findings, shape: tuple[int, int, int], seed: int,
