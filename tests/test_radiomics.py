@@ -14,7 +14,7 @@ from radiomics.featureextractor import RadiomicsFeatureExtractor
 
 from tmiclnet.config import get_profile
 from tmiclnet.radiomics import (RadiomicsCaseError, extract_cases, family_indices, feature_families,
-                                params_path)
+                                features, params_path)
 from tmiclnet.radiomics import extract as extract_mod
 from tmiclnet.radiomics.extract import Case, extract
 from tmiclnet.radiomics.families import family_of
@@ -160,6 +160,10 @@ def test_extract_reads_cohort_and_profile(cases, tmp_path) -> None:
     assert out.features.index.tolist() == cohort.ids and out.features.index.name == "id"
     assert out.features.shape[1] == 107 and out.nonfinite == {}
     assert np.isfinite(out.features.to_numpy()).all()
+    assert out.timings["cached"].eq(False).all() and (out.timings["cpu_seconds"] > 0).all()
+    table = features(cohort, get_profile("quick"), n_jobs=1, cache_dir=tmp_path / "cache")
+    pd.testing.assert_frame_equal(table, out.features)
+    assert table.attrs["nonfinite"] == {} and isinstance(table.attrs["radiomics_warnings"], list)
 
 
 @pytest.mark.slow

@@ -65,6 +65,7 @@ class Extraction:
     n_computed: int
     seconds: float
     nonfinite: dict[str, list[str]] = field(default_factory=dict)  # case -> feature names
+    timings: pd.DataFrame | None = None  # index id: seconds, cpu_seconds (when first computed), cached
 
 
 def params_path(name: str | Path) -> Path:
@@ -95,7 +96,7 @@ def features(cohort, profile: "Profile", n_jobs: int | None = None,
     result = extract(cohort, profile, n_jobs=n_jobs, cache_dir=cache_dir)
     table = result.features
     table.attrs["radiomics_warnings"] = result.warnings.to_dict("records")
-    table.attrs["nonfinite"] = result.nonfinite
+    table.attrs["nonfinite"] = {case: len(cols) for case, cols in result.nonfinite.items()}
     return table
 
 
@@ -128,9 +129,14 @@ def extract_cases(cases: list[Case], params: str | Path, n_jobs: int = 1,
         raise RadiomicsCaseError(failures)
     table = _table(cases, entries)
     nonfinite = _nonfinite(table)
+    computed = {c.id for c in todo}
+    timings = pd.DataFrame(
+        [dict(id=c.id, seconds=entries[c.id].get("seconds", np.nan),
+              cpu_seconds=entries[c.id].get("cpu_seconds", np.nan), cached=c.id not in computed)
+         for c in cases], columns=["id", "seconds", "cpu_seconds", "cached"]).set_index("id")
     return Extraction(table, summarise_warnings(entries), n_cached=len(cases) - len(todo),
                       n_computed=len(todo), seconds=time.perf_counter() - start,
-                      nonfinite=nonfinite)
+                      nonfinite=nonfinite, timings=timings)
 
 
 def _checked(cases: list[Case]) -> list[Case]:
