@@ -54,6 +54,15 @@ class Profile:
     lr: float = 1e-3
     patience: int = 8
     amp: bool = False
+    weight_decay: float = 1e-2
+    grad_clip: float = 1.0  # max gradient norm
+    val_fraction: float = 0.2  # of each training fold, for early stopping and the threshold
+    # "cached": the CT encoder is trained once per fold (ct_only) and its tokens feed the fusion
+    # models; "end_to_end": every model with CT trains its own encoder on the volumes.
+    ct_strategy: str = "cached"
+    # frozen text: each note's token states averaged into this many windows (0 = keep every token);
+    # attention cost grows with the square of the token count
+    text_pool: int = 0
     n_jobs: int = 2
     extra: dict = field(default_factory=dict)
 
@@ -61,17 +70,19 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick", n_patients=40, volume_shape=(24, 48, 48), radiomics_params="quick.yaml",
-        text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=2, epochs=2, batch_size=8,
+        text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=2, epochs=2, batch_size=16,
+        text_pool=32,
     ),
     "cpu": Profile(
         name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="full.yaml",
-        text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=5, epochs=30, batch_size=16,
+        text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=5, epochs=20, batch_size=16,
+        patience=5, text_pool=32,
     ),
     "gpu": Profile(
         name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",
         text_finetune=True, text_max_tokens=512, ct_depth=18, ct_widen=1.0, rad_hidden=(1024, 512),
         released_head="densenet121", ct_conv1_stride=1, folds=5, epochs=100,
-        batch_size=8, lr=3e-4, patience=15, amp=True,
+        batch_size=8, lr=3e-4, patience=15, amp=True, ct_strategy="end_to_end",
     ),
 }
 
