@@ -70,9 +70,9 @@ def check_labels(labels: pd.DataFrame, problems: list[Problem]) -> None:
     if "label" not in labels.columns:
         problems.append(Problem("labels.csv", "label", "missing column"))
         return
-    for pid, value in labels["label"].items():
-        if pd.isna(value) or value not in (0, 1) or str(value).strip() not in ("0", "1", "0.0", "1.0"):
-            problems.append(Problem("labels.csv", f"label[{pid}]", f"{value!r} is not 0 or 1"))
+    numbers = pd.to_numeric(labels["label"], errors="coerce")
+    for pid in labels.index[~numbers.isin([0, 1])]:
+        problems.append(Problem("labels.csv", f"label[{pid}]", f"{labels['label'][pid]!r} is not 0 or 1"))
 
 
 def check_clinical(clinical: pd.DataFrame, problems: list[Problem]) -> None:
