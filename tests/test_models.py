@@ -203,3 +203,15 @@ def test_model_config_follows_the_profile() -> None:
     assert gpu["ct_depth"] == 18 and gpu["rad_features"] == 5 and gpu["use_text_tokens"] is False
     with pytest.raises(TypeError):
         model_config(get_profile("cpu"), epochs=3)
+
+
+def test_released_ima_is_a_residual_mlp_on_one_token() -> None:
+    from tmiclnet.models.ima import SelfAttentionBlock, one_token_closed_form
+
+    torch.manual_seed(0)
+    block = SelfAttentionBlock(32, heads=4).eval()
+    x = torch.randn(5, 32)
+    with torch.no_grad():
+        out, weights = block(x[:, None], torch.ones(5, 1, dtype=torch.bool))
+        assert torch.allclose(out[:, 0], one_token_closed_form(block, x), atol=1e-5)
+    assert torch.equal(weights, torch.ones(5, 1, 1))

@@ -62,14 +62,17 @@ class CTBackbone(nn.Module):
                           conv1_t_stride=conv1_stride, widen_factor=widen, feed_forward=False)
         self.out_dim = ct_token_dim(depth, widen)
 
-    def forward(self, ct: torch.Tensor) -> torch.Tensor:
+    def feature_map(self, ct: torch.Tensor) -> torch.Tensor:
+        """(B,1,D,H,W) volume -> (B,C,d,h,w) last-stage feature map."""
         if ct.dim() != 5 or ct.shape[1] != 1:
             raise ValueError(f"batch['ct'] must be (B,1,D,H,W), got {tuple(ct.shape)}")
         n = self.net
         x = n.act(n.bn1(n.conv1(ct)))
         x = x if n.no_max_pool else n.maxpool(x)
-        x = n.layer4(n.layer3(n.layer2(n.layer1(x))))
-        return x.flatten(2).transpose(1, 2)  # (B, d*h*w, C)
+        return n.layer4(n.layer3(n.layer2(n.layer1(x))))
+
+    def forward(self, ct: torch.Tensor) -> torch.Tensor:
+        return self.feature_map(ct).flatten(2).transpose(1, 2)  # (B, d*h*w, C)
 
 
 class CTEncoder(nn.Module):

@@ -85,3 +85,15 @@ class IMA(nn.Module):
         else:
             vector = masked_mean(tokens, mask)
         return tokens, vector, maps
+
+
+def one_token_closed_form(block: SelfAttentionBlock, x: torch.Tensor) -> torch.Tensor:
+    """What the released IMA computes on one token (eval mode): LN(x + W_o (W_v x + b_v) + b_o).
+
+    With a single key the softmax is 1, so queries and keys drop out; comparing this with
+    `block(x[:, None], mask)` shows the attention block is a residual MLP in disguise.
+    """
+    d = x.shape[-1]
+    attn = block.attn
+    v = x @ attn.in_proj_weight[2 * d:].T + attn.in_proj_bias[2 * d:]
+    return block.norm(x + attn.out_proj(v))

@@ -1,0 +1,144 @@
+"""What the model notebooks (04-07) share: a real batch from the cohort, a toy SDM fit, plots.
+
+`real_batch(run, n)` builds a contract batch from real patients: CT volumes through the MONAI
+dataset, radiomics scaled by a pipeline fitted on the OTHER patients (never on the ones shown),
+and cached token states of the frozen text encoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from tmiclnet.models import model_config
+from tmiclnet.models.losses import sdm_loss
+
+
+@dataclass
+class DemoBatch:
+    """A model batch of real patients, the build config that fits it, and what it came from."""
+
+    batch: dict
+    config: dict
+    ids: list[str]
+    rad_columns: list[str]
+    family_names: list[str]
+    notes: list[str]
+
+
+def pick_ids(labels: pd.Series, n: int) -> list[str]:
+    """n patients, alternating label 0/1 (sorted ids within a label), so both classes show."""
+    by_label = [sorted(labels.index[labels == k]) for k in (0, 1)]
+    out: list[str] = []
+    while len(out) < n and any(by_label):
+        for group in by_label:
+            if group and len(out) < n:
+                out.append(group.pop(0))
+    return out
+
+
+def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
+    """`n` real patients of `<run.data_dir>/<cohort_name>` as a model batch (CT as volumes)."""
+    from tmiclnet import radiomics, text
+    from tmiclnet.data.cohort import load
+    from tmiclnet.data.dataset import CTDataset
+    from tmiclnet.radiomics.preprocess import fit_fold, transform
+
+    cohort = load(run.data_dir / cohort_name)
+    ids = pick_ids(cohort.labels, n)
+    ct = torch.stack([item["ct"] for item in CTDataset(cohort, ids, run.profile, train=False)])
+    table = radiomics.features(cohort, run.profile)
+    others = [i for i in cohort.ids if i not in ids]
+    pipe = fit_fold(table, cohort.labels, others, run.profile)
+    rad = transform(pipe, table, ids)
+    families = radiomics.feature_families(list(rad.columns))
+    emb = text.embed(cohort.notes(), run.profile.text_model, run.profile.text_max_tokens).select(ids)
+    length = int(emb.mask.sum(1).max())  # drop padding columns no note of the batch uses
+    batch = {"ct": ct, "radiomics": torch.tensor(rad.to_numpy(), dtype=torch.float32),
+             "text_tokens": emb.tokens[:, :length], "text_mask": emb.mask[:, :length],
+             "present": torch.ones(len(ids), 3, dtype=torch.bool),
+             "label": torch.tensor([int(cohort.labels[i]) for i in ids])}
+    config = model_config(run.profile, rad_features=rad.shape[1],
+                          rad_families=radiomics.family_indices(list(rad.columns)),
+                          text_dim=emb.dim, use_ct_tokens=False, use_text_tokens=True)
+    return DemoBatch({k: v.to(run.device) for k, v in batch.items()}, config, ids,
+                     list(rad.columns), list(families), [cohort.note(i) for i in ids])
+
+
+def shapes(tree, prefix: str = "") -> dict[str, tuple]:
+    """Flat {key: shape} of a batch or output (nested dicts and lists included; None kept)."""
+    out: dict[str, tuple] = {}
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+    for key, value in items:
+        name = f"{prefix}{key}"
+        if isinstance(value, (dict, list, tuple)):
+            out.update(shapes(value, name + "."))
+        else:
+            out[name] = None if value is None else tuple(value.shape)
+    return out
+
+
+def toy_points(n_per_class: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Two 'modalities' of 2-D points for two labels, placed at random angles (no label structure)."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(2).repeat_interleave(n_per_class)
+    a = torch.randn(2 * n_per_class, 2, generator=g)
+    b = torch.randn(2 * n_per_class, 2, generator=g)
+    return a, b, labels
+
+
+def fit_sdm(a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, steps: int = 200, lr: float = 0.05,
+            logit_scale: float = 2.0) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+    """Move the points themselves by gradient descent on sdm_loss; returns (a, b, loss curve)."""
+    a, b = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
+    opt = torch.optim.Adam([a, b], lr=lr)
+    curve = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = sdm_loss(a, b, labels, logit_scale)
+        loss.backward()
+        opt.step()
+        curve.append(float(loss))
+    return a.detach(), b.detach(), curve
+
+
+def plot_points(ax, a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, title: str) -> None:
+    """Unit-normalised points: circles = modality A, crosses = modality B, colour = label."""
+    a, b = torch.nn.functional.normalize(a, dim=1), torch.nn.functional.normalize(b, dim=1)
+    colours = np.array(["tab:blue", "tab:orange"])[labels.numpy()]
+    t = np.linspace(0, 2 * np.pi, 200)
+    ax.plot(np.cos(t), np.sin(t), color="0.85", lw=1)
+    ax.scatter(a[:, 0], a[:, 1], c=colours, marker="o", s=40, label="modality A")
+    ax.scatter(b[:, 0], b[:, 1], c=colours, marker="x", s=50, label="modality B")
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.set_xticks([]), ax.set_yticks([])
+
+
+def heatmap(ax, matrix, title: str, xlabels=None, ylabels=None, cmap: str = "viridis"):
+    """A labelled attention map (rows = queries, columns = keys)."""
+    m = np.asarray(matrix.detach().cpu() if torch.is_tensor(matrix) else matrix)
+    im = ax.imshow(m, aspect="auto", cmap=cmap, interpolation="nearest")
+    ax.set_title(title)
+    if xlabels is not None:
+        ax.set_xticks(range(len(xlabels)), xlabels, rotation=90, fontsize=7)
+    if ylabels is not None:
+        ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
+    plt.colorbar(im, ax=ax, fraction=0.046)
+    return im
+
+
+def parameter_table(model: torch.nn.Module) -> pd.DataFrame:
+    """Parameters per top-level block (encoders, ima, tcaf, head ...) of a model."""
+    rows = []
+    for name, child in model.named_children():
+        for sub, part in (child.named_children() if isinstance(child, torch.nn.ModuleDict) else [("", child)]):
+            rows.append({"block": f"{name}.{sub}" if sub else name,
+                         "parameters": sum(p.numel() for p in part.parameters())})
+    rows.append({"block": "missing-modality vectors", "parameters": model.missing.numel()}) \
+        if hasattr(model, "missing") else None
+    return pd.DataFrame(rows)
