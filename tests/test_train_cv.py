@@ -1,0 +1,121 @@
+"""The CV runner on a synthetic cohort: results layout, skip/retrain, and no leak from test rows."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tmiclnet.config import setup
+from tmiclnet.train import results
+from tmiclnet.train.cv import choose_threshold, cross_validate
+from tmiclnet.train.features import CohortInputs, pool_text_tokens, scale_radiomics
+
+MODEL = "radiomics_only"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _inputs(n: int = 60, seed: int = 0) -> CohortInputs:
+    rng = np.random.default_rng(seed)
+    ids = [f"syn-{i:04d}" for i in range(n)]
+    y = rng.random(n) < 0.4
+    cols = [f"original_firstorder_f{j}" for j in range(6)] + [f"original_glcm_f{j}" for j in range(6)]
+    x = rng.normal(size=(n, len(cols))) * 50 + 100
+    x[:, 0] += 60 * y
+    raw = pd.DataFrame(x, index=ids, columns=cols)
+    return CohortInputs(ids, torch.tensor(y.astype(int)), radiomics=raw, info={"radiomics_key": "t"})
+
+
+def _run(tmp_path):
+    run = setup("quick", tmp_path, seed=0, device="cpu")
+    return run.replace(profile=dataclasses.replace(run.profile, folds=2, epochs=3, batch_size=16))
+
+
+def _cv(inputs, run, out, **kw):
+    labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
+    return cross_validate(inputs, "syn", labels, [MODEL], run, out, **kw)
+
+
+def test_results_layout_then_skip_then_retrain(tmp_path) -> None:
+    run, out = _run(tmp_path), tmp_path / "results"
+    first = _cv(_inputs(), run, out)
+    assert list(first["status"]) == ["trained", "trained"]
+    folds = pd.read_csv(results.folds_path(out, "syn"), dtype={"id": str})
+    for k in range(2):
+        d = results.fold_dir(out, "syn", MODEL, k)
+        for name in ("predictions.csv", "threshold.json", "history.csv", "checkpoint.pt", "done.json"):
+            assert (d / name).exists(), name
+        pred = pd.read_csv(d / "predictions.csv", dtype={"id": str})
+        test_ids = set(folds.loc[folds["fold"] == k, "id"])
+        assert set(pred.loc[pred["split"] == "test", "id"]) == test_ids
+        assert not set(pred.loc[pred["split"] == "val", "id"]) & test_ids
+        hist = pd.read_csv(d / "history.csv")
+        assert {"epoch", "train_loss", "val_loss", "val_auc", "seconds", "data_seconds"} <= set(hist)
+    preds = results.load_predictions(out, "syn", MODEL)
+    assert list(preds.columns) == ["id", "label", "prob", "split", "fold"]
+    assert sorted(preds.loc[preds["split"] == "test", "id"]) == sorted(_inputs().ids)
+    again = _cv(_inputs(), run, out)
+    assert list(again["status"]) == ["skipped", "skipped"]
+    forced = _cv(_inputs(), run, out, retrain=True, folds=[1])
+    assert list(forced["status"]) == ["trained"]
+    # a changed config (more epochs) is not served from the old results
+    longer = run.replace(profile=dataclasses.replace(run.profile, epochs=4))
+    assert list(_cv(_inputs(), longer, out, folds=[0])["status"]) == ["trained"]
+
+
+def test_test_patients_shape_nothing_fitted(tmp_path) -> None:
+    """Garbage in fold 0's test rows leaves its scaler, early stopping and threshold unchanged."""
+    run = _run(tmp_path)
+    clean = _inputs()
+    _cv(clean, run, tmp_path / "a", folds=[0])
+    folds = pd.read_csv(results.folds_path(tmp_path / "a", "syn"), dtype={"id": str})
+    test_ids = list(folds.loc[folds["fold"] == 0, "id"])
+    dirty = _inputs()
+    dirty.radiomics.loc[test_ids] = dirty.radiomics.loc[test_ids] * 1000 + 1e6
+    _cv(dirty, run, tmp_path / "b", folds=[0])
+    a, b = (results.fold_dir(tmp_path / r, "syn", MODEL, 0) for r in ("a", "b"))
+    pa, pb = (pd.read_csv(d / "predictions.csv") for d in (a, b))
+    val = pa["split"] == "val"
+    np.testing.assert_array_equal(pa.loc[val, "prob"], pb.loc[val, "prob"])
+    assert not np.allclose(pa.loc[~val, "prob"], pb.loc[~val, "prob"])  # test rows did change
+    ta, tb = (results.read_json(d / "threshold.json") for d in (a, b))
+    assert ta == tb
+    chosen = choose_threshold(pa.loc[val, "label"], pa.loc[val, "prob"])["threshold"]
+    assert ta["threshold"] == pytest.approx(chosen, rel=1e-6)  # from validation rows alone
+
+
+def test_radiomics_scaler_is_fitted_on_training_rows_only() -> None:
+    inputs = _inputs()
+    labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
+    train = inputs.ids[:40]
+    raw = inputs.radiomics.copy()
+    raw.loc[inputs.ids[40:]] += 1e4  # held-out rows far away
+    scaled, columns, families = scale_radiomics(raw, labels, train, setup("quick").profile)
+    x = scaled.numpy()
+    np.testing.assert_allclose(x[:40].mean(0), 0, atol=1e-5)  # train rows standardised
+    assert (x[40:].mean(0) > 50).all()  # held-out rows were not used for the scaling
+    assert [len(f) for f in families] == [6, 6] and len(columns) == 12
+
+
+def test_youden_threshold_separates_a_clean_validation_set() -> None:
+    t = choose_threshold([0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.7, 0.9])
+    assert 0.3 < t["threshold"] <= 0.7 and t["youden_j"] == 1.0 and t["rule"] == "youden"
+
+
+def test_text_pooling_keeps_only_real_tokens() -> None:
+    tokens = torch.arange(2 * 6 * 1, dtype=torch.float32).reshape(2, 6, 1)
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0]], dtype=torch.bool)
+    pooled, pmask = pool_text_tokens(tokens, mask, 2)
+    assert pooled[0, :, 0].tolist() == [0.5, 2.5]  # windows of the 4 real tokens, padding ignored
+    pooled, pmask = pool_text_tokens(tokens, mask, 3)
+    assert pmask[1].tolist() == [True, True, False]  # a 2-token note keeps 2 windows

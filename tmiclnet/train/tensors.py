@@ -1,0 +1,72 @@
+"""Every input of a fold held as tensors in memory, so a training step never waits for disk.
+
+A batch is a row selection of each tensor: with the CT volumes, radiomics, text tokens and the
+modality mask already decoded and scaled, data loading costs a few index operations per step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+Tensors = dict[str, "torch.Tensor | dict[str, torch.Tensor]"]
+
+
+def _take(value, rows: torch.Tensor):
+    if isinstance(value, dict):
+        return {k: _take(v, rows) for k, v in value.items()}
+    return value.index_select(0, rows)
+
+
+def _to(value, device: torch.device):
+    if isinstance(value, dict):
+        return {k: _to(v, device) for k, v in value.items()}
+    return value.to(device, non_blocking=True)
+
+
+@dataclass
+class TensorData:
+    """Patients `ids` with their model inputs (first dimension = patient) and labels."""
+
+    ids: list[str]
+    inputs: Tensors  # model batch keys: ct / ct_tokens, radiomics, text / text_tokens+text_mask, present
+    labels: torch.Tensor  # (N,) long
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        if self.labels.shape != (n,):
+            raise ValueError(f"labels have shape {tuple(self.labels.shape)}, expected ({n},)")
+        for key, value in self._flat():
+            if value.shape[0] != n:
+                raise ValueError(f"input {key!r} has {value.shape[0]} rows for {n} patients")
+
+    def _flat(self):
+        for key, value in self.inputs.items():
+            if isinstance(value, dict):
+                yield from ((f"{key}.{k}", v) for k, v in value.items())
+            else:
+                yield key, value
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def subset(self, ids: list[str]) -> "TensorData":
+        """The rows of `ids`, in that order."""
+        where = {pid: i for i, pid in enumerate(self.ids)}
+        missing = [pid for pid in ids if pid not in where]
+        if missing:
+            raise KeyError(f"no inputs for patient {missing[0]!r} ({len(missing)} missing)")
+        rows = torch.tensor([where[pid] for pid in ids], dtype=torch.long)
+        return TensorData(list(ids), _take(self.inputs, rows), self.labels.index_select(0, rows))
+
+    def batch(self, rows: torch.Tensor, device: torch.device) -> dict:
+        """The model batch of `rows` (indices into this data) on `device`, with its "label"."""
+        out = _to(_take(self.inputs, rows), device)
+        out["label"] = self.labels.index_select(0, rows).to(device)
+        return out
+
+    def with_inputs(self, **inputs) -> "TensorData":
+        """A copy with some inputs added or replaced (e.g. CT tokens in place of volumes)."""
+        merged = {**self.inputs, **inputs}
+        return TensorData(self.ids, {k: v for k, v in merged.items() if v is not None}, self.labels)
