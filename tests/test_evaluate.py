@@ -219,3 +219,12 @@ def test_clinical_reference_uses_recorded_extra_fields(tmp_path) -> None:
     auc = {m: metrics.summarize(metrics.fold_metrics(results.load_predictions(tmp_path, "toy", m)))
            .loc["auc", "mean"] for m in names[:2]}
     assert auc["logreg_clinical"] > auc["logreg_note_fields"]  # stage is the label here
+
+
+def test_small_figures() -> None:
+    table = pd.DataFrame([[0.8, np.nan], [0.7, 0.6]], index=["a", "b"], columns=["none", "drop"])
+    fig = plots.heatmap_figure(table, "t")
+    assert len(fig.axes[0].texts) == 3  # NaN cell left blank
+    assert len(plots.bar_figure(pd.Series({"x": 1.0, "y": -0.5}), "t", "v").axes[0].patches) == 2
+    occ = plots.occlusion_figure(np.zeros((8, 4, 4)), np.ones((8, 4, 4)), n_slices=2)
+    assert len(occ.axes) == 3  # two slices + colour bar

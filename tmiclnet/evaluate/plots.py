@@ -110,3 +110,52 @@ def training_figure(history: pd.DataFrame, title: str = "Training curves") -> Fi
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def heatmap_figure(table: pd.DataFrame, title: str, fmt: str = "{:.2f}", cmap: str = "viridis",
+                   center: float | None = None) -> Figure:
+    """A labelled heatmap of a small table (NaN cells left blank), values written in the cells."""
+    values = table.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.1 * values.shape[1] + 2.5, 0.45 * values.shape[0] + 1.6))
+    kw = {}
+    if center is not None:
+        span = np.nanmax(np.abs(values - center)) or 1.0
+        kw = {"vmin": center - span, "vmax": center + span}
+    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto", **kw)
+    ax.set_xticks(range(values.shape[1]), [str(c) for c in table.columns], rotation=35, ha="right")
+    ax.set_yticks(range(values.shape[0]), [str(i) for i in table.index])
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color="w")
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def bar_figure(values: pd.Series, title: str, xlabel: str, top: int = 15) -> Figure:
+    """Horizontal bars of the `top` largest values (largest on top)."""
+    shown = values.sort_values(ascending=False).head(top)[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.3 * len(shown) + 1.2))
+    ax.barh([str(i) for i in shown.index], shown.to_numpy())
+    ax.axvline(0, c="grey", lw=1)
+    ax.set(xlabel=xlabel, title=title)
+    fig.tight_layout()
+    return fig
+
+
+def occlusion_figure(ct: np.ndarray, occlusion: np.ndarray, n_slices: int = 3,
+                     title: str = "Occlusion sensitivity") -> Figure:
+    """Axial slices of a CT (D,H,W in [0,1]) with the occlusion map overlaid (red raises risk)."""
+    d = ct.shape[0]
+    slices = np.linspace(d * 0.25, d * 0.75, n_slices).round().astype(int)
+    span = float(np.abs(occlusion).max()) or 1.0
+    fig, axes = plt.subplots(1, n_slices, figsize=(3 * n_slices, 3.3))
+    for ax, z in zip(np.atleast_1d(axes), slices):
+        ax.imshow(ct[z], cmap="gray", vmin=0, vmax=1)
+        im = ax.imshow(occlusion[z], cmap="bwr", vmin=-span, vmax=span, alpha=0.45)
+        ax.set_title(f"slice {z}")
+        ax.axis("off")
+    fig.colorbar(im, ax=list(np.atleast_1d(axes)), shrink=0.8, label="drop in P(death) when hidden")
+    fig.suptitle(title)
+    return fig
