@@ -103,3 +103,9 @@ def evaluate_cohort(data_dir: str | os.PathLike, name: str, n_boot: int = 2000, 
 def history_of(data_dir: str | os.PathLike, cohort: str, model: str = tables.MAIN_MODEL) -> pd.DataFrame:
     """history.csv of every fold of a model (empty if it has none)."""
     return results.read_history(Path(data_dir) / "results", cohort, model)
+
+
+def has_results(data_dir: str | os.PathLike, name: str) -> bool:
+    """True when a cohort was cross-validated (its folds.csv exists) and has a finished model."""
+    results_dir = Path(data_dir) / "results"
+    return (results_dir / name / "folds.csv").exists() and bool(results.available_models(results_dir, name))
