@@ -76,6 +76,12 @@ def test_foldwise_auc_orients_and_ranks_on_training_rows() -> None:
     assert result.per_feature.loc["original_glcm_Neg", "selected"] == 3
     assert result.per_feature.loc["original_glcm_Neg", "test_auc"] > 0.9  # direction learned
     assert (result.per_fold["feature"] == "original_glcm_Neg").all()
+    row = result.per_feature.loc["original_glcm_Neg"]
+    assert row["selected_test_auc"] == pytest.approx(row["test_auc"])  # selected in every fold
+    never = result.per_feature[result.per_feature["selected"] == 0]
+    assert never["selected_train_auc"].isna().all()
+    picked = result.per_feature[result.per_feature["selected"] > 0]
+    assert (picked["selected_train_auc"] >= 0.5).all()
     noise = result.per_feature.drop("original_glcm_Neg")
     assert noise["test_auc"].between(0.2, 0.8).all()
 

@@ -85,17 +85,19 @@ def stability_figure(icc: pd.DataFrame) -> plt.Figure:
 
 
 def auc_figure(per_feature: pd.DataFrame, n: int = 15) -> plt.Figure:
-    """Training vs held-out AUC of the features most often ranked top inside the folds."""
-    top = per_feature.head(n).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.3 * n + 1.2))
+    """AUC of the features most often ranked top inside the folds: on the training rows that
+    ranked them, and on the held-out rows of the same folds."""
+    top = per_feature[per_feature["selected"] > 0].head(n).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(top) + 1.4))
     y = np.arange(len(top))
-    ax.barh(y + 0.2, top["train_auc"], height=0.4, label="training rows (ranked on)")
-    ax.barh(y - 0.2, top["test_auc"], height=0.4, xerr=top["test_auc_sd"], label="held-out rows")
+    ax.barh(y + 0.2, top["selected_train_auc"], height=0.4, label="training rows (ranked on)")
+    ax.barh(y - 0.2, top["selected_test_auc"], height=0.4, label="held-out rows, same folds")
     ax.axvline(0.5, color="grey", lw=1)
-    ax.set_yticks(y, [c if len(c) < 48 else c[:45] + "..." for c in top.index], fontsize=8)
-    ax.set_xlim(0.3, 1.0)
+    labels = [f"{c if len(c) < 48 else c[:45] + '...'} ({k}x)" for c, k in zip(top.index, top["selected"])]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(0.2, 1.0)
     ax.set_xlabel("AUC (direction fixed on training rows)")
-    ax.set_title("Univariate AUC, features chosen inside the folds")
+    ax.set_title("Features ranked top inside the folds: training vs held-out AUC")
     fig.legend(loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig

@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 
 @dataclass
 class FoldAUC:
-    per_feature: pd.DataFrame  # index feature: train_auc, test_auc, test_auc_sd, selected
+    per_feature: pd.DataFrame  # index feature: see foldwise_auc
     per_fold: pd.DataFrame  # one row per fold: best feature, its train and held-out AUC
 
 
@@ -36,13 +36,15 @@ def foldwise_auc(table: pd.DataFrame, labels: pd.Series, folds: int = 5, seed: i
                  top: int = 10) -> FoldAUC:
     """Per fold: impute with training medians, orient and rank on training rows, score held-out.
 
-    `selected` counts the folds whose training rows put the feature in their `top`; `test_auc` is
-    the held-out AUC with the direction learned on the training rows (so it can fall below 0.5).
+    Per feature: `train_auc` / `test_auc` average over all folds (held-out AUC uses the direction
+    learned on the training rows, so it can fall below 0.5); `selected` counts the folds whose
+    training rows put the feature in their `top`; `selected_train_auc` / `selected_test_auc`
+    average over those folds only: their gap is the optimism of choosing on the same rows.
     """
     y = labels.loc[table.index].to_numpy().astype(int)
     x = table.to_numpy(dtype=np.float64)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    train_aucs, test_aucs, selected, per_fold = [], [], np.zeros(x.shape[1], int), []
+    train_aucs, test_aucs, chosen, per_fold = [], [], [], []
     for k, (tr, te) in enumerate(splitter.split(x, y)):
         median = np.nanmedian(x[tr], axis=0)
         median = np.where(np.isnan(median), 0.0, median)
@@ -52,14 +54,21 @@ def foldwise_auc(table: pd.DataFrame, labels: pd.Series, folds: int = 5, seed: i
         auc_tr = np.where(flip, 1 - raw_tr, raw_tr)
         auc_te = np.where(flip, 1 - raw_te, raw_te)
         best = np.argsort(-auc_tr, kind="stable")[:top]
-        selected[best] += 1
+        chosen.append(np.isin(np.arange(x.shape[1]), best))
         per_fold.append(dict(fold=k, feature=table.columns[best[0]], train_auc=auc_tr[best[0]],
                              test_auc=auc_te[best[0]], top_mean_test_auc=auc_te[best].mean()))
         train_aucs.append(auc_tr)
         test_aucs.append(auc_te)
+    train_aucs, test_aucs, chosen = map(np.array, (train_aucs, test_aucs, chosen))
+    selected = chosen.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sel_train = np.where(chosen, train_aucs, 0).sum(axis=0) / selected
+        sel_test = np.where(chosen, test_aucs, 0).sum(axis=0) / selected
     per_feature = pd.DataFrame(
-        dict(train_auc=np.mean(train_aucs, axis=0), test_auc=np.mean(test_aucs, axis=0),
-             test_auc_sd=np.std(test_aucs, axis=0), selected=selected),
+        dict(train_auc=train_aucs.mean(axis=0), test_auc=test_aucs.mean(axis=0),
+             test_auc_sd=test_aucs.std(axis=0), selected=selected,
+             selected_train_auc=sel_train, selected_test_auc=sel_test),
         index=pd.Index(table.columns, name="feature"))
-    per_feature = per_feature.sort_values(["selected", "train_auc"], ascending=False, kind="stable")
+    per_feature = per_feature.sort_values(["selected", "selected_train_auc"], ascending=False,
+                                          kind="stable")
     return FoldAUC(per_feature, pd.DataFrame(per_fold).set_index("fold"))
