@@ -228,3 +228,14 @@ def test_small_figures() -> None:
     assert len(plots.bar_figure(pd.Series({"x": 1.0, "y": -0.5}), "t", "v").axes[0].patches) == 2
     occ = plots.occlusion_figure(np.zeros((8, 4, 4)), np.ones((8, 4, 4)), n_slices=2)
     assert len(occ.axes) == 3  # two slices + colour bar
+
+
+def test_unfinished_models_are_left_out_of_paired_comparisons(tmp_path) -> None:
+    from tmiclnet.evaluate import report
+
+    fake_results(tmp_path, models=("tmiclnet_tokens", "no_ima", "ct_only"))
+    (tmp_path / "toy" / "no_ima" / "fold1" / "done.json").unlink()  # still training
+    rep = report.build_report(tmp_path, "toy", n_boot=20)
+    assert list(rep.differences.index) == ["ct_only"] and "no_ima" in rep.notes[0]
+    assert list(rep.ablation.index) == ["tmiclnet_tokens"]
+    assert report.results_dir_for(tmp_path / "toy") == tmp_path / "results"

@@ -123,8 +123,15 @@ def bootstrap_auc_diff(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 2000, see
 def auc_difference_table(preds_by_model: dict[str, pd.DataFrame], reference: str,
                          n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Bootstrap CI of AUC(reference) - AUC(model) for every other model, one row each."""
-    rows = {m: bootstrap_auc_diff(preds_by_model[reference], p, n_boot, seed)
-            for m, p in preds_by_model.items() if m != reference}
+    rows, skipped = {}, []
+    for m, p in preds_by_model.items():
+        if m == reference:
+            continue
+        try:
+            rows[m] = bootstrap_auc_diff(preds_by_model[reference], p, n_boot, seed)
+        except ValueError:  # e.g. a model with unfinished folds: not on the same test patients
+            skipped.append(m)
     out = pd.DataFrame.from_dict(rows, orient="index")
+    out.attrs["skipped"] = skipped
     out.index.name = f"{reference} minus"
     return out

@@ -25,8 +25,8 @@ def load_all(results_dir: str | os.PathLike, cohort: str, models: list[str] | No
 
 
 def results_dir_for(cohort_root: str | os.PathLike) -> Path:
-    """`<data_dir>/results` for a cohort folder `<data_dir>/<cohort>`."""
-    return Path(cohort_root).resolve().parent / "results"
+    """`<data_dir>/results` for a cohort folder `<data_dir>/<cohort>` (symlinks kept, not followed)."""
+    return Path(cohort_root).absolute().parent / "results"
 
 
 @dataclass
@@ -51,6 +51,9 @@ def build_report(results_dir: str | os.PathLike, cohort: str, oracle_auc: float 
     rep = Report(cohort, sorted(preds), tables.comparison(preds))
     if tables.MAIN_MODEL in preds:
         rep.differences = tables.auc_differences(preds, n_boot=n_boot, seed=seed)
+        for m in rep.differences.attrs.get("skipped", []):
+            rep.notes.append(f"{m}: not tested on the same patients as {tables.MAIN_MODEL} "
+                             "(unfinished folds?); left out of the differences and ablations")
         rep.ablation = tables.ablation(preds, n_boot=n_boot, seed=seed)
         rep.oracle = tables.oracle_line(preds, oracle_auc)
     else:

@@ -37,18 +37,24 @@ def auc_differences(preds_by_model: dict[str, pd.DataFrame], reference: str = MA
     if reference not in preds_by_model:
         raise KeyError(f"no saved results for {reference!r}; have {sorted(preds_by_model)}")
     diff = metrics.auc_difference_table(preds_by_model, reference, n_boot, seed)
+    if diff.empty:
+        return pd.DataFrame(columns=["AUC difference", "95% CI", "bootstrap p", "patients"])
     out = pd.DataFrame({
         "AUC difference": diff["diff"].map("{:+.3f}".format),
         "95% CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(diff["lo"], diff["hi"])],
         "bootstrap p": diff["p_boot"].map("{:.3f}".format),
         "patients": diff["n_patients"],
     }, index=diff.index)
-    return out.sort_values("AUC difference")
+    out = out.sort_values("AUC difference")
+    out.attrs["skipped"] = diff.attrs.get("skipped", [])
+    return out
 
 
 def ablation(preds_by_model: dict[str, pd.DataFrame], n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """The full model and each ablation present in the results: metrics and AUC change vs full."""
-    present = [(name, what) for name, what in ABLATIONS if name in preds_by_model]
+    full = preds_by_model.get(MAIN_MODEL)
+    present = [(name, what) for name, what in ABLATIONS if name in preds_by_model
+               and (full is None or _same_patients(preds_by_model[name], full))]
     if not present or present[0][0] != MAIN_MODEL:
         raise KeyError(f"ablation table needs {MAIN_MODEL!r}; have {sorted(preds_by_model)}")
     subset = {name: preds_by_model[name] for name, _ in present}
@@ -60,6 +66,11 @@ def ablation(preds_by_model: dict[str, pd.DataFrame], n_boot: int = 2000, seed: 
         delta.append(f"{ci['diff']:+.3f} [{ci['lo']:+.3f}, {ci['hi']:+.3f}]")
     table["AUC change vs full (95% CI)"] = delta
     return table
+
+
+def _same_patients(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    ids = lambda p: set(p.loc[p["split"] == "test", "id"])  # noqa: E731
+    return ids(a) == ids(b)
 
 
 def oracle_line(preds_by_model: dict[str, pd.DataFrame], oracle_auc: float | None,
