@@ -112,7 +112,7 @@ class RadiomicsEncoder(nn.Module):
 
     `mode="mlp"` is the released encoder (Linear-BN-ReLU-Linear-Linear, widths `hidden`): one
     vector, seen as a single token. `mode="families"` gives one token per feature family, each
-    family projected by its own linear layer, so attention can weigh families.
+    family projected by its own linear map (Linear-style init), so attention can weigh families.
     """
 
     def __init__(self, n_features: int, dim: int = 256, mode: str = "families",
@@ -130,8 +130,17 @@ class RadiomicsEncoder(nn.Module):
             bad = [i for g in groups for i in g if not 0 <= int(i) < n_features]
             if bad or not all(groups):
                 raise ValueError(f"rad_families: empty group or index out of 0..{n_features - 1}: {bad[:5]}")
-            self.groups = [torch.as_tensor(g, dtype=torch.long) for g in groups]
-            self.proj = nn.ModuleList(nn.Linear(len(g), dim) for g in groups)
+            # all families in one batched matmul: columns gathered into (G, longest) slots, the
+            # unused slots of shorter families read a constant 0 and have zero weight
+            width = max(len(g) for g in groups)
+            index = torch.full((len(groups), width), n_features, dtype=torch.long)
+            for i, g in enumerate(groups):
+                index[i, :len(g)] = torch.as_tensor(g, dtype=torch.long)
+            self.register_buffer("index", index, persistent=False)
+            self.register_buffer("slot_mask", (index < n_features).float().unsqueeze(-1), persistent=False)
+            bound = 1 / torch.tensor([len(g) for g in groups], dtype=torch.float).sqrt().view(-1, 1, 1)
+            self.weight = nn.Parameter((torch.rand(len(groups), width, dim) * 2 - 1) * bound)
+            self.bias = nn.Parameter((torch.rand(len(groups), dim) * 2 - 1) * bound.view(-1, 1))
             self.norm = nn.LayerNorm(dim)
         else:
             raise ValueError(f"radiomics mode {mode!r}: use 'mlp' or 'families'")
@@ -143,8 +152,8 @@ class RadiomicsEncoder(nn.Module):
         if self.mode == "mlp":
             v = self.mlp(x)
             return Encoded(v.unsqueeze(1), torch.ones_like(v[:, :1], dtype=torch.bool), v)
-        tokens = self.norm(torch.stack(
-            [p(x[:, g.to(x.device)]) for p, g in zip(self.proj, self.groups)], dim=1))
+        padded = torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)[:, self.index]  # (B, G, width)
+        tokens = self.norm(torch.einsum("bgf,gfd->bgd", padded, self.weight * self.slot_mask) + self.bias)
         mask = torch.ones(tokens.shape[:2], dtype=torch.bool, device=x.device)
         return Encoded(tokens, mask, tokens.mean(1))
 
