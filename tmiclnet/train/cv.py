@@ -148,10 +148,11 @@ def train_fold(name: str, modalities, config: dict, data: TensorData, fin: FoldI
         res.write_json(folder / "threshold.json", threshold)
         atomic_write_text(folder / "predictions.csv", preds.to_csv(index=False))
         atomic_write_text(folder / "history.csv", h.to_csv(index=False))
-        ckpt = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=False)
-        ckpt.update(model=result.best_state, model_name=name, build_config=config,
-                    best_epoch=result.best_epoch)
-        save_checkpoint(folder / "checkpoint.pt", ckpt)
+        # once done, the checkpoint keeps what evaluation needs: the best weights and how to build
+        # the model (the optimizer state, 2x the weights, is dropped)
+        save_checkpoint(folder / "checkpoint.pt", {
+            "key": key, "model": result.best_state, "model_name": name, "build_config": config,
+            "best_epoch": result.best_epoch})
         res.write_json(folder / "done.json", {
             "model": name, "fold": fin.split.fold, "modalities": list(modalities),
             "config": {"build": config, "train": asdict(cfg), "profile": run.profile.name,

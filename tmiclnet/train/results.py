@@ -4,7 +4,7 @@
     <data_dir>/results/<cohort>/<model>/fold<k>/predictions.csv  id,label,prob,split (val|test)
                                               threshold.json     chosen on val
                                               history.csv        one row per epoch
-                                              checkpoint.pt      best weights (+ resume state)
+                                              checkpoint.pt      resume state; best weights once done
                                               done.json          config, its hash, timing
 
 `done.json` is written last: a fold folder without it (or with another config hash) is trained
@@ -124,3 +124,18 @@ def trained_models(results_dir: str | Path, cohort: str) -> list[str]:
     """Models with at least one finished fold, sorted."""
     root = cohort_dir(results_dir, cohort)
     return sorted({p.parent.parent.name for p in root.glob("*/fold*/done.json")}) if root.exists() else []
+
+
+def load_model(results_dir: str | Path, cohort: str, model: str, fold: int, device=None):
+    """The trained model of one fold (best weights), in eval mode, rebuilt from its checkpoint."""
+    import torch
+
+    from tmiclnet.models import build
+
+    path = fold_dir(results_dir, cohort, model, fold) / "checkpoint.pt"
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if "build_config" not in ckpt:
+        raise ValueError(f"{path}: training of this fold did not finish (no build_config)")
+    net = build(ckpt["model_name"], **ckpt["build_config"])
+    net.load_state_dict(ckpt["model"])
+    return net.to(device or "cpu").eval()
