@@ -120,6 +120,8 @@ def evaluate_robustness(data_dir: str | Path, cohort_name: str, run, models=DEFA
     data_dir = Path(data_dir)
     results_dir = data_dir / "results"
     conditions = conditions or default_conditions()
+    if isinstance(models, str):  # "a,b,c", as papermill passes it
+        models = [m.strip() for m in models.split(",") if m.strip()]
     models = [m for m in models if res.fold_dirs(results_dir, cohort_name, m)]
     if not models:
         raise FileNotFoundError(f"{results_dir / cohort_name}: none of the models has saved results")

@@ -31,7 +31,12 @@ def load_fold_model(folder: Path, device: torch.device):
     if missing:
         raise ValueError(f"{path}: keys {sorted(missing)} missing; the fold did not finish training")
     model = build(ckpt["model_name"], **ckpt["build_config"])
-    model.load_state_dict(ckpt["model"])
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as err:
+        raise RuntimeError(f"{path}: the saved weights do not fit the current code of model "
+                           f"{ckpt['model_name']!r} (the model changed since training); retrain it "
+                           f"(python -m tmiclnet train --model {ckpt['model_name']} --retrain ...)") from err
     return model.to(device).eval(), ckpt["build_config"]
 
 
