@@ -10,11 +10,25 @@ from pathlib import Path
 from tmiclnet.config import default_data_dir, get_profile
 from tmiclnet.data import pbc
 from tmiclnet.data.cohort import COHORTS, build
+from tmiclnet.data.synthetic import MODALITIES, SyntheticModel
 from tmiclnet.data.template import fetch_template
 from tmiclnet.data.validate import validate
 from tmiclnet.provenance import verify
 
 PBC_SHA256 = pbc.PBC_SHA256
+
+
+def _strengths(items: list[str] | None) -> dict | None:
+    """`ct=1.5 text=0` -> the synthetic model's strengths (unnamed modalities keep 1.0)."""
+    if not items:
+        return None
+    strengths = dict(SyntheticModel().strengths)
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in MODALITIES or not value:
+            raise SystemExit(f"--strength {item!r}: expected MODALITY=VALUE with MODALITY in {MODALITIES}")
+        strengths[name] = float(value)
+    return strengths
 
 
 def _build(args) -> int:
@@ -25,7 +39,7 @@ def _build(args) -> int:
     for name in args.cohort or COHORTS:
         start = time.perf_counter()
         root = build(name, profile, data_dir, seed=args.seed, horizon_days=args.horizon,
-                     n_jobs=args.n_jobs, force=args.force)
+                     strengths=_strengths(args.strength), n_jobs=args.n_jobs, force=args.force)
         manifest = json.loads((root / "cohort.json").read_text())
         extra = f", oracle AUC {manifest['oracle_auc']:.3f}" if "oracle_auc" in manifest else ""
         print(f"{name}: {root}  {manifest['counts']}{extra}  ({time.perf_counter() - start:.1f} s)")
@@ -49,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--data-dir", default="", help="default: data/generated/<profile>")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--horizon", type=int, default=pbc.HORIZON_DAYS, help="label horizon, days")
+    b.add_argument("--strength", nargs="*", metavar="MOD=VALUE",
+                   help="synthetic cohort's signal strengths, e.g. ct=1.5 text=0 (default 1.0 each)")
     b.add_argument("--n-jobs", type=int, default=None)
     b.add_argument("--force", action="store_true", help="rebuild even if up to date")
     v = sub.add_parser("validate", help="check a cohort folder; list every problem")
