@@ -239,3 +239,13 @@ def test_unfinished_models_are_left_out_of_paired_comparisons(tmp_path) -> None:
     assert list(rep.differences.index) == ["ct_only"] and "no_ima" in rep.notes[0]
     assert list(rep.ablation.index) == ["tmiclnet_tokens"]
     assert report.results_dir_for(tmp_path / "toy") == tmp_path / "results"
+
+
+def test_differences_sorted_numerically(tmp_path) -> None:
+    from tmiclnet.evaluate import tables
+
+    fake_results(tmp_path, models=("ct_only", "tmiclnet_tokens", "text_only"))  # strengths 2, 1, 0
+    diffs = tables.auc_differences({m: results.load_predictions(tmp_path, "toy", m)
+                                    for m in ("ct_only", "tmiclnet_tokens", "text_only")}, n_boot=20)
+    values = [float(v) for v in diffs["AUC difference"]]
+    assert values == sorted(values) and values[0] < 0 < values[-1]

@@ -39,14 +39,15 @@ def auc_differences(preds_by_model: dict[str, pd.DataFrame], reference: str = MA
     diff = metrics.auc_difference_table(preds_by_model, reference, n_boot, seed)
     if diff.empty:
         return pd.DataFrame(columns=["AUC difference", "95% CI", "bootstrap p", "patients"])
+    skipped = diff.attrs.get("skipped", [])
+    diff = diff.sort_values("diff")  # numerically: models that beat the reference first
     out = pd.DataFrame({
         "AUC difference": diff["diff"].map("{:+.3f}".format),
         "95% CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(diff["lo"], diff["hi"])],
         "bootstrap p": diff["p_boot"].map("{:.3f}".format),
         "patients": diff["n_patients"],
     }, index=diff.index)
-    out = out.sort_values("AUC difference")
-    out.attrs["skipped"] = diff.attrs.get("skipped", [])
+    out.attrs["skipped"] = skipped
     return out
 
 
