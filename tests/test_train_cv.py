@@ -64,6 +64,8 @@ def test_results_layout_then_skip_then_retrain(tmp_path) -> None:
     preds = results.load_predictions(out, "syn", MODEL)
     assert list(preds.columns) == ["id", "label", "prob", "split", "fold"]
     assert sorted(preds.loc[preds["split"] == "test", "id"]) == sorted(_inputs().ids)
+    net = results.load_model(out, "syn", MODEL, 0)  # best weights, rebuilt from the checkpoint
+    assert not net.training and sum(p.numel() for p in net.parameters()) > 0
     again = _cv(_inputs(), run, out)
     assert list(again["status"]) == ["skipped", "skipped"]
     forced = _cv(_inputs(), run, out, retrain=True, folds=[1])

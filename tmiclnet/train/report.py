@@ -15,10 +15,10 @@ def design_table() -> pd.DataFrame:
     """One row per profile: how CT and text enter the models, and the optimisation budget."""
     rows = []
     for p in PROFILES.values():
-        ct = ("CT encoder trained once per fold (CT-only model); its tokens cached for fusion models"
-              if p.ct_strategy == "cached" else "every CT model trains its encoder end to end")
-        text = "fine-tuned end to end" if p.text_finetune else "frozen; token states cached once"
-        rows.append({"profile": p.name, "CT": ct, "text encoder": text, "folds": p.folds,
+        ct = "once per fold, tokens cached" if p.ct_strategy == "cached" else "end to end, per model"
+        text = ("fine-tuned" if p.text_finetune else
+                f"frozen, cached ({p.text_pool} windows)" if p.text_pool else "frozen, cached")
+        rows.append({"profile": p.name, "CT encoder": ct, "text encoder": text, "folds": p.folds,
                      "max epochs": p.epochs, "patience": p.patience, "batch": p.batch_size,
                      "lr": p.lr, "AMP": "on GPU" if p.amp else "off"})
     return pd.DataFrame(rows).set_index("profile")
