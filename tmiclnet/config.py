@@ -77,8 +77,8 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="full.yaml",
-        text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=5, epochs=20, batch_size=16,
-        patience=5, text_pool=32,
+        text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=5, epochs=15, batch_size=16,
+        patience=4, text_pool=32,
     ),
     "gpu": Profile(
         name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",
