@@ -44,11 +44,17 @@ def toy() -> ToyFold:
               "radiomics_only": build("radiomics_only", rad_features=6, rad_families=fams)}
     n = 12
     g = torch.Generator().manual_seed(1)
+    from tmiclnet.train.features import pool_text_tokens
+
+    raw = torch.randn(n, 9, 16, generator=g)  # 9 word pieces per note, pooled into 5 windows of 7
+    pooled, pmask = pool_text_tokens(raw, torch.ones(n, 9, dtype=torch.bool), 5)
     inputs = {"ct": torch.rand(n, 1, 16, 16, 16, generator=g), "radiomics": torch.randn(n, 6, generator=g),
-              "text_tokens": torch.randn(n, 7, 16, generator=g),
-              "text_mask": torch.tensor([[True] * 5 + [False] * 2] * n),
+              "text_tokens": torch.nn.functional.pad(pooled, (0, 0, 0, 2)),
+              "text_mask": torch.nn.functional.pad(pmask, (0, 2)),
               "present": torch.ones(n, 3, dtype=torch.bool)}
-    return ToyFold(models, inputs, [0, 1] * (n // 2))
+    fold = ToyFold(models, inputs, [0, 1] * (n // 2))
+    fold.raw_text = raw
+    return fold
 
 
 def test_modality_attention_shares(toy) -> None:
@@ -81,7 +87,11 @@ def test_token_attributions_cover_the_real_tokens(toy) -> None:
         def convert_ids_to_tokens(self, ids):
             return [f"t{i}" for i in ids]
 
-    attr = interpret.token_attributions(toy, "tmiclnet_tokens", 0, Tok(), "a note")
-    assert len(attr) == 5 and attr["attribution"].abs().sum() > 0
+    attr = interpret.token_attributions(toy, "tmiclnet_tokens", 0, Tok(), "a note",
+                                        toy.raw_text[:1], text_pool=5, max_tokens=9)
+    assert len(attr) == 9 and attr["attribution"].abs().sum() > 0
+    with pytest.raises(ValueError, match="differ"):  # another note's states are refused
+        interpret.token_attributions(toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[1:2],
+                                     text_pool=5, max_tokens=9)
     html = interpret.note_html(pd.DataFrame({"token": ["[CLS]", "bili", "##rubin"], "attribution": [0.1, 1.0, -0.5]}))
     assert "bili</span><span" in html and "[CLS]" not in html

@@ -8,8 +8,8 @@ All four read a `SavedFold` (the fold's test patients and saved weights); nothin
   P(death within 5 years) is recorded (Zeiler & Fergus, 2014): model-agnostic and exact, if coarse.
 - Permutation importance of radiomic families: the columns of one family are shuffled together
   across test patients (so within-family correlations survive) and the AUC drop is measured.
-- Token attributions: gradient x input on the text tokens the model reads (the frozen language
-  model's token states in the cpu profile), summed over channels: one signed number per word piece.
+- Token attributions: gradient x input on the frozen language model's word-piece states (pooled
+  into windows exactly as in training), summed over channels: one signed number per word piece.
   Attention weights are not explanations (Jain & Wallace, 2019); the book shows both.
 """
 
@@ -129,23 +129,46 @@ def family_permutation_importance(fold: SavedFold, name: str, n_repeats: int = 5
     return pd.Series(out, name="AUC drop").sort_values(ascending=False)
 
 
-def token_attributions(fold: SavedFold, name: str, patient: int, tokenizer, note: str) -> pd.DataFrame:
+def note_states(note: str, profile) -> torch.Tensor:
+    """(1, n, H) token states of one note from the profile's frozen language model (n real tokens)."""
+    from tmiclnet import text
+
+    emb = text.embed({"note": note}, profile.text_model, profile.text_max_tokens)
+    return emb.tokens[:, : int(emb.mask[0].sum())]
+
+
+def token_attributions(fold: SavedFold, name: str, patient: int, tokenizer, note: str,
+                       states: torch.Tensor, text_pool: int = 0, max_tokens: int = 256) -> pd.DataFrame:
     """Gradient x input per word piece of one patient's note, for the log-odds of label 1.
 
-    Works on the frozen path (the batch carries `text_tokens`); returns DataFrame(token, attribution)."""
+    `states` (1, n, H) are the note's word-piece states (`note_states`); when training pooled them
+    into `text_pool` windows, they are pooled the same way here, differentiably, so each word piece
+    gets its share of the windows it fell in. The pooled states must equal what the model read.
+    Returns DataFrame(token, attribution)."""
+    from tmiclnet.train.features import pool_text_tokens
+
     model, _ = fold.model(name)
     batch = fold.model_batch(name, _rows(fold.test.inputs, patient, patient + 1))
     if "text_tokens" not in batch:
         raise ValueError(f"{name}: token attributions need cached text token states (text_finetune=False)")
-    states = batch["text_tokens"].detach().clone().requires_grad_(True)
-    batch["text_tokens"] = states
+    raw = states.detach().clone().float().requires_grad_(True)
+    mask = torch.ones(raw.shape[:2], dtype=torch.bool)
+    seen, seen_mask = pool_text_tokens(raw, mask, text_pool) if text_pool else (raw, mask)
+    length = batch["text_tokens"].shape[1]
+    if seen.shape[1] > length:
+        raise ValueError(f"{seen.shape[1]} text tokens for a model batch of {length}")
+    seen = torch.nn.functional.pad(seen, (0, 0, 0, length - seen.shape[1]))
+    seen_mask = torch.nn.functional.pad(seen_mask, (0, length - seen_mask.shape[1]))
+    if not torch.allclose(seen.detach().to(batch["text_tokens"].device), batch["text_tokens"], atol=1e-4):
+        raise ValueError("the note's token states differ from those the model was given (another "
+                         "note, text model, token budget or pooling?)")
+    batch["text_tokens"], batch["text_mask"] = seen.to(batch["text_tokens"].device), seen_mask.to(batch["text_mask"].device)
     logits = model(batch)["logits"][0]
     (logits[1] - logits[0]).backward()
-    attribution = (states.grad * states).sum(-1)[0].detach().cpu().numpy()
-    n = int(batch["text_mask"][0].sum())
-    ids = tokenizer([note], truncation=True, max_length=states.shape[1])["input_ids"][0][:n]
+    attribution = (raw.grad * raw).sum(-1)[0].detach().cpu().numpy()
+    ids = tokenizer([note], truncation=True, max_length=max_tokens)["input_ids"][0][: raw.shape[1]]
     tokens = tokenizer.convert_ids_to_tokens(ids)
-    return pd.DataFrame({"token": tokens, "attribution": attribution[:len(tokens)]})
+    return pd.DataFrame({"token": tokens, "attribution": attribution[: len(tokens)]})
 
 
 def note_html(attr: pd.DataFrame) -> str:
