@@ -75,6 +75,14 @@ def test_results_layout_then_skip_then_retrain(tmp_path) -> None:
     assert list(_cv(_inputs(), longer, out, folds=[0])["status"]) == ["trained"]
 
 
+def test_changed_model_code_retrains(tmp_path, monkeypatch) -> None:
+    run, out = _run(tmp_path), tmp_path / "results"
+    assert list(_cv(_inputs(), run, out, folds=[0])["status"]) == ["trained"]
+    assert list(_cv(_inputs(), run, out, folds=[0])["status"]) == ["skipped"]
+    monkeypatch.setattr(results, "code_hash", lambda: "edited model code")
+    assert list(_cv(_inputs(), run, out, folds=[0])["status"]) == ["trained"]
+
+
 def test_test_patients_shape_nothing_fitted(tmp_path) -> None:
     """Garbage in fold 0's test rows leaves its scaler, early stopping and threshold unchanged."""
     run = _run(tmp_path)

@@ -109,7 +109,7 @@ def extract_ct_tokens(model: nn.Module, ct: torch.Tensor, device: torch.device,
 def _fold_key(name: str, config: dict, fin: FoldInputs, inputs: CohortInputs, run: Run,
               cfg: TrainConfig, ct_source: str) -> str:
     return res.config_hash({
-        "model": name, "build": config, "train": asdict(cfg), "profile": run.profile.name,
+        "model": name, "code": res.code_hash(), "build": config, "train": asdict(cfg), "profile": run.profile.name,
         "split": asdict(fin.split), "inputs": inputs.info, "ct_source": ct_source,
         "volume_shape": run.profile.volume_shape, "val_fraction": run.profile.val_fraction})
 

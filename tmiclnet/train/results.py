@@ -14,6 +14,7 @@ results.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -45,6 +46,20 @@ def config_hash(config: dict) -> str:
     """sha256 of the canonical JSON of everything that determines a fold's result."""
     text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_hash() -> str:
+    """The source of the code that trains and defines models: a change there retrains, since a
+    saved checkpoint may no longer load into (or mean the same as) the current model."""
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for sub in ("models", "train"):
+        for path in sorted((package / sub).rglob("*.py")):
+            h.update(path.relative_to(package).as_posix().encode())
+            h.update(path.read_bytes())
+    h.update((package / "device.py").read_bytes())
+    return h.hexdigest()
 
 
 def is_done(folder: Path, key: str) -> bool:
