@@ -67,10 +67,11 @@ def source_fingerprint(nb_path: Path) -> bytes:
 
 
 def package_fingerprint() -> bytes:
-    """Every file of the package: the notebooks run its code, so a change re-runs them."""
+    """Every file of the package but this runner: the notebooks run its code, so a change re-runs
+    them; a change to how the book is assembled does not."""
     h = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
+        if path.is_file() and "__pycache__" not in path.parts and path != Path(__file__).resolve():
             h.update(str(path.relative_to(PACKAGE_DIR)).encode())
             h.update(path.read_bytes())
     return h.hexdigest().encode()
@@ -180,10 +181,29 @@ def stage(root: Path, executed: Path, stage_dir: Path) -> Path:
             shutil.copytree(src, stage_dir / name)
         elif src.exists():
             shutil.copy2(src, stage_dir / name)
+    vendor_mathjax(stage_dir / "book" / "_static" / "mathjax")
     (stage_dir / "notebooks").mkdir()
     for nb_path in toc_notebooks(root):
         shutil.copy2(executed / nb_path.name, stage_dir / "notebooks" / nb_path.name)
     return stage_dir
+
+
+MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts", "ui", "a11y", "input/tex/extensions")
+
+
+def vendor_mathjax(dest: Path) -> None:
+    """Serve MathJax from the book itself (the PyPI wheel django-static-mathjax ships MathJax 3),
+    so formulas render for a reader with no internet; Sphinx would otherwise load it from a CDN."""
+    from importlib.resources import files
+
+    es5 = Path(str(files("mathjax"))) / "static" / "mathjax" / "es5"
+    for part in MATHJAX_PARTS:
+        src, out = es5 / part, dest / part
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, out, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, out)
 
 
 def build(profile: str, root: Path | None = None, output: Path | None = None,
