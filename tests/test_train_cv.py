@@ -17,12 +17,7 @@ from tmiclnet.train.features import CohortInputs, pool_text_tokens, scale_radiom
 MODEL = "radiomics_only"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _inputs(n: int = 60, seed: int = 0) -> CohortInputs:
