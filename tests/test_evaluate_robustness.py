@@ -1,12 +1,16 @@
-"""Test-time perturbations: missing modalities, CT noise in HU, a coarser 'external' scanner."""
+"""Test-time perturbations: missing modalities, CT noise in HU, an external center's rescan."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from tmiclnet.config import get_profile
 from tmiclnet.evaluate import robustness as rb
+
+QUICK = get_profile("quick")
 
 
 def _inputs(n=4, shape=(8, 16, 16)):
@@ -33,13 +37,45 @@ def test_noise_has_the_requested_hu_and_is_seeded() -> None:
     assert a.min() >= 0 and a.max() <= 1
 
 
-def test_external_center_blurs_but_keeps_the_grid() -> None:
-    x = _inputs()
-    out = rb.resample_down_up(x["ct"], 2.0)
-    assert out.shape == x["ct"].shape
-    # white noise loses most of its variance when resampled at half resolution
-    assert float(out.std()) < 0.7 * float(x["ct"].std())
-    assert torch.equal(rb.resample_down_up(x["ct"], 1.0), x["ct"])
+def _fold(n=12, n_features=5, seed=0):
+    """A fold's inputs assembled by the trainer's own code from random CT and radiomics."""
+    from types import SimpleNamespace
+
+    from tmiclnet.train.features import CohortInputs, fold_inputs
+    from tmiclnet.train.folds import FoldSplit
+
+    g = torch.Generator().manual_seed(seed)
+    ids = [f"p{i:02d}" for i in range(n)]
+    raw = pd.DataFrame(torch.randn(n, n_features, generator=g).numpy() * 10 + 50,
+                       index=pd.Index(ids, name="id"),
+                       columns=[f"original_firstorder_f{j}" for j in range(n_features)])
+    inputs = CohortInputs(ids, torch.tensor([i % 2 for i in range(n)]),
+                          ct=torch.rand((n, 1, 4, 4, 4), generator=g), radiomics=raw)
+    split = FoldSplit(0, train=ids[:6], val=ids[6:8], test=ids[8:])
+    fin = fold_inputs(inputs, split, QUICK)
+    return SimpleNamespace(test=fin.data.subset(split.test), fin=fin), inputs
+
+
+def test_rescanned_inputs_take_the_rescan_scaled_on_the_original_training_rows() -> None:
+    fold, inputs = _fold()
+    order = list(reversed(inputs.ids))  # the rescan's rows in another order: matched by id
+    rows = torch.tensor([inputs.ids.index(i) for i in order])
+    same = rb.Rescanned(order, inputs.ct.index_select(0, rows), inputs.radiomics.loc[order])
+    out = rb.rescanned_inputs(fold, inputs, same, QUICK)
+    assert torch.equal(out["ct"], fold.test.inputs["ct"])
+    assert torch.allclose(out["radiomics"], fold.test.inputs["radiomics"], atol=1e-6)
+    assert torch.equal(out["present"], fold.test.inputs["present"])
+
+    ct = torch.rand_like(same.ct)
+    shifted = rb.Rescanned(order, ct, same.radiomics + 1.0)  # every feature one unit higher
+    out = rb.rescanned_inputs(fold, inputs, shifted, QUICK)
+    rows = torch.tensor([order.index(i) for i in fold.test.ids])
+    assert torch.equal(out["ct"], ct.index_select(0, rows))
+    train_sd = inputs.radiomics.loc[fold.fin.split.train].std(ddof=0).to_numpy()
+    change = (out["radiomics"] - fold.test.inputs["radiomics"]).numpy()
+    # the shift survives, in units of the TRAINING rows' spread (a pipeline refitted on the
+    # rescanned rows would centre it away)
+    assert change == pytest.approx(np.broadcast_to(1.0 / train_sd, change.shape), rel=1e-4)
 
 
 def test_conditions_apply_only_where_meaningful() -> None:
@@ -47,8 +83,11 @@ def test_conditions_apply_only_where_meaningful() -> None:
     assert rb.applies(names["drop_ct"], ("ct", "radiomics", "text"))
     assert not rb.applies(names["drop_ct"], ("ct",))  # nothing left to predict from
     assert not rb.applies(names["drop_text"], ("ct", "radiomics"))
-    assert not rb.applies(names["external"], ("radiomics", "text"))
+    assert rb.applies(names["external"], ("radiomics", "text"))  # its radiomics are re-extracted
+    assert not rb.applies(names["external"], ("text",))
     assert rb.applies(names["none"], ("text",))
+    table = rb.conditions_table()
+    assert table.loc["external", "scanner"] == "external" and table.loc["drop_ct", "drop"] == "ct"
 
 
 def test_summary_and_change_tables() -> None:

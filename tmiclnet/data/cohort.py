@@ -20,7 +20,8 @@ import pandas as pd
 from tmiclnet.config import Profile
 from tmiclnet.data import nifti, pbc
 from tmiclnet.data.notes import write_note
-from tmiclnet.data.render import Findings, affine_for, render, spacing_for, stable_seed
+from tmiclnet.data.render import (DEFAULT, Findings, Scanner, affine_for, render, spacing_for,
+                                  stable_seed)
 from tmiclnet.data.synthetic import SyntheticModel, generate
 from tmiclnet.data.template import LICENCE as TEMPLATE_LICENCE, WHEEL_SHA256
 from tmiclnet.data.validate import CohortError, validate
@@ -110,12 +111,13 @@ def _key(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _render_case(root: Path, pid: str, findings: dict, shape: tuple, seed: int) -> None:
+def _render_case(root: Path, pid: str, findings: dict, shape: tuple, seed: int,
+                 scanner: Scanner = DEFAULT) -> None:
     """Render and write one patient; the image is written last, so its presence means done."""
     import torch
 
-    torch.set_num_threads(1)
-    ct, mask = render(Findings(**findings), shape, stable_seed(pid, seed, "render"))
+    torch.set_num_threads(1)  # the warp's values depend on the thread count: keep builds identical
+    ct, mask = render(Findings(**findings), shape, stable_seed(pid, seed, "render"), scanner=scanner)
     affine = affine_for(shape)
     nifti.write(root / "masks" / f"{pid}.nii.gz", mask, affine)
     nifti.write(root / "images" / f"{pid}.nii.gz", ct, affine)
@@ -154,12 +156,30 @@ def build(name: str, profile: Profile, data_dir: str | Path, seed: int = 0,
           horizon_days: int = pbc.HORIZON_DAYS, strengths: dict | None = None,
           n_jobs: int | None = None, force: bool = False, verbose: bool = True) -> Path:
     """Build (or resume, or reuse) the cohort `name` under `data_dir/name`; return its folder."""
-    from joblib import Parallel, delayed
-
     if name not in COHORTS:
         raise ValueError(f"unknown cohort {name!r}; choose one of {COHORTS}")
-    root = Path(data_dir) / name
+
+    def tables(root: Path) -> dict:
+        made = (pbc_tables(profile, horizon_days) if name == "pbc"
+                else synthetic_tables(profile, seed, strengths))
+        _write_tables(root, made, seed)
+        return made
+
     params = _params(name, profile, seed, horizon_days, strengths)
+    return write_cohort(Path(data_dir) / name, params, tables, n_jobs=n_jobs or profile.n_jobs,
+                        force=force, verbose=verbose)
+
+
+def write_cohort(root: Path, params: dict, tables, scanner: Scanner = DEFAULT, n_jobs: int = 1,
+                 force: bool = False, verbose: bool = True) -> Path:
+    """Build (or resume, or reuse) the cohort folder `root` whose content key is `_key(params)`.
+
+    `tables(root)` writes the tables and notes into `root` and returns dict(labels, findings,
+    extra); every patient is then rendered from its findings with `scanner` at
+    `params["volume_shape"]`, seeded by `params["seed"]`, and cohort.json is written last.
+    """
+    from joblib import Parallel, delayed
+
     key = _key(params)
     done = root / "cohort.json"
     if done.exists() and not force and json.loads(done.read_text()).get("key") == key:
@@ -169,18 +189,17 @@ def build(name: str, profile: Profile, data_dir: str | Path, seed: int = 0,
         shutil.rmtree(root)  # built with other parameters: rebuild rather than mix
     root.mkdir(parents=True, exist_ok=True)
     atomic_write_text(pending_key, key)
-    tables = pbc_tables(profile, horizon_days) if name == "pbc" else synthetic_tables(profile, seed, strengths)
-    _write_tables(root, tables, seed)
-    shape = tuple(profile.volume_shape)
-    todo = [pid for pid in tables["labels"].index if not (root / "images" / f"{pid}.nii.gz").exists()]
+    made = tables(root)
+    shape, seed = tuple(params["volume_shape"]), params["seed"]
+    todo = [pid for pid in made["labels"].index if not (root / "images" / f"{pid}.nii.gz").exists()]
     if verbose:
-        print(f"{name}: rendering {len(todo)} of {len(tables['labels'])} patients at {shape}")
-    find = tables["findings"][["fibrosis", "liver_scale", "ascites_mm"]]
+        print(f"{params['cohort']}: rendering {len(todo)} of {len(made['labels'])} patients at {shape}")
+    find = made["findings"][["fibrosis", "liver_scale", "ascites_mm"]]
     # Worker start-up (importing torch and MONAI) costs more than rendering a few dozen patients.
-    jobs = 1 if len(todo) < 64 else (n_jobs or profile.n_jobs)
+    jobs = 1 if len(todo) < 64 else n_jobs
     Parallel(n_jobs=jobs)(
-        delayed(_render_case)(root, pid, find.loc[pid].to_dict(), shape, seed) for pid in todo)
-    manifest = _manifest(root, params, tables)
+        delayed(_render_case)(root, pid, find.loc[pid].to_dict(), shape, seed, scanner) for pid in todo)
+    manifest = _manifest(root, params, made)
     atomic_write_text(done, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return root
 

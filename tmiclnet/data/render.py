@@ -7,6 +7,10 @@ Everything is seeded from the patient id, so the same patient always gets the sa
 
 The template is resampled to the profile's shape FIRST and every later step works at that size,
 which keeps a cohort of hundreds of patients to minutes on two cores.
+
+The last step is the scanner (`Scanner`): its point-spread function blurs the object, then its
+noise is added. `DEFAULT` (sharp as the grid, 8 HU) renders every cohort; `EXTERNAL` is another
+center's scanner, noisier and with thicker slices, for the robustness page.
 """
 
 from __future__ import annotations
@@ -24,7 +28,29 @@ from tmiclnet.data.template import SPACING_MM, load_template
 HU_MIN, HU_MAX = -1024, 3071
 FAT_HU = -90.0
 FLUID_HU = 8.0
-SCANNER_NOISE_HU = 8.0
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """How the rendered anatomy is imaged: resolution (a Gaussian point-spread function) and noise.
+
+    `psf_fwhm_vox` is the PSF's full width at half maximum along (D, H, W), in voxels of the
+    rendered grid (0 = as sharp as the grid): a softer reconstruction kernel widens the in-plane
+    values, thicker slices the first. Counting in voxels keeps a scanner equally coarse in every
+    profile. `noise_hu` is the standard deviation of the white noise added after the blur.
+    """
+
+    name: str
+    noise_hu: float
+    psf_fwhm_vox: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT = Scanner("default", noise_hu=8.0)
+EXTERNAL = Scanner("external", noise_hu=20.0, psf_fwhm_vox=(3.0, 2.0, 2.0))
+FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
 @dataclass(frozen=True)
@@ -142,9 +168,21 @@ def ascites(image: np.ndarray, mask: np.ndarray, thickness_mm: float, spacing,
     return (dist > 0) & (dist <= local) & (image < 250)
 
 
+def scan(image: np.ndarray, scanner: Scanner, rng: np.random.Generator) -> np.ndarray:
+    """The anatomy `image` (HU) as `scanner` images it: PSF blur, then white noise."""
+    sigma = [f / FWHM_PER_SIGMA for f in scanner.psf_fwhm_vox]
+    if any(sigma):
+        image = ndimage.gaussian_filter(image, sigma, mode="nearest")
+    return image + scanner.noise_hu * rng.standard_normal(image.shape)
+
+
 def render(findings: Findings, shape: tuple[int, int, int], seed: int,
-           steps: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """CT (int16 HU) and liver mask (uint8) of one patient. Pass `steps={}` to keep each stage."""
+           steps: dict | None = None, scanner: Scanner = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+    """CT (int16 HU) and liver mask (uint8) of one patient. Pass `steps={}` to keep each stage.
+
+    The anatomy depends on `findings` and `seed` only; `scanner` changes how it is imaged. Another
+    scanner draws its own noise (seeded from `seed` and its name): a second scan has new noise.
+    """
     rng = np.random.default_rng(seed)
     image, mask = template_at(tuple(shape))
     spacing = spacing_for(tuple(shape))
@@ -161,7 +199,8 @@ def render(findings: Findings, shape: tuple[int, int, int], seed: int,
     fluid = ascites(image, new_mask, findings.ascites_mm, spacing, rng)
     image = np.where(fluid, FLUID_HU + 5 * rng.standard_normal(mask.shape), image)
     keep["ascites"] = (image.copy(), new_mask.copy())
-    image = image + SCANNER_NOISE_HU * rng.standard_normal(mask.shape)
+    noise_rng = rng if scanner == DEFAULT else np.random.default_rng(stable_seed(seed, scanner.name))
+    image = scan(image, scanner, noise_rng)
     ct = np.clip(np.rint(image), HU_MIN, HU_MAX).astype(np.int16)
     keep["final"] = (ct, new_mask)
     return ct, new_mask.astype(np.uint8)

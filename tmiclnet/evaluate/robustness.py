@@ -6,11 +6,13 @@ patients under a perturbation, and the AUC is compared with the unperturbed one.
 - `drop_<modality>`: the modality is marked absent (`present` False), as if the patient had no
   CT / no radiomics / no note; models are built to skip absent modalities, never to see zeros.
 - `ct_noise_<HU>`: Gaussian noise of that many HU added to the CT volumes.
-- `external`: another center's scanner. The renderer (`tmiclnet.data.render`) has no scanner
-  parameter (its noise level is a module constant), so the already rendered volumes are degraded
-  instead, with MONAI: resampled down by `factor` in every axis and back (a coarser scanner), plus
-  extra noise. Radiomics stay those of the original scans (re-extracting them per condition costs
-  minutes on a CPU): the condition tests what the network makes of a different-looking image.
+- `external`: another center's scanner (`tmiclnet.data.render.EXTERNAL`: noisier, thicker slices,
+  softer in-plane). The cohort is rendered again by that scanner (`tmiclnet.data.external`: same
+  patients, same anatomy), its volumes go through the same CT transforms as the originals
+  (`tmiclnet.train.features.ct_volumes`), and its radiomics are re-extracted with the profile's
+  parameter file (cached per case). Each fold's radiomics pipeline is fitted on the fold's
+  ORIGINAL training rows, as in training, and applied to the external test rows: the model meets
+  the new center with the old center's scaling, as it would in the clinic.
 
 When fusion models read cached CT tokens (the cpu profile), the fold's CT-only encoder turns the
 perturbed volumes into new tokens first, exactly as during training.
@@ -23,15 +25,17 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
+from tmiclnet.data.render import EXTERNAL, Scanner
 from tmiclnet.evaluate import results as res
 from tmiclnet.evaluate import saved
 from tmiclnet.provenance import atomic_write_bytes
 
 MODALITIES = ("ct", "radiomics", "text")
-ROBUSTNESS_VERSION = "1"
+ROBUSTNESS_VERSION = "2"
 DEFAULT_MODELS = ("tmiclnet_tokens", "tmiclnet_released", "early_fusion", "late_fusion", "ct_only")
 
 
@@ -42,13 +46,21 @@ class Condition:
     name: str
     drop: str | None = None  # modality marked absent
     noise_hu: float = 0.0  # extra Gaussian noise, HU
-    factor: float = 1.0  # resolution loss: downsample by this factor, then back
+    scanner: Scanner | None = None  # the test patients rendered by this scanner (CT and radiomics)
 
 
 def default_conditions() -> list[Condition]:
     return [Condition("none"), *(Condition(f"drop_{m}", drop=m) for m in MODALITIES),
             *(Condition(f"ct_noise_{h}HU", noise_hu=h) for h in (10, 25, 50)),
-            Condition("external", noise_hu=20, factor=2.0)]
+            Condition("external", scanner=EXTERNAL)]
+
+
+def conditions_table(conditions: list[Condition] | None = None) -> pd.DataFrame:
+    """One row per condition: what is dropped, the extra noise and the scanner (flat, for a page)."""
+    rows = [{"name": c.name, "drop": c.drop, "noise_hu": c.noise_hu,
+             "scanner": c.scanner.name if c.scanner else None}
+            for c in conditions or default_conditions()]
+    return pd.DataFrame(rows).set_index("name")
 
 
 def window_width_hu() -> float:
@@ -67,19 +79,6 @@ def add_noise(ct: torch.Tensor, noise_hu: float, seed: int) -> torch.Tensor:
     return (ct + noise).clamp(0.0, 1.0)
 
 
-def resample_down_up(ct: torch.Tensor, factor: float) -> torch.Tensor:
-    """Each volume resized to 1/factor of its grid and back (MONAI Resize, trilinear, anti-aliased)."""
-    if factor == 1.0:
-        return ct
-    from monai.transforms import Resize
-
-    shape = tuple(ct.shape[2:])
-    small = tuple(max(2, int(round(s / factor))) for s in shape)
-    down = Resize(small, mode="trilinear", anti_aliasing=True)
-    up = Resize(shape, mode="trilinear")
-    return torch.stack([torch.as_tensor(up(down(v))) for v in ct]).float()
-
-
 def perturb(inputs: dict, cond: Condition, seed: int) -> dict:
     """A copy of model inputs (keys as in a model batch, CT as volumes) under `cond`."""
     out = dict(inputs)
@@ -87,8 +86,8 @@ def perturb(inputs: dict, cond: Condition, seed: int) -> dict:
         present = out["present"].clone()
         present[:, MODALITIES.index(cond.drop)] = False
         out["present"] = present
-    if "ct" in out and (cond.noise_hu > 0 or cond.factor != 1.0):
-        out["ct"] = add_noise(resample_down_up(out["ct"], cond.factor), cond.noise_hu, seed)
+    if "ct" in out and cond.noise_hu > 0:
+        out["ct"] = add_noise(out["ct"], cond.noise_hu, seed)
     return out
 
 
@@ -96,14 +95,71 @@ def applies(cond: Condition, modalities: tuple[str, ...]) -> bool:
     """A condition is meaningful for a model that reads the perturbed modality and keeps another."""
     if cond.drop is not None:
         return cond.drop in modalities and len(modalities) > 1
-    if cond.noise_hu > 0 or cond.factor != 1.0:
+    if cond.scanner is not None:
+        return "ct" in modalities or "radiomics" in modalities
+    if cond.noise_hu > 0:
         return "ct" in modalities
     return True
 
 
-def _key(results_dir: Path, cohort: str, models, conditions, seed: int) -> str:
+@dataclass
+class Rescanned:
+    """Every patient of a cohort as another scanner imaged them: CT volumes and raw radiomics."""
+
+    ids: list[str]
+    ct: torch.Tensor  # (N,1,D,H,W), through the same transforms as the originals
+    radiomics: pd.DataFrame  # raw features, index id
+
+
+def rescan(cohort, run, scanner: Scanner, cache_dir: Path) -> Rescanned:
+    """The cohort rendered again by `scanner` (built once), its CT volumes (cached in `cache_dir`,
+    as the originals' are) and its radiomics (cached per case)."""
+    from tmiclnet import radiomics
+    from tmiclnet.data.cohort import load
+    from tmiclnet.data.external import build_external
+    from tmiclnet.train.features import ct_volumes
+
+    other = load(build_external(cohort.root, scanner, n_jobs=run.profile.n_jobs, verbose=False))
+    if other.ids != cohort.ids:
+        raise ValueError(f"{other.root}: other patients than {cohort.root}")
+    ct, _ = ct_volumes(other, run.profile, cache_dir)
+    feats = radiomics.features(other, run.profile).loc[other.ids]
+    return Rescanned(list(other.ids), ct, feats)
+
+
+def rescanned_inputs(fold, inputs, scan: Rescanned, profile) -> dict:
+    """The fold's test inputs with CT and radiomics taken from `scan`.
+
+    Radiomics are scaled by the fold's pipeline fitted on its original training rows (the ones the
+    model was trained with), then applied to the rescanned test rows.
+    """
+    from tmiclnet.radiomics.preprocess import fit_fold, transform
+
+    ids = list(fold.test.ids)
+    out = dict(fold.test.inputs)
+    if "ct" in out:
+        where = {pid: i for i, pid in enumerate(scan.ids)}
+        out["ct"] = scan.ct.index_select(0, torch.tensor([where[i] for i in ids]))
+    if "radiomics" in out:
+        labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
+        pipe = fit_fold(inputs.radiomics, labels, fold.fin.split.train, profile)
+        scaled = transform(pipe, scan.radiomics[inputs.radiomics.columns], ids)
+        if [str(c) for c in scaled.columns] != list(fold.fin.rad_columns):
+            raise ValueError("rescanned radiomics: the fold pipeline gave other columns than in "
+                             "training")
+        out["radiomics"] = torch.from_numpy(np.ascontiguousarray(scaled.to_numpy(dtype=np.float32)))
+    return out
+
+
+def _key(results_dir: Path, cohort: str, models, conditions, seed: int, profile) -> str:
+    from tmiclnet.data.cohort import GENERATOR_VERSION
+    from tmiclnet.radiomics import params_path
+
     h = hashlib.sha256(ROBUSTNESS_VERSION.encode())
     h.update(json.dumps([asdict(c) for c in conditions]).encode() + str(seed).encode())
+    if any(c.scanner for c in conditions):  # what the rescanned cohort and its radiomics depend on
+        h.update(GENERATOR_VERSION.encode() + params_path(profile.radiomics_params).read_bytes())
+        h.update((results_dir.parent / cohort / "cohort.json").read_bytes())
     for m in sorted(set(models) | {saved.ct_only_name()}):
         for d in res.fold_dirs(results_dir, cohort, m).values():
             h.update((d / "done.json").read_bytes())
@@ -125,16 +181,20 @@ def evaluate_robustness(data_dir: str | Path, cohort_name: str, run, models=DEFA
     models = [m for m in models if res.fold_dirs(results_dir, cohort_name, m)]
     if not models:
         raise FileNotFoundError(f"{results_dir / cohort_name}: none of the models has saved results")
-    key = _key(results_dir, cohort_name, models, conditions, run.seed)
+    key = _key(results_dir, cohort_name, models, conditions, run.seed, run.profile)
     cache = results_dir / cohort_name / "robustness" / f"{key}.csv"
     if cache.exists():
         return pd.read_csv(cache)
     opened = saved.open_inputs(data_dir, cohort_name, run)
+    scans = {c.scanner: rescan(opened[0], run, c.scanner, data_dir / "cache")
+             for c in conditions if c.scanner}
     rows = []
     for k in sorted(opened[2]["fold"].unique()):
         fold = saved.saved_fold(data_dir, cohort_name, run, int(k), opened)
         y = fold.test.labels.numpy()
-        perturbed = {c.name: perturb(fold.test.inputs, c, run.seed + int(k)) for c in conditions}
+        perturbed = {c.name: rescanned_inputs(fold, opened[1], scans[c.scanner], run.profile)
+                     if c.scanner else perturb(fold.test.inputs, c, run.seed + int(k))
+                     for c in conditions}
         for name in models:
             if not fold.has(name):
                 continue
