@@ -106,3 +106,19 @@ def test_every_notebook_has_one_parameters_cell_with_the_shared_vocabulary() -> 
         for heading in ("## Overview", "## Prerequisites", "Time to learn", "System requirements",
                         "## Summary"):
             assert heading in text, f"{path.name}: header part {heading!r} missing"
+
+
+def test_data_fingerprint_follows_the_built_cohorts_only(tmp_path) -> None:
+    """A folder a notebook derives (the external center) must not re-run every notebook."""
+    from tmiclnet.book import data_fingerprint
+
+    assert data_fingerprint(tmp_path) == b"no-data"
+    for name in ("pbc", "synthetic"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cohort.json").write_text(f'{{"name": "{name}"}}')
+    before = data_fingerprint(tmp_path)
+    (tmp_path / "pbc_external").mkdir()
+    (tmp_path / "pbc_external" / "cohort.json").write_text('{"name": "pbc_external"}')
+    assert data_fingerprint(tmp_path) == before
+    (tmp_path / "pbc" / "cohort.json").write_text('{"name": "pbc", "seed": 1}')
+    assert data_fingerprint(tmp_path) != before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from tmiclnet.config import get_profile
 from tmiclnet.evaluate import interpret
 from tmiclnet.evaluate.saved import SavedFold
 
@@ -87,11 +89,12 @@ def test_token_attributions_cover_the_real_tokens(toy) -> None:
         def convert_ids_to_tokens(self, ids):
             return [f"t{i}" for i in ids]
 
+    profile = dataclasses.replace(get_profile("quick"), text_pool=5, text_lines=0, text_max_tokens=9)
     attr = interpret.token_attributions(toy, "tmiclnet_tokens", 0, Tok(), "a note",
-                                        toy.raw_text[:1], text_pool=5, max_tokens=9)
+                                        toy.raw_text[:1], profile)
     assert len(attr) == 9 and attr["attribution"].abs().sum() > 0
     with pytest.raises(ValueError, match="differ"):  # another note's states are refused
         interpret.token_attributions(toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[1:2],
-                                     text_pool=5, max_tokens=9)
+                                     profile)
     html = interpret.note_html(pd.DataFrame({"token": ["[CLS]", "bili", "##rubin"], "attribution": [0.1, 1.0, -0.5]}))
     assert "bili</span><span" in html and "[CLS]" not in html

@@ -124,3 +124,29 @@ def test_text_pooling_keeps_only_real_tokens() -> None:
     assert pooled[0, :, 0].tolist() == [0.5, 2.5]  # windows of the 4 real tokens, padding ignored
     pooled, pmask = pool_text_tokens(tokens, mask, 3)
     assert pmask[1].tolist() == [True, True, False]  # a 2-token note keeps 2 windows
+
+
+def _with_text(inputs: CohortInputs, seed: int = 1) -> CohortInputs:
+    g = torch.Generator().manual_seed(seed)
+    n = len(inputs.ids)
+    tokens = torch.randn(n, 5, 8, generator=g) + inputs.labels.float()[:, None, None]
+    inputs.text = {"text_tokens": tokens, "text_mask": torch.ones(n, 5, dtype=torch.bool)}
+    inputs.info.update(text_dim=8, text_key="t")
+    return inputs
+
+
+def test_parallel_workers_give_the_sequential_results(tmp_path) -> None:
+    """Two single-threaded workers train a fold's models exactly as one thread does in turn."""
+    names = ["radiomics_only", "text_only", "radiomics_text"]
+    inputs = _with_text(_inputs())
+    labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
+    outs = {}
+    for jobs in (1, 2):
+        run = _run(tmp_path)
+        run = run.replace(profile=dataclasses.replace(run.profile, n_jobs=jobs))
+        out = tmp_path / f"jobs{jobs}"
+        table = cross_validate(inputs, "syn", labels, names, run, out)
+        assert sorted(table["model"]) == sorted(names * 2) and set(table["status"]) == {"trained"}
+        outs[jobs] = {m: results.load_predictions(out, "syn", m) for m in names}
+    for m in names:
+        pd.testing.assert_frame_equal(outs[1][m], outs[2][m], check_exact=True)

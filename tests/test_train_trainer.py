@@ -118,3 +118,18 @@ def test_ddp_two_cpu_processes_equal_one_process(tmp_path) -> None:
     start = Tiny(dropout=0.0).state_dict()
     assert any((start[k] - v).abs().max() > 1e-2 for k, v in model.state_dict().items())
     np.testing.assert_allclose(ddp["history"]["val_loss"], single.history["val_loss"], rtol=1e-5)
+
+
+def test_modality_dropout_keeps_one_modality_and_is_reproducible() -> None:
+    from tmiclnet.train.trainer import modality_dropout_mask
+
+    mods = ("radiomics", "text")
+    a = modality_dropout_mask(4000, mods, 0.3, seed=1, epoch=2)
+    assert torch.equal(a, modality_dropout_mask(4000, mods, 0.3, seed=1, epoch=2))
+    assert not torch.equal(a, modality_dropout_mask(4000, mods, 0.3, seed=1, epoch=3))
+    assert bool(a[:, 0].all())  # CT is not the model's: never touched
+    assert bool(a[:, 1:].any(1).all())  # every row keeps a modality
+    dropped = 1 - a[:, 1:].float().mean().item()
+    assert 0.2 < dropped < 0.3  # p = 0.3, minus the rows that were given one back
+    assert bool(modality_dropout_mask(50, ("ct",), 0.5, 0, 0).all())  # one modality: nothing to drop
+    assert bool(modality_dropout_mask(50, mods, 0.0, 0, 0).all())

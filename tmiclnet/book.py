@@ -78,10 +78,16 @@ def package_fingerprint() -> bytes:
 
 
 def data_fingerprint(data_dir: Path) -> bytes:
-    """The cohorts' manifests (each lists the sha256 of every file it holds)."""
-    if not data_dir.exists():
+    """The manifests of the cohorts `data build` makes (each lists the sha256 of every file).
+
+    Only those: folders that notebooks derive from them (an external center's copy) must not
+    make the next run re-execute every notebook."""
+    from tmiclnet.data.cohort import COHORTS
+
+    paths = [data_dir / name / "cohort.json" for name in COHORTS]
+    if not any(p.exists() for p in paths):
         return b"no-data"
-    return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("cohort.json")))
+    return b"".join(p.read_bytes() if p.exists() else b"missing" for p in paths)
 
 
 def execute(nb_path: Path, out_path: Path, parameters: dict, cwd: Path) -> None:

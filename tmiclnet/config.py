@@ -58,12 +58,19 @@ class Profile:
     weight_decay: float = 1e-2
     grad_clip: float = 1.0  # max gradient norm
     val_fraction: float = 0.2  # of each training fold, for early stopping and the threshold
+    # modality dropout: each training sample loses each modality with this chance (one is always
+    # kept), so that a fusion model cannot lean on its strongest input alone
+    modality_dropout: float = 0.0
     # "cached": the CT encoder is trained once per fold (ct_only) and its tokens feed the fusion
     # models; "end_to_end": every model with CT trains its own encoder on the volumes.
     ct_strategy: str = "cached"
     # frozen text: each note's token states averaged into this many windows (0 = keep every token);
     # attention cost grows with the square of the token count
     text_pool: int = 0
+    # frozen text: one token per note line (its word pieces averaged) with the line's number
+    # appended on a log scale (tmiclnet.text_lines); this many lines at most, 0 = off. Takes
+    # precedence over text_pool.
+    text_lines: int = 0
     n_jobs: int = 2
     extra: dict = field(default_factory=dict)
 
@@ -73,12 +80,12 @@ PROFILES: dict[str, Profile] = {
         name="quick", n_patients=40, n_synthetic=40, volume_shape=(24, 48, 48),
         radiomics_params="quick.yaml",
         text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=2, epochs=2, batch_size=16,
-        text_pool=32,
+        text_lines=24,
     ),
     "cpu": Profile(
-        name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="full.yaml",
+        name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="cpu.yaml",
         text_max_tokens=256, ct_depth=10, ct_widen=0.25, folds=5, epochs=15, batch_size=16,
-        patience=4, text_pool=32,
+        patience=4, text_lines=24,
     ),
     "gpu": Profile(
         name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",

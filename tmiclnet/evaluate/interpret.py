@@ -138,14 +138,17 @@ def note_states(note: str, profile) -> torch.Tensor:
 
 
 def token_attributions(fold: SavedFold, name: str, patient: int, tokenizer, note: str,
-                       states: torch.Tensor, text_pool: int = 0, max_tokens: int = 256) -> pd.DataFrame:
+                       states: torch.Tensor, profile) -> pd.DataFrame:
     """Gradient x input per word piece of one patient's note, for the log-odds of label 1.
 
-    `states` (1, n, H) are the note's word-piece states (`note_states`); when training pooled them
-    into `text_pool` windows, they are pooled the same way here, differentiably, so each word piece
-    gets its share of the windows it fell in. The pooled states must equal what the model read.
+    `states` (1, n, H) are the note's word-piece states (`note_states`). They are turned into
+    what the model read exactly as in training (`tmiclnet.train.features.frozen_text_tokens`:
+    line tokens with their numbers, windows, or word pieces), differentiably, so each word piece
+    gets its share of the line or window it fell in. With line tokens, the share of each line's
+    number channels is in `.attrs["numbers"]` (line, number, attribution).
     Returns DataFrame(token, attribution)."""
-    from tmiclnet.train.features import pool_text_tokens
+    from tmiclnet import text_lines
+    from tmiclnet.train.features import frozen_text_tokens
 
     model, _ = fold.model(name)
     batch = fold.model_batch(name, _rows(fold.test.inputs, patient, patient + 1))
@@ -153,22 +156,33 @@ def token_attributions(fold: SavedFold, name: str, patient: int, tokenizer, note
         raise ValueError(f"{name}: token attributions need cached text token states (text_finetune=False)")
     raw = states.detach().clone().float().requires_grad_(True)
     mask = torch.ones(raw.shape[:2], dtype=torch.bool)
-    seen, seen_mask = pool_text_tokens(raw, mask, text_pool) if text_pool else (raw, mask)
+    seen, seen_mask = frozen_text_tokens(raw, mask, [note], profile, tokenizer)
     length = batch["text_tokens"].shape[1]
     if seen.shape[1] > length:
         raise ValueError(f"{seen.shape[1]} text tokens for a model batch of {length}")
     seen = torch.nn.functional.pad(seen, (0, 0, 0, length - seen.shape[1]))
+    seen.retain_grad()
     seen_mask = torch.nn.functional.pad(seen_mask, (0, length - seen_mask.shape[1]))
-    if not torch.allclose(seen.detach().to(batch["text_tokens"].device), batch["text_tokens"], atol=1e-4):
+    if seen.shape != batch["text_tokens"].shape or not torch.allclose(
+            seen.detach().to(batch["text_tokens"].device), batch["text_tokens"], atol=1e-4):
         raise ValueError("the note's token states differ from those the model was given (another "
                          "note, text model, token budget or pooling?)")
     batch["text_tokens"], batch["text_mask"] = seen.to(batch["text_tokens"].device), seen_mask.to(batch["text_mask"].device)
     logits = model(batch)["logits"][0]
     (logits[1] - logits[0]).backward()
     attribution = (raw.grad * raw).sum(-1)[0].detach().cpu().numpy()
-    ids = tokenizer([note], truncation=True, max_length=max_tokens)["input_ids"][0][: raw.shape[1]]
+    ids = tokenizer([note], truncation=True, max_length=profile.text_max_tokens)["input_ids"][0][: raw.shape[1]]
     tokens = tokenizer.convert_ids_to_tokens(ids)
-    return pd.DataFrame({"token": tokens, "attribution": attribution[: len(tokens)]})
+    out = pd.DataFrame({"token": tokens, "attribution": attribution[: len(tokens)]})
+    if profile.text_lines:
+        h = raw.shape[-1]
+        share = (seen.grad[0, :, h:] * seen[0, :, h:]).sum(-1).detach().cpu().numpy()
+        spans = text_lines.line_spans(note)[: profile.text_lines]
+        out.attrs["numbers"] = pd.DataFrame({
+            "line": [note[a:b] for a, b in spans],
+            "number": [text_lines.first_number(note[a:b]) for a, b in spans],
+            "attribution": share[: len(spans)]})
+    return out
 
 
 def note_html(attr: pd.DataFrame) -> str:

@@ -22,7 +22,7 @@ from sklearn.metrics import roc_curve
 from torch import nn
 
 from tmiclnet.config import Run
-from tmiclnet.device import seed_everything
+from tmiclnet.device import peak_memory_mib, reset_peak_memory, seed_everything
 from tmiclnet.provenance import atomic_write_bytes, atomic_write_text
 from tmiclnet.train import folds as folds_mod
 from tmiclnet.train import results as res
@@ -130,6 +130,7 @@ def train_fold(name: str, modalities, config: dict, data: TensorData, fin: FoldI
     model = build(name, **config)
     train, val, test = (data.subset(fin.split.train), data.subset(fin.split.val),
                         data.subset(fin.split.test))
+    reset_peak_memory(run.device)
     t0 = time.perf_counter()
     result = fit(model, train, val, cfg, run.device, checkpoint=folder / "checkpoint.pt", key=key,
                  world=world, desc=f"{name} fold {fin.split.fold}")
@@ -142,6 +143,8 @@ def train_fold(name: str, modalities, config: dict, data: TensorData, fin: FoldI
     timing = {"seconds": round(seconds, 3), "epochs": int(len(h)),
               "epoch_seconds": round(float(h["seconds"].mean()), 4) if len(h) else None,
               "data_fraction": round(float(h["data_seconds"].sum() / max(h["seconds"].sum(), 1e-9)), 4)}
+    if (peak := peak_memory_mib(run.device)) is not None:
+        timing["peak_gpu_mib"] = peak
     if world.main:
         preds = pd.concat([pd.DataFrame({"id": d.ids, "label": d.labels.numpy(), "prob": probs[s],
                                          "split": s}) for s, d in (("val", val), ("test", test))])
@@ -200,6 +203,7 @@ def cross_validate(inputs: CohortInputs, cohort_name: str, labels: pd.Series, mo
         split = folds_mod.split(table, k, run.profile.val_fraction, run.seed)
         fin = fold_inputs(inputs, split, run.profile)
         ct_tokens, ct_source = None, "volumes"
+        jobs = []
         for name in order:
             use_tokens = cached and name != ct_name and "ct" in mods[name]
             config = build_config(fin, inputs, run, use_ct_tokens=use_tokens)
@@ -210,12 +214,57 @@ def cross_validate(inputs: CohortInputs, cohort_name: str, labels: pd.Series, mo
             key = _fold_key(name, config, fin, inputs, run, TrainConfig.from_profile(
                 run.profile, run.seed + k), src)
             folder = res.fold_dir(results_dir, cohort_name, name, k)
-            row, model = train_fold(name, mods[name], config, data, fin, run, folder, key, world,
-                                    retrain)
-            rows.append({**row, "requested": name in models})
-            if name == ct_name and cached:
+            job = (name, mods[name], config, data, fin, run, folder, key, world, retrain)
+            if name == ct_name and cached:  # its tokens feed the others: train it first, here
+                row, model = train_fold(*job)
+                rows.append({**row, "requested": name in models})
                 ct_tokens, ct_source = _ct_tokens(model, folder, key, fin, run, world)
+            else:
+                jobs.append(job)
+        done = _train_many(jobs, run, world, desc=f"{cohort_name} fold {k}")
+        rows += [{**row, "requested": job[0] in models} for job, row in zip(jobs, done)]
     return pd.DataFrame(rows)
+
+
+def _train_in_worker(*job) -> dict:
+    """One (model, fold) in a joblib worker, single-threaded so that workers share the cores."""
+    torch.set_num_threads(1)
+    return train_fold(*job)[0]
+
+
+def parallel_jobs(run: Run, world: World, n_models: int) -> int:
+    """How many models of a fold train at once: the profile's n_jobs on a CPU, else one.
+
+    Small models use two CPU threads poorly; two single-threaded processes keep both cores
+    busy. On a GPU, or under DDP, models train one after the other."""
+    if run.device.type != "cpu" or world.size > 1 or n_models < 2:
+        return 1
+    return max(1, min(int(run.profile.n_jobs), n_models))
+
+
+def _train_many(jobs: list[tuple], run: Run, world: World, desc: str) -> list[dict]:
+    """Rows of train_fold for each job, in order; in parallel workers when parallel_jobs says so."""
+    n = parallel_jobs(run, world, len(jobs))
+    if n == 1:
+        return [train_fold(*job)[0] for job in jobs]
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    todo = [i for i, job in enumerate(jobs) if retrain_or_pending(job)]
+    rows: list[dict | None] = [None] * len(jobs)
+    for i in set(range(len(jobs))) - set(todo):
+        rows[i] = train_fold(*jobs[i])[0]  # done already: just reads its results
+    results = Parallel(n_jobs=n, return_as="generator")(
+        delayed(_train_in_worker)(*jobs[i]) for i in todo)
+    for i, row in tqdm(zip(todo, results), total=len(todo), desc=desc, unit="model"):
+        rows[i] = row
+    return rows
+
+
+def retrain_or_pending(job: tuple) -> bool:
+    """Whether a train_fold job will train (True) or find its results done (False)."""
+    folder, key, retrain = job[6], job[7], job[9]
+    return retrain or not res.is_done(folder, key)
 
 
 def _ct_tokens(model: nn.Module | None, folder: Path, key: str, fin: FoldInputs,

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from tmiclnet import text_lines
 from tmiclnet.config import Profile
 from tmiclnet.provenance import atomic_write_bytes
 from tmiclnet.train.folds import FoldSplit
@@ -68,8 +69,8 @@ def ct_volumes(cohort, profile: Profile, cache_dir: Path) -> tuple[torch.Tensor,
 
 
 def text_inputs(cohort, profile: Profile) -> tuple[dict, dict]:
-    """Frozen: cached token states (text_tokens, text_mask), pooled to `profile.text_pool` windows
-    when set. Fine-tuned: token ids (text)."""
+    """Frozen: cached token states (text_tokens, text_mask), one per note line with its number
+    (`profile.text_lines`) or pooled to `profile.text_pool` windows. Fine-tuned: token ids (text)."""
     from tmiclnet import text
 
     notes = {pid: cohort.note(pid) for pid in cohort.ids}
@@ -79,11 +80,26 @@ def text_inputs(cohort, profile: Profile) -> tuple[dict, dict]:
         key = hashlib.sha256(str(enc["input_ids"].tolist()).encode()).hexdigest()[:16]
         return {"text": enc}, {"text_dim": int(model.config.hidden_size), "text_key": key}
     emb = text.embed(notes, profile.text_model, profile.text_max_tokens).select(cohort.ids)
-    tokens, mask = emb.tokens, emb.mask
+    tokens, mask = frozen_text_tokens(emb.tokens, emb.mask, [notes[i] for i in cohort.ids], profile)
+    info = {"text_dim": int(tokens.shape[-1]), "text_key": emb.key, "text_pool": profile.text_pool}
+    if profile.text_lines:
+        info["text_lines"] = [profile.text_lines, text_lines.VERSION]
+    return {"text_tokens": tokens, "text_mask": mask}, info
+
+
+def frozen_text_tokens(states: torch.Tensor, mask: torch.Tensor, notes: list[str],
+                       profile: Profile, tokenizer=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a model reads of frozen word-piece states under the profile: line tokens with their
+    numbers, windows, or every word piece. Differentiable in `states` (for attributions)."""
+    if profile.text_lines:
+        from tmiclnet import text
+
+        tokenizer = tokenizer or text.load_tokenizer(profile.text_model)[0]
+        return text_lines.line_tokens(notes, states, mask, tokenizer, profile.text_max_tokens,
+                                      profile.text_lines)
     if profile.text_pool:
-        tokens, mask = pool_text_tokens(tokens, mask, profile.text_pool)
-    return ({"text_tokens": tokens, "text_mask": mask},
-            {"text_dim": emb.dim, "text_key": emb.key, "text_pool": profile.text_pool})
+        return pool_text_tokens(states, mask, profile.text_pool)
+    return states, mask
 
 
 def load_inputs(cohort, profile: Profile, modalities: set[str], cache_dir: Path) -> CohortInputs:

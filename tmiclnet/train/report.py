@@ -16,7 +16,8 @@ def design_table() -> pd.DataFrame:
     rows = []
     for p in PROFILES.values():
         ct = "once per fold, tokens cached" if p.ct_strategy == "cached" else "end to end, per model"
-        text = ("fine-tuned" if p.text_finetune else
+        text = ("fine-tuned, word pieces" if p.text_finetune else
+                "frozen, one token per note line + its number" if p.text_lines else
                 f"frozen, cached ({p.text_pool} windows)" if p.text_pool else "frozen, cached")
         rows.append({"profile": p.name, "CT encoder": ct, "text encoder": text, "folds": p.folds,
                      "max epochs": p.epochs, "patience": p.patience, "batch": p.batch_size,

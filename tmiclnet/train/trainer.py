@@ -48,11 +48,13 @@ class TrainConfig:
     grad_clip: float = 1.0
     amp: bool = False
     seed: int = 0
+    modality_dropout: float = 0.0  # chance that a training sample loses each modality, one kept
 
     @classmethod
     def from_profile(cls, profile: Profile, seed: int, **overrides) -> "TrainConfig":
         base = cls(profile.epochs, profile.batch_size, profile.lr, profile.weight_decay,
-                   profile.patience, profile.grad_clip, profile.amp, seed)
+                   profile.patience, profile.grad_clip, profile.amp, seed,
+                   profile.modality_dropout)
         return cls(**{**asdict(base), **overrides})
 
 
@@ -114,13 +116,40 @@ def auc(labels, probs) -> float:
     return float(roc_auc_score(labels, probs)) if len(np.unique(labels)) == 2 else float("nan")
 
 
+def modality_dropout_mask(n: int, modalities: tuple[str, ...], p: float, seed: int,
+                          epoch: int) -> torch.Tensor:
+    """(n, 3) bool "present" for every training row this epoch: each of the model's modalities
+    is dropped with probability p, and a row that would lose them all keeps one at random.
+
+    Drawn per row from a generator seeded by (seed, epoch), so single-process and DDP runs, and
+    a resumed run, drop the same modalities of the same patients."""
+    from tmiclnet.models.tmiclnet import MODALITIES
+
+    present = torch.ones(n, len(MODALITIES), dtype=torch.bool)
+    used = [MODALITIES.index(m) for m in modalities]
+    if p <= 0 or len(used) < 2:
+        return present
+    g = torch.Generator().manual_seed(1_000_003 * seed + epoch)
+    drop = torch.rand(n, len(used), generator=g) < p
+    rescue = torch.randint(len(used), (n,), generator=g)
+    lost_all = drop.all(1)
+    drop[lost_all, rescue[lost_all]] = False
+    present[:, used] = ~drop
+    return present
+
+
 def _train_epoch(net, opt, sched, scaler, data: TensorData, cfg: TrainConfig, world: World,
                  epoch: int, device: torch.device) -> tuple[float, float]:
     net.train()
     total, count, data_s = 0.0, 0, 0.0
+    mods = tuple(getattr(unwrap(net), "modalities", ()))
+    present = (modality_dropout_mask(len(data), mods, cfg.modality_dropout, cfg.seed, epoch)
+               if cfg.modality_dropout > 0 and "present" in data.inputs else None)
     for rows in epoch_batches(len(data), cfg, world, epoch):
         t0 = time.perf_counter()
         batch = data.batch(rows, device)
+        if present is not None:
+            batch["present"] = batch["present"] & present[rows].to(device)
         data_s += time.perf_counter() - t0
         loss = _loss(net, batch, device, cfg.amp)
         opt.zero_grad(set_to_none=True)
