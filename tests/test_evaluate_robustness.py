@@ -95,3 +95,30 @@ def test_summary_and_change_tables() -> None:
                        "auc": [0.8, 0.6, 0.9, 0.8], "n": 10})
     assert rb.summary_table(df).loc["m", "none"] == pytest.approx(0.85)
     assert rb.drop_table(df).loc["m", "drop_ct"] == pytest.approx(-0.15)
+
+
+def test_rescan_extracts_radiomics_of_the_requested_patients_only(monkeypatch, tmp_path) -> None:
+    """The external center's radiomics (the costly part) are extracted for `ids` only."""
+    from types import SimpleNamespace
+
+    import tmiclnet.data.external as external_mod
+    import tmiclnet.radiomics as radiomics_mod
+    import tmiclnet.train.features as features_mod
+    from tmiclnet.data import cohort as cohort_mod
+
+    ids = ["a", "b", "c", "d"]
+    other = SimpleNamespace(ids=ids, root=tmp_path)
+    seen = {}
+
+    def fake_extract(cohort, profile, ids=None, **kw):
+        seen["ids"] = list(ids)
+        return SimpleNamespace(features=pd.DataFrame({"f": range(len(ids))}, index=list(ids)))
+
+    monkeypatch.setattr(external_mod, "build_external", lambda *a, **k: tmp_path)
+    monkeypatch.setattr(cohort_mod, "load", lambda root: other)
+    monkeypatch.setattr(features_mod, "ct_volumes", lambda c, p, d: (torch.zeros(4, 1, 2, 2, 2), "k"))
+    monkeypatch.setattr(radiomics_mod, "extract", fake_extract, raising=False)
+    run = SimpleNamespace(profile=SimpleNamespace(n_jobs=1))
+    scan = rb.rescan(SimpleNamespace(ids=ids, root=tmp_path), run, rb.EXTERNAL, tmp_path, ["d", "b"])
+    assert seen["ids"] == ["b", "d"] and list(scan.radiomics.index) == ["b", "d"]
+    assert scan.ids == ids and scan.ct.shape[0] == 4

@@ -111,9 +111,10 @@ class Rescanned:
     radiomics: pd.DataFrame  # raw features, index id
 
 
-def rescan(cohort, run, scanner: Scanner, cache_dir: Path) -> Rescanned:
+def rescan(cohort, run, scanner: Scanner, cache_dir: Path, ids: list[str] | None = None) -> Rescanned:
     """The cohort rendered again by `scanner` (built once), its CT volumes (cached in `cache_dir`,
-    as the originals' are) and its radiomics (cached per case)."""
+    as the originals' are) and its radiomics (cached per case), extracted for `ids` only when given
+    (radiomics are what costs: the test patients of the folds evaluated are enough)."""
     from tmiclnet import radiomics
     from tmiclnet.data.cohort import load
     from tmiclnet.data.external import build_external
@@ -123,7 +124,9 @@ def rescan(cohort, run, scanner: Scanner, cache_dir: Path) -> Rescanned:
     if other.ids != cohort.ids:
         raise ValueError(f"{other.root}: other patients than {cohort.root}")
     ct, _ = ct_volumes(other, run.profile, cache_dir)
-    feats = radiomics.features(other, run.profile).loc[other.ids]
+    wanted = set(other.ids if ids is None else ids)
+    keep = [pid for pid in other.ids if pid in wanted]
+    feats = radiomics.extract(other, run.profile, ids=keep).features.loc[keep]
     return Rescanned(list(other.ids), ct, feats)
 
 
@@ -151,12 +154,14 @@ def rescanned_inputs(fold, inputs, scan: Rescanned, profile) -> dict:
     return out
 
 
-def _key(results_dir: Path, cohort: str, models, conditions, seed: int, profile) -> str:
+def _key(results_dir: Path, cohort: str, models, conditions, seed: int, profile,
+         folds: list[int] | None = None) -> str:
     from tmiclnet.data.cohort import GENERATOR_VERSION
     from tmiclnet.radiomics import params_path
 
     h = hashlib.sha256(ROBUSTNESS_VERSION.encode())
     h.update(json.dumps([asdict(c) for c in conditions]).encode() + str(seed).encode())
+    h.update(json.dumps(folds).encode())
     if any(c.scanner for c in conditions):  # what the rescanned cohort and its radiomics depend on
         h.update(GENERATOR_VERSION.encode() + params_path(profile.radiomics_params).read_bytes())
         h.update((results_dir.parent / cohort / "cohort.json").read_bytes())
@@ -167,10 +172,13 @@ def _key(results_dir: Path, cohort: str, models, conditions, seed: int, profile)
 
 
 def evaluate_robustness(data_dir: str | Path, cohort_name: str, run, models=DEFAULT_MODELS,
-                        conditions: list[Condition] | None = None) -> pd.DataFrame:
+                        conditions: list[Condition] | None = None,
+                        folds: int | None = None) -> pd.DataFrame:
     """AUC of each (model, fold, condition) on the fold's test patients, cached by content.
 
-    Returns DataFrame(model, fold, condition, auc, n); models without saved results are skipped."""
+    `folds`: evaluate the first that many folds only (None or 0: all), which bounds the cost of
+    re-extracting radiomics for the external center. Returns DataFrame(model, fold, condition,
+    auc, n); models without saved results are skipped."""
     from sklearn.metrics import roc_auc_score
 
     data_dir = Path(data_dir)
@@ -181,15 +189,19 @@ def evaluate_robustness(data_dir: str | Path, cohort_name: str, run, models=DEFA
     models = [m for m in models if res.fold_dirs(results_dir, cohort_name, m)]
     if not models:
         raise FileNotFoundError(f"{results_dir / cohort_name}: none of the models has saved results")
-    key = _key(results_dir, cohort_name, models, conditions, run.seed, run.profile)
+    table = res.read_folds(results_dir, cohort_name)
+    chosen = sorted(int(k) for k in table["fold"].unique())
+    chosen = chosen[:folds] if folds else chosen
+    key = _key(results_dir, cohort_name, models, conditions, run.seed, run.profile, chosen)
     cache = results_dir / cohort_name / "robustness" / f"{key}.csv"
     if cache.exists():
         return pd.read_csv(cache)
     opened = saved.open_inputs(data_dir, cohort_name, run)
-    scans = {c.scanner: rescan(opened[0], run, c.scanner, data_dir / "cache")
+    test_ids = list(table.loc[table["fold"].isin(chosen), "id"])
+    scans = {c.scanner: rescan(opened[0], run, c.scanner, data_dir / "cache", test_ids)
              for c in conditions if c.scanner}
     rows = []
-    for k in sorted(opened[2]["fold"].unique()):
+    for k in chosen:
         fold = saved.saved_fold(data_dir, cohort_name, run, int(k), opened)
         y = fold.test.labels.numpy()
         perturbed = {c.name: rescanned_inputs(fold, opened[1], scans[c.scanner], run.profile)

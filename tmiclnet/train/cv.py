@@ -214,7 +214,10 @@ def cross_validate(inputs: CohortInputs, cohort_name: str, labels: pd.Series, mo
             key = _fold_key(name, config, fin, inputs, run, TrainConfig.from_profile(
                 run.profile, run.seed + k), src)
             folder = res.fold_dir(results_dir, cohort_name, name, k)
-            job = (name, mods[name], config, data, fin, run, folder, key, world, retrain)
+            # the job carries this model's tensors only: fin.data holds every modality (the CT
+            # volumes too), which a worker process would otherwise receive for every model
+            light = FoldInputs(data, fin.split, fin.rad_families, fin.rad_columns)
+            job = (name, mods[name], config, data, light, run, folder, key, world, retrain)
             if name == ct_name and cached:  # its tokens feed the others: train it first, here
                 row, model = train_fold(*job)
                 rows.append({**row, "requested": name in models})
