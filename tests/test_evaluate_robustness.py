@@ -102,7 +102,7 @@ def test_rescan_extracts_radiomics_of_the_requested_patients_only(monkeypatch, t
     from types import SimpleNamespace
 
     import tmiclnet.data.external as external_mod
-    import tmiclnet.radiomics as radiomics_mod
+    import tmiclnet.radiomics.extract as extract_mod
     import tmiclnet.train.features as features_mod
     from tmiclnet.data import cohort as cohort_mod
 
@@ -117,7 +117,7 @@ def test_rescan_extracts_radiomics_of_the_requested_patients_only(monkeypatch, t
     monkeypatch.setattr(external_mod, "build_external", lambda *a, **k: tmp_path)
     monkeypatch.setattr(cohort_mod, "load", lambda root: other)
     monkeypatch.setattr(features_mod, "ct_volumes", lambda c, p, d: (torch.zeros(4, 1, 2, 2, 2), "k"))
-    monkeypatch.setattr(radiomics_mod, "extract", fake_extract, raising=False)
+    monkeypatch.setattr(extract_mod, "extract", fake_extract)
     run = SimpleNamespace(profile=SimpleNamespace(n_jobs=1))
     scan = rb.rescan(SimpleNamespace(ids=ids, root=tmp_path), run, rb.EXTERNAL, tmp_path, ["d", "b"])
     assert seen["ids"] == ["b", "d"] and list(scan.radiomics.index) == ["b", "d"]

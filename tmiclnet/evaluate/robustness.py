@@ -115,9 +115,9 @@ def rescan(cohort, run, scanner: Scanner, cache_dir: Path, ids: list[str] | None
     """The cohort rendered again by `scanner` (built once), its CT volumes (cached in `cache_dir`,
     as the originals' are) and its radiomics (cached per case), extracted for `ids` only when given
     (radiomics are what costs: the test patients of the folds evaluated are enough)."""
-    from tmiclnet import radiomics
     from tmiclnet.data.cohort import load
     from tmiclnet.data.external import build_external
+    from tmiclnet.radiomics.extract import extract
     from tmiclnet.train.features import ct_volumes
 
     other = load(build_external(cohort.root, scanner, n_jobs=run.profile.n_jobs, verbose=False))
@@ -126,7 +126,7 @@ def rescan(cohort, run, scanner: Scanner, cache_dir: Path, ids: list[str] | None
     ct, _ = ct_volumes(other, run.profile, cache_dir)
     wanted = set(other.ids if ids is None else ids)
     keep = [pid for pid in other.ids if pid in wanted]
-    feats = radiomics.extract(other, run.profile, ids=keep).features.loc[keep]
+    feats = extract(other, run.profile, ids=keep).features.loc[keep]
     return Rescanned(list(other.ids), ct, feats)
 
 
