@@ -43,7 +43,7 @@ def test_number_channels_encode_magnitude_on_a_log_scale() -> None:
 def test_line_pooling_averages_each_lines_word_pieces() -> None:
     note = "ab cd\nef"
     offsets = [(0, 0), (0, 2), (3, 5), (6, 8), (0, 0)]  # [CLS] ab cd ef [SEP]
-    pool = line_pooling(note, offsets, max_lines=3)
+    pool = line_pooling(line_spans(note), offsets, max_lines=3)
     expected = torch.tensor([[0, 0.5, 0.5, 0, 0], [0, 0, 0, 1.0, 0], [0, 0, 0, 0, 0]])
     assert torch.equal(pool, expected)
 

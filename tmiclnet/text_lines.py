@@ -56,11 +56,11 @@ def number_channels(value: float | None) -> torch.Tensor:
     return out
 
 
-def line_pooling(note: str, offsets: list[tuple[int, int]], max_lines: int) -> torch.Tensor:
-    """(max_lines, n_tokens) matrix averaging each line's word pieces (special tokens excluded).
-
-    Rows of lines without a word piece (cut off by the token budget) are zero."""
-    spans = line_spans(note)[:max_lines]
+def line_pooling(spans: list[tuple[int, int]], offsets: list[tuple[int, int]],
+                 max_lines: int) -> torch.Tensor:
+    """(max_lines, n_tokens) matrix averaging the word pieces of each line span (special tokens
+    excluded). Rows of lines without a word piece (cut off by the token budget) are zero."""
+    spans = spans[:max_lines]
     pool = torch.zeros(max_lines, len(offsets))
     for row, (lo, hi) in enumerate(spans):
         cols = [j for j, (a, b) in enumerate(offsets) if b > a and lo <= a < hi]
@@ -84,9 +84,9 @@ def line_tokens(notes: list[str], states: torch.Tensor, mask: torch.Tensor, toke
         if len(offsets) != n:
             raise ValueError(f"note {i}: {len(offsets)} word pieces but {n} token states "
                              "(another tokenizer or token budget?)")
-        pool = line_pooling(note, [tuple(o) for o in offsets], max_lines)
-        pooled = pool.to(states.dtype) @ states[i, :n]
         spans = line_spans(note)[:max_lines]
+        pool = line_pooling(spans, [tuple(o) for o in offsets], max_lines)
+        pooled = pool.to(states.dtype) @ states[i, :n]
         numbers = torch.stack([number_channels(first_number(note[lo:hi])) for lo, hi in spans]
                               + [torch.zeros(N_CHANNELS)] * (max_lines - len(spans)))
         out.append(torch.cat([pooled, numbers.to(states.dtype)], dim=-1))

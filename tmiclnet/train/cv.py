@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import asdict
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -217,7 +218,7 @@ def cross_validate(inputs: CohortInputs, cohort_name: str, labels: pd.Series, mo
             # the job carries this model's tensors only: fin.data holds every modality (the CT
             # volumes too), which a worker process would otherwise receive for every model
             light = FoldInputs(data, fin.split, fin.rad_families, fin.rad_columns)
-            job = (name, mods[name], config, data, light, run, folder, key, world, retrain)
+            job = FoldJob(name, mods[name], config, data, light, run, folder, key, world, retrain)
             if name == ct_name and cached:  # its tokens feed the others: train it first, here
                 row, model = train_fold(*job)
                 rows.append({**row, "requested": name in models})
@@ -225,11 +226,30 @@ def cross_validate(inputs: CohortInputs, cohort_name: str, labels: pd.Series, mo
             else:
                 jobs.append(job)
         done = _train_many(jobs, run, world, desc=f"{cohort_name} fold {k}")
-        rows += [{**row, "requested": job[0] in models} for job, row in zip(jobs, done)]
+        rows += [{**row, "requested": job.name in models} for job, row in zip(jobs, done)]
     return pd.DataFrame(rows)
 
 
-def _train_in_worker(*job) -> dict:
+class FoldJob(NamedTuple):
+    """train_fold's arguments for one (model, fold), in its order."""
+
+    name: str
+    modalities: tuple
+    config: dict
+    data: TensorData
+    fin: FoldInputs
+    run: Run
+    folder: Path
+    key: str
+    world: World
+    retrain: bool
+
+    def pending(self) -> bool:
+        """Whether train_fold will train (True) rather than read results already done."""
+        return self.retrain or not res.is_done(self.folder, self.key)
+
+
+def _train_in_worker(job: FoldJob) -> dict:
     """One (model, fold) in a joblib worker, single-threaded so that workers share the cores."""
     torch.set_num_threads(1)
     return train_fold(*job)[0]
@@ -245,29 +265,22 @@ def parallel_jobs(run: Run, world: World, n_models: int) -> int:
     return max(1, min(int(run.profile.n_jobs), n_models))
 
 
-def _train_many(jobs: list[tuple], run: Run, world: World, desc: str) -> list[dict]:
-    """Rows of train_fold for each job, in order; in parallel workers when parallel_jobs says so."""
+def _train_many(jobs: list[FoldJob], run: Run, world: World, desc: str) -> list[dict]:
+    """Rows of train_fold for each job, in order; pending ones in parallel workers when
+    parallel_jobs says so (done ones just read their results, here)."""
     n = parallel_jobs(run, world, len(jobs))
     if n == 1:
         return [train_fold(*job)[0] for job in jobs]
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    todo = [i for i, job in enumerate(jobs) if retrain_or_pending(job)]
-    rows: list[dict | None] = [None] * len(jobs)
-    for i in set(range(len(jobs))) - set(todo):
-        rows[i] = train_fold(*jobs[i])[0]  # done already: just reads its results
+    todo = [i for i, job in enumerate(jobs) if job.pending()]
+    rows = [None if i in todo else train_fold(*job)[0] for i, job in enumerate(jobs)]
     results = Parallel(n_jobs=n, return_as="generator")(
-        delayed(_train_in_worker)(*jobs[i]) for i in todo)
+        delayed(_train_in_worker)(jobs[i]) for i in todo)
     for i, row in tqdm(zip(todo, results), total=len(todo), desc=desc, unit="model"):
         rows[i] = row
     return rows
-
-
-def retrain_or_pending(job: tuple) -> bool:
-    """Whether a train_fold job will train (True) or find its results done (False)."""
-    folder, key, retrain = job[6], job[7], job[9]
-    return retrain or not res.is_done(folder, key)
 
 
 def _ct_tokens(model: nn.Module | None, folder: Path, key: str, fin: FoldInputs,
