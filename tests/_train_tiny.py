@@ -18,12 +18,16 @@ class Tiny(nn.Module):
 
     def __init__(self, features: int = 8, dropout: float = 0.2) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(features, 16), nn.ReLU(), nn.Dropout(dropout),
-                                 nn.Linear(16, 2))
+        self.net = nn.Sequential(
+            nn.Linear(features, 16), nn.ReLU(), nn.Dropout(dropout), nn.Linear(16, 2)
+        )
 
     def forward(self, batch: dict) -> dict:
-        return {"logits": self.net(batch["radiomics"]), "features": [None, None, None],
-                "attention": {}}
+        return {
+            "logits": self.net(batch["radiomics"]),
+            "features": [None, None, None],
+            "attention": {},
+        }
 
     def loss(self, output: dict, labels: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(output["logits"], labels)
@@ -34,8 +38,11 @@ def synthetic(n: int = 120, features: int = 8, seed: int = 0, noise: float = 0.7
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, features, generator=g)
     y = ((x[:, 0] + x[:, 1]) / 1.4 + noise * torch.randn(n, generator=g) > 0).long()
-    return TensorData([f"s-{i:04d}" for i in range(n)],
-                      {"radiomics": x, "present": torch.ones(n, 3, dtype=torch.bool)}, y)
+    return TensorData(
+        [f"s-{i:04d}" for i in range(n)],
+        {"radiomics": x, "present": torch.ones(n, 3, dtype=torch.bool)},
+        y,
+    )
 
 
 def ddp_worker(rank: int, world_size: int, port: int, out: str, epochs: int) -> None:
@@ -54,7 +61,9 @@ def ddp_worker(rank: int, world_size: int, port: int, out: str, epochs: int) -> 
         cfg = TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, patience=100, seed=3)
         result = fit(model, train, val, cfg, torch.device("cpu"), world=World(rank, world_size))
         if rank == 0:
-            torch.save({"final": model.state_dict(), "best": result.best_state,
-                        "history": result.history}, out)
+            torch.save(
+                {"final": model.state_dict(), "best": result.best_state, "history": result.history},
+                out,
+            )
     finally:
         shutdown()

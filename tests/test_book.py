@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import nbformat as nbf
@@ -18,7 +17,11 @@ def _notebook(path: Path, *sources: str) -> None:
     cells = [nbf.v4.new_code_cell('profile = "quick"', metadata={"tags": ["parameters"]})]
     cells += [nbf.v4.new_code_cell(s) for s in sources]
     nb = nbf.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbf.write(nb, path)
 
 
@@ -26,7 +29,8 @@ def _notebook(path: Path, *sources: str) -> None:
 def project(tmp_path: Path) -> Path:
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/a\n  - file: notebooks/b\n")
+        "format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/a\n  - file: notebooks/b\n"
+    )
     _notebook(tmp_path / "notebooks" / "a.ipynb", "x = 1 + 1", "print(profile, x)")
     _notebook(tmp_path / "notebooks" / "b.ipynb", "print('b ran')")
     return tmp_path
@@ -44,7 +48,9 @@ def test_run_executes_in_order_then_skips_unchanged(project: Path, capsys) -> No
     executed = json.loads((out / "a.ipynb").read_text())
     texts = ["".join(o.get("text", "")) for c in executed["cells"] for o in c.get("outputs", [])]
     assert "quick 2\n" in texts
-    injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    injected = [
+        c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])
+    ]
     assert injected and all("remove-cell" in c["metadata"]["tags"] for c in injected)
     capsys.readouterr()
     book.run("quick", root=project, out_dir=project / "out")
@@ -57,7 +63,9 @@ def test_run_executes_in_order_then_skips_unchanged(project: Path, capsys) -> No
 
 @pytest.mark.slow
 def test_failing_cell_names_notebook_and_cell(project: Path) -> None:
-    _notebook(project / "notebooks" / "b.ipynb", "ok = True", "raise ValueError('broken on purpose')")
+    _notebook(
+        project / "notebooks" / "b.ipynb", "ok = True", "raise ValueError('broken on purpose')"
+    )
     with pytest.raises(book.NotebookFailed) as err:
         book.run("quick", root=project, out_dir=project / "out")
     message = str(err.value)
@@ -103,8 +111,13 @@ def test_every_notebook_has_one_parameters_cell_with_the_shared_vocabulary() -> 
         for name in ("profile", "data_dir", "seed", "device"):
             assert f"{name} =" in source, f"{path.name}: parameter {name!r} missing"
         text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-        for heading in ("## Overview", "## Prerequisites", "Time to learn", "System requirements",
-                        "## Summary"):
+        for heading in (
+            "## Overview",
+            "## Prerequisites",
+            "Time to learn",
+            "System requirements",
+            "## Summary",
+        ):
             assert heading in text, f"{path.name}: header part {heading!r} missing"
 
 

@@ -29,11 +29,28 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "quick" / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--window-size=1280,900", "--remote-debugging-port=0"]
-ERROR_SELECTORS = [".traceback", ".output.error", ".output.stderr", ".stderr", ".ansi-red-intense-fg",
-                   ".system-message", ".problematic"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1280,900",
+    "--remote-debugging-port=0",
+]
+ERROR_SELECTORS = [
+    ".traceback",
+    ".output.error",
+    ".output.stderr",
+    ".stderr",
+    ".ansi-red-intense-fg",
+    ".system-message",
+    ".problematic",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -73,8 +90,11 @@ def chromium() -> str | None:
 def site_pages(html_dir: Path) -> list[str]:
     """Every HTML page of a build (relative paths), static assets and sources left out."""
     skip = {"_static", "_sources", "_images", "_downloads"}
-    return sorted(str(p.relative_to(html_dir)) for p in html_dir.rglob("*.html")
-                  if not skip & set(p.relative_to(html_dir).parts))
+    return sorted(
+        str(p.relative_to(html_dir))
+        for p in html_dir.rglob("*.html")
+        if not skip & set(p.relative_to(html_dir).parts)
+    )
 
 
 class _Ids(HTMLParser):
@@ -88,7 +108,7 @@ class _Ids(HTMLParser):
                 self.ids.add(value)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def anchors(path: Path) -> frozenset[str]:
     parser = _Ids()
     parser.feed(path.read_text(encoding="utf-8", errors="replace"))
@@ -106,9 +126,13 @@ def dead_links(links: list[str], base: str, html_dir: Path) -> list[str]:
         if target.is_dir():
             target = target / "index.html"
         if not target.exists():
-            dead.append(f"{link[len(base):]}: no such file")
-        elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in anchors(target):
-            dead.append(f"{link[len(base):]}: no anchor #{parts.fragment}")
+            dead.append(f"{link[len(base) :]}: no such file")
+        elif (
+            parts.fragment
+            and target.suffix == ".html"
+            and unquote(parts.fragment) not in anchors(target)
+        ):
+            dead.append(f"{link[len(base) :]}: no anchor #{parts.fragment}")
     return dead
 
 
@@ -143,8 +167,11 @@ class Browser:
 
     def __init__(self, exe: str) -> None:
         self.profile = tempfile.mkdtemp(prefix="tmiclnet-chromium-")
-        self.proc = subprocess.Popen([exe, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [exe, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.ws_url = self._endpoint()
         self.loop = asyncio.new_event_loop()
         self.next_id = 0
@@ -168,16 +195,21 @@ class Browser:
         ws = await websocket_connect(self.ws_url, max_message_size=256 << 20)
         self.ws = ws
         target = await self._send("Target.createTarget", {"url": "about:blank"})
-        attached = await self._send("Target.attachToTarget",
-                                    {"targetId": target["targetId"], "flatten": True})
+        attached = await self._send(
+            "Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}
+        )
         self.session = attached["sessionId"]
         await self._send("Page.enable", session=True)
-        await self._send("Emulation.setDeviceMetricsOverride", {
-            "width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=True)
+        await self._send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+            session=True,
+        )
         return ws
 
-    async def _send(self, method: str, params: dict | None = None, session: bool = False,
-                    timeout: float = 60.0) -> dict:
+    async def _send(
+        self, method: str, params: dict | None = None, session: bool = False, timeout: float = 60.0
+    ) -> dict:
         self.next_id += 1
         msg = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
@@ -202,7 +234,9 @@ class Browser:
                     del self.events[: i + 1]
                     return
             self.events.clear()
-            raw = await asyncio.wait_for(self.ws.read_message(), max(0.1, deadline - time.monotonic()))
+            raw = await asyncio.wait_for(
+                self.ws.read_message(), max(0.1, deadline - time.monotonic())
+            )
             if raw is None:
                 raise RuntimeError("chromium closed the DevTools connection")
             self.events.append(json.loads(raw))
@@ -211,21 +245,34 @@ class Browser:
         self.events.clear()
         nav = await self._send("Page.navigate", {"url": url}, session=True)
         if nav.get("errorText"):
-            return {"errors": [f"navigation failed: {nav['errorText']}"], "broken_images": [],
-                    "links": [], "height": 900}
+            return {
+                "errors": [f"navigation failed: {nav['errorText']}"],
+                "broken_images": [],
+                "links": [],
+                "height": 900,
+            }
         await self._wait_event("Page.loadEventFired")
-        result = await self._send("Runtime.evaluate", {
-            "expression": PROBE, "awaitPromise": True, "returnByValue": True}, session=True)
+        result = await self._send(
+            "Runtime.evaluate",
+            {"expression": PROBE, "awaitPromise": True, "returnByValue": True},
+            session=True,
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"probe failed on {url}: {result['exceptionDetails']}")
         report = json.loads(result["result"]["value"])
         # a tall viewport shows the whole page as laid out at 1280 px wide (capped for huge pages)
         height = min(int(report["height"]), 12000)
-        await self._send("Emulation.setDeviceMetricsOverride", {
-            "width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=True)
+        await self._send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=True,
+        )
         png = await self._send("Page.captureScreenshot", {"format": "png"}, session=True)
-        await self._send("Emulation.setDeviceMetricsOverride", {
-            "width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=True)
+        await self._send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+            session=True,
+        )
         shot.parent.mkdir(parents=True, exist_ok=True)
         shot.write_bytes(base64.b64decode(png["data"]))
         return report
@@ -257,12 +304,16 @@ def check_site(html_dir: Path, shots: Path) -> dict[str, list[str]]:
         for page in site_pages(html_dir):
             target = redirect_target(html_dir / page)
             if target is not None:  # a redirect stub (index.html): its target must exist
-                dead = dead_links([site.base + str(Path(page).parent / target)], site.base, html_dir)
+                dead = dead_links(
+                    [site.base + str(Path(page).parent / target)], site.base, html_dir
+                )
                 if dead:
                     problems[page] = [f"redirect to nowhere: {d}" for d in dead]
                 continue
             try:
-                report = browser.visit(site.base + page, shots / (page.replace("/", "__")[:-5] + ".png"))
+                report = browser.visit(
+                    site.base + page, shots / (page.replace("/", "__")[:-5] + ".png")
+                )
             except (TimeoutError, asyncio.TimeoutError):
                 problems[page] = ["did not finish loading within 60 s"]
                 continue
@@ -278,8 +329,10 @@ def check_site(html_dir: Path, shots: Path) -> dict[str, list[str]]:
 
 
 needs_chromium = pytest.mark.skipif(
-    chromium() is None, reason="headless Chromium is not installed (Debian: apt-get install chromium; "
-                               ".ci/run installs it): the browser check of the rendered book is skipped")
+    chromium() is None,
+    reason="headless Chromium is not installed (Debian: apt-get install chromium; "
+    ".ci/run installs it): the browser check of the rendered book is skipped",
+)
 
 
 @needs_chromium
@@ -295,12 +348,14 @@ def test_the_check_catches_what_a_reader_would_see(tmp_path: Path) -> None:
     plt.close(fig)
     (tmp_path / "index.html").write_text(
         '<html><body><h1 id="top">Fine</h1><img src="ok.png"><a href="bad.html#top">b</a>'
-        '<a href="#top">self</a><a href="https://example.org/">ext</a></body></html>')
+        '<a href="#top">self</a><a href="https://example.org/">ext</a></body></html>'
+    )
     (tmp_path / "bad.html").write_text(
         '<html><body><div id="top" class="output traceback">ValueError: boom</div>'
         '<img src="missing.png"><a href="nowhere.html">x</a><a href="index.html#gone">y</a>'
-        '<pre>Traceback (most recent call last):</pre>'
-        '<div class="cell_output"><pre>epochs:  40%|####      | 2/5 [00:01]</pre></div></body></html>')
+        "<pre>Traceback (most recent call last):</pre>"
+        '<div class="cell_output"><pre>epochs:  40%|####      | 2/5 [00:01]</pre></div></body></html>'
+    )
     (tmp_path / "go.html").write_text('<meta http-equiv="Refresh" content="0; url=gone.html" />')
     (tmp_path / "ok.html").write_text('<meta http-equiv="Refresh" content="0; url=index.html" />')
     problems = check_site(tmp_path, tmp_path / "shots")
@@ -318,14 +373,18 @@ def test_the_check_catches_what_a_reader_would_see(tmp_path: Path) -> None:
 
 
 @needs_chromium
-@pytest.mark.skipif(not (HTML / "index.html").exists(),
-                    reason=f"no quick build at {HTML}: run `make test` (or `python -m tmiclnet book "
-                           "build --profile quick`) first; the browser check of the book is skipped")
+@pytest.mark.skipif(
+    not (HTML / "index.html").exists(),
+    reason=f"no quick build at {HTML}: run `make test` (or `python -m tmiclnet book "
+    "build --profile quick`) first; the browser check of the book is skipped",
+)
 def test_every_page_of_the_quick_book_renders_cleanly() -> None:
     problems = check_site(HTML, SHOTS)
     report = "\n".join(f"{page}:\n  " + "\n  ".join(found) for page, found in problems.items())
-    assert not problems, f"{len(problems)} page(s) of the quick book are broken for a reader " \
-                         f"(screenshots in {SHOTS}):\n{report}"
+    assert not problems, (
+        f"{len(problems)} page(s) of the quick book are broken for a reader "
+        f"(screenshots in {SHOTS}):\n{report}"
+    )
     pages = [p for p in site_pages(HTML) if redirect_target(HTML / p) is None]
     missing = [p for p in pages if not (SHOTS / (p.replace("/", "__")[:-5] + ".png")).exists()]
     assert not missing, f"no screenshot of {missing}"

@@ -19,15 +19,22 @@ from tmiclnet.data.notes import write_note
 from tmiclnet.data.synthetic import SyntheticModel, population_auc
 from tmiclnet.provenance import sha256_file
 
-TINY = dataclasses.replace(get_profile("quick"), name="tiny", n_patients=6, volume_shape=(12, 24, 24),
-                           extra={"n_synthetic": 6})
+TINY = dataclasses.replace(
+    get_profile("quick"),
+    name="tiny",
+    n_patients=6,
+    volume_shape=(12, 24, 24),
+    extra={"n_synthetic": 6},
+)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("cohorts")
-    return {name: cohorts.build(name, TINY, data_dir, n_jobs=1, verbose=False)
-            for name in cohorts.COHORTS}
+    return {
+        name: cohorts.build(name, TINY, data_dir, n_jobs=1, verbose=False)
+        for name in cohorts.COHORTS
+    }
 
 
 def test_pbc_labels_at_five_years_and_horizon_is_a_parameter() -> None:
@@ -44,7 +51,12 @@ def test_pbc_labels_at_five_years_and_horizon_is_a_parameter() -> None:
 def test_kaplan_meier_matches_hand_computation() -> None:
     km = pbc.kaplan_meier(np.array([1, 2, 2, 3, 4]), np.array([1, 1, 0, 1, 0]))
     # t=1: 4/5; t=2: 4/5*3/4 = 0.6 (one event, one censored at 2); t=3: 0.6*1/2 = 0.3
-    assert np.allclose(km["survival"], [1.0, 0.8, 0.6, 0.3]) and km["at_risk"].tolist() == [5, 5, 4, 2]
+    assert np.allclose(km["survival"], [1.0, 0.8, 0.6, 0.3]) and km["at_risk"].tolist() == [
+        5,
+        5,
+        4,
+        2,
+    ]
 
 
 def test_notes_never_mention_image_fields_and_say_missing_values_in_words() -> None:
@@ -114,7 +126,11 @@ def test_ct_dataset_items(built) -> None:
         item = ds[0]
         assert item["id"] == c.ids[0] and item["label"].dtype == torch.long
         assert tuple(item["ct"].shape) == (1, *get_profile("quick").volume_shape)
-        assert item["ct"].dtype == torch.float32 and 0.0 <= item["ct"].min() and item["ct"].max() <= 1.0
+        assert (
+            item["ct"].dtype == torch.float32
+            and item["ct"].min() >= 0.0
+            and item["ct"].max() <= 1.0
+        )
     a = CTDataset(c, c.ids[:2], TINY, train=False)[1]["ct"]
     assert torch.equal(a, CTDataset(c, c.ids[:2], TINY, train=False)[1]["ct"])
 

@@ -91,11 +91,19 @@ def test_external_cohort_validates_copies_tables_and_rebuilds_only_on_change(tmp
     assert root == external_root(source) == tmp_path / "pbc_external"
     assert validate(root) == []
     manifest = json.loads((root / "cohort.json").read_text())
-    assert manifest["name"] == "pbc_external" and manifest["scanner"]["noise_hu"] == EXTERNAL.noise_hu
+    assert (
+        manifest["name"] == "pbc_external" and manifest["scanner"]["noise_hu"] == EXTERNAL.noise_hu
+    )
     assert manifest["source"]["key"] == json.loads((source / "cohort.json").read_text())["key"]
     ids = cohorts.load(root).ids
     assert ids == cohorts.load(source).ids
-    copied = ("clinical.csv", "labels.csv", "findings.csv", f"notes/{ids[0]}.txt", f"masks/{ids[0]}.nii.gz")
+    copied = (
+        "clinical.csv",
+        "labels.csv",
+        "findings.csv",
+        f"notes/{ids[0]}.txt",
+        f"masks/{ids[0]}.nii.gz",
+    )
     for rel in copied:
         assert (root / rel).read_bytes() == (source / rel).read_bytes(), rel
     a, b = (nifti.read(folder / "images" / f"{ids[0]}.nii.gz") for folder in (source, root))

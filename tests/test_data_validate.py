@@ -16,9 +16,22 @@ from tmiclnet.data.pbc import TEXT_FIELDS
 from tmiclnet.data.validate import CohortError, validate
 
 IDS = ["p-1", "p-2", "p-3"]
-ROW = {"age": 50.0, "sex": "f", "trt": 1, "spiders": 0, "edema": 0.0, "bili": 1.0, "chol": 250,
-       "albumin": 3.6, "copper": 40, "alk.phos": 900, "ast": 80.0, "trig": 100, "platelet": 200,
-       "protime": 10.5}
+ROW = {
+    "age": 50.0,
+    "sex": "f",
+    "trt": 1,
+    "spiders": 0,
+    "edema": 0.0,
+    "bili": 1.0,
+    "chol": 250,
+    "albumin": 3.6,
+    "copper": 40,
+    "alk.phos": 900,
+    "ast": 80.0,
+    "trig": 100,
+    "platelet": 200,
+    "protime": 10.5,
+}
 
 
 def _write_case(root: Path, pid: str, mask: np.ndarray | None = None, affine=None) -> None:
@@ -79,7 +92,9 @@ def test_truncated_uncompressed_payload(folder) -> None:
 
 
 def test_shape_mismatch(folder) -> None:
-    nifti.write(folder / "masks" / "p-1.nii.gz", np.ones((6, 8, 7), np.uint8), np.diag([2.0, 2, 2, 1]))
+    nifti.write(
+        folder / "masks" / "p-1.nii.gz", np.ones((6, 8, 7), np.uint8), np.diag([2.0, 2, 2, 1])
+    )
     assert _has(_problems(folder), "masks/p-1.nii.gz", "shape", "!= image shape")
 
 
@@ -120,7 +135,9 @@ def test_missing_files(folder) -> None:
     (folder / "masks" / "p-3.nii.gz").unlink()
     (folder / "notes" / "p-2.txt").unlink()
     problems = _problems(folder)
-    assert _has(problems, "masks/p-3.nii.gz", "file missing") and _has(problems, "notes/p-2.txt", "file missing")
+    assert _has(problems, "masks/p-3.nii.gz", "file missing") and _has(
+        problems, "notes/p-2.txt", "file missing"
+    )
 
 
 def test_labels_not_binary(folder) -> None:
@@ -132,7 +149,8 @@ def test_labels_not_binary(folder) -> None:
 
 def test_missing_columns(folder) -> None:
     pd.read_csv(folder / "clinical.csv").drop(columns=["albumin", "bili"]).to_csv(
-        folder / "clinical.csv", index=False)
+        folder / "clinical.csv", index=False
+    )
     problems = _problems(folder)
     assert _has(problems, "clinical.csv", "albumin", "missing column")
     assert _has(problems, "clinical.csv", "bili", "missing column")

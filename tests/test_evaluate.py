@@ -24,16 +24,25 @@ def fake_results(root, cohort="toy", models=("a", "b"), n=40, folds=2, seed=0) -
     label = np.tile([0, 1], n // 2)
     fold = np.repeat(np.arange(folds), n // folds)
     (root / cohort).mkdir(parents=True)
-    pd.DataFrame({"id": ids, "label": label, "fold": fold}).to_csv(root / cohort / "folds.csv", index=False)
+    pd.DataFrame({"id": ids, "label": label, "fold": fold}).to_csv(
+        root / cohort / "folds.csv", index=False
+    )
     for j, m in enumerate(models):
         for k in range(folds):
             sel = fold == k
             prob = 1 / (1 + np.exp(-(label[sel] * (2 - j) + rng.normal(size=sel.sum()))))
-            pred = pd.DataFrame({"id": np.array(ids)[sel], "label": label[sel], "prob": prob, "split": "test"})
+            pred = pd.DataFrame(
+                {"id": np.array(ids)[sel], "label": label[sel], "prob": prob, "split": "test"}
+            )
             results.write_fold(root, cohort, m, k, pred, {"threshold": 0.5}, {"model": m})
-            pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [0.7, 0.6, 0.5], "val_loss": [0.7, 0.65, 0.6],
-                          "val_auc": [0.6, 0.7, 0.75]}).to_csv(root / cohort / m / f"fold{k}" / "history.csv",
-                                                               index=False)
+            pd.DataFrame(
+                {
+                    "epoch": [1, 2, 3],
+                    "train_loss": [0.7, 0.6, 0.5],
+                    "val_loss": [0.7, 0.65, 0.6],
+                    "val_auc": [0.6, 0.7, 0.75],
+                }
+            ).to_csv(root / cohort / m / f"fold{k}" / "history.csv", index=False)
 
 
 def test_binary_metrics_match_a_hand_computed_example() -> None:
@@ -62,7 +71,9 @@ def test_fold_summary_uses_test_rows_and_sample_sd(tmp_path) -> None:
     s = metrics.summarize(per_fold)
     assert s.loc["auc", "mean"] == pytest.approx(np.mean(aucs))
     assert s.loc["auc", "sd"] == pytest.approx(np.std(aucs, ddof=1))
-    table = metrics.comparison_table({m: results.load_predictions(tmp_path, "toy", m) for m in "ab"})
+    table = metrics.comparison_table(
+        {m: results.load_predictions(tmp_path, "toy", m) for m in "ab"}
+    )
     assert list(table.columns) == list(metrics.METRICS) and table.shape == (2, 6)
     assert "±" in table.iloc[0, 0]
 
@@ -80,8 +91,8 @@ def _two_models(n_per_fold=300, folds=3, seed=1):
     ids = [f"p{i}" for i in range(n)]
     fold = np.repeat(np.arange(folds), n_per_fold)
     base = pd.DataFrame({"id": ids, "label": y, "fold": fold, "split": "test"})
-    a = base.assign(prob=y + rng.normal(0, 1, n))   # AUC = Phi(1 / sqrt(2))
-    b = base.assign(prob=y + rng.normal(0, 2, n))   # AUC = Phi(1 / sqrt(8))
+    a = base.assign(prob=y + rng.normal(0, 1, n))  # AUC = Phi(1 / sqrt(2))
+    b = base.assign(prob=y + rng.normal(0, 2, n))  # AUC = Phi(1 / sqrt(8))
     return a, b, norm.cdf(1 / math.sqrt(2)) - norm.cdf(1 / math.sqrt(8))
 
 
@@ -112,11 +123,18 @@ def _clinical(n=60, seed=0):
     rng = np.random.default_rng(seed)
     ids = [f"c{i:03d}" for i in range(n)]
     y = pd.Series(np.tile([0, 1], n // 2), index=ids)
-    clin = pd.DataFrame({
-        "age": 50 + 10 * rng.normal(size=n), "sex": rng.choice(["f", "m"], n),
-        "bili": np.exp(rng.normal(size=n) + y.to_numpy()), "albumin": 3.5 + 0.3 * rng.normal(size=n),
-        "protime": 10 + rng.random(n), "edema": rng.choice([0, 0.5, 1], n), "time": 100.0,
-    }, index=ids)
+    clin = pd.DataFrame(
+        {
+            "age": 50 + 10 * rng.normal(size=n),
+            "sex": rng.choice(["f", "m"], n),
+            "bili": np.exp(rng.normal(size=n) + y.to_numpy()),
+            "albumin": 3.5 + 0.3 * rng.normal(size=n),
+            "protime": 10 + rng.random(n),
+            "edema": rng.choice([0, 0.5, 1], n),
+            "time": 100.0,
+        },
+        index=ids,
+    )
     clin.loc[ids[:3], "protime"] = np.nan
     folds = pd.DataFrame({"id": ids, "label": y.to_numpy(), "fold": np.arange(n) % 3})
     return clin, y, folds
@@ -150,16 +168,22 @@ def test_references_write_the_results_layout(tmp_path) -> None:
         assert preds["prob"].between(0, 1).all()
         thr = json.loads((tmp_path / "toy" / name / "fold0" / "threshold.json").read_text())
         assert 0 <= thr["threshold"] <= 1
-    mayo = metrics.summarize(metrics.fold_metrics(results.load_predictions(tmp_path, "toy", "mayo_risk")))
+    mayo = metrics.summarize(
+        metrics.fold_metrics(results.load_predictions(tmp_path, "toy", "mayo_risk"))
+    )
     assert mayo.loc["auc", "mean"] > 0.7  # bilirubin carries the label here
-    assert references.write_references(clin.drop(columns="albumin"), y, folds, tmp_path, "t2") == ["logreg_clinical"]
+    assert references.write_references(clin.drop(columns="albumin"), y, folds, tmp_path, "t2") == [
+        "logreg_clinical"
+    ]
 
 
 def test_plots_draw_one_curve_per_model(tmp_path) -> None:
     fake_results(tmp_path, models=("a", "b", "c"))
     preds = {m: results.load_predictions(tmp_path, "toy", m) for m in "abc"}
     roc = plots.roc_figure(preds)
-    assert len(roc.axes[0].lines) == 3 + 1 and len(roc.axes[0].collections) == 3  # + chance, 3 bands
+    assert (
+        len(roc.axes[0].lines) == 3 + 1 and len(roc.axes[0].collections) == 3
+    )  # + chance, 3 bands
     assert len(plots.calibration_figure(preds).axes[0].lines) == 3 + 1
     assert len(plots.decision_figure(preds).axes[0].lines) == 3 + 2  # + treat all, treat none
     hist = results.read_history(tmp_path, "toy", "a")
@@ -201,7 +225,9 @@ def test_references_are_keyed_by_content_and_reports_build(tmp_path) -> None:
     references.ensure_references(clin, y, folds, tmp_path, "toy")
     stamp = (tmp_path / "toy" / "mayo_risk" / "fold0" / "predictions.csv").stat().st_mtime_ns
     references.ensure_references(clin, y, folds, tmp_path, "toy")  # unchanged content: skipped
-    assert (tmp_path / "toy" / "mayo_risk" / "fold0" / "predictions.csv").stat().st_mtime_ns == stamp
+    assert (
+        tmp_path / "toy" / "mayo_risk" / "fold0" / "predictions.csv"
+    ).stat().st_mtime_ns == stamp
     changed = clin.assign(age=clin["age"] + 1)
     assert references.content_key(changed, y, folds, 0) != references.content_key(clin, y, folds, 0)
     rep = report.build_report(tmp_path, "toy", n_boot=20)
@@ -216,8 +242,12 @@ def test_clinical_reference_uses_recorded_extra_fields(tmp_path) -> None:
     done = json.loads((tmp_path / "toy" / "logreg_clinical" / "fold0" / "done.json").read_text())
     note = json.loads((tmp_path / "toy" / "logreg_note_fields" / "fold0" / "done.json").read_text())
     assert "stage" in done["columns"] and "stage" not in note["columns"]
-    auc = {m: metrics.summarize(metrics.fold_metrics(results.load_predictions(tmp_path, "toy", m)))
-           .loc["auc", "mean"] for m in names[:2]}
+    auc = {
+        m: metrics.summarize(
+            metrics.fold_metrics(results.load_predictions(tmp_path, "toy", m))
+        ).loc["auc", "mean"]
+        for m in names[:2]
+    }
     assert auc["logreg_clinical"] > auc["logreg_note_fields"]  # stage is the label here
 
 
@@ -245,7 +275,12 @@ def test_differences_sorted_numerically(tmp_path) -> None:
     from tmiclnet.evaluate import tables
 
     fake_results(tmp_path, models=("ct_only", "tmiclnet_tokens", "text_only"))  # strengths 2, 1, 0
-    diffs = tables.auc_differences({m: results.load_predictions(tmp_path, "toy", m)
-                                    for m in ("ct_only", "tmiclnet_tokens", "text_only")}, n_boot=20)
+    diffs = tables.auc_differences(
+        {
+            m: results.load_predictions(tmp_path, "toy", m)
+            for m in ("ct_only", "tmiclnet_tokens", "text_only")
+        },
+        n_boot=20,
+    )
     values = [float(v) for v in diffs["AUC difference"]]
     assert values == sorted(values) and values[0] < 0 < values[-1]

@@ -14,8 +14,14 @@ from tmiclnet.config import get_profile
 from tmiclnet.evaluate import interpret
 from tmiclnet.evaluate.saved import SavedFold
 
-COLUMNS = ["original_firstorder_Mean", "original_firstorder_Energy", "original_glcm_Contrast",
-           "original_glcm_Idm", "original_shape_Sphericity", "original_shape_Elongation"]
+COLUMNS = [
+    "original_firstorder_Mean",
+    "original_firstorder_Energy",
+    "original_glcm_Contrast",
+    "original_glcm_Idm",
+    "original_shape_Sphericity",
+    "original_shape_Elongation",
+]
 
 
 class ToyFold(SavedFold):
@@ -24,7 +30,9 @@ class ToyFold(SavedFold):
     def __init__(self, models: dict, inputs: dict, labels) -> None:
         ids = [f"p{i}" for i in range(len(labels))]
         test = SimpleNamespace(inputs=inputs, labels=torch.tensor(labels), ids=ids)
-        super().__init__(0, None, "toy", SimpleNamespace(rad_columns=COLUMNS), test, torch.device("cpu"))
+        super().__init__(
+            0, None, "toy", SimpleNamespace(rad_columns=COLUMNS), test, torch.device("cpu")
+        )
         self._models = {k: (m.eval(), {}) for k, m in models.items()}
 
     def model_batch(self, name, inputs=None, ids=None):
@@ -40,20 +48,31 @@ def toy() -> ToyFold:
 
     torch.manual_seed(0)
     fams = [[0, 1], [2, 3], [4, 5]]
-    common = dict(rad_features=6, rad_families=fams, text_dim=16, use_text_tokens=True, ct_depth=10,
-                  ct_widen=0.25)
-    models = {"tmiclnet_tokens": build("tmiclnet_tokens", **common),
-              "radiomics_only": build("radiomics_only", rad_features=6, rad_families=fams)}
+    common = dict(
+        rad_features=6,
+        rad_families=fams,
+        text_dim=16,
+        use_text_tokens=True,
+        ct_depth=10,
+        ct_widen=0.25,
+    )
+    models = {
+        "tmiclnet_tokens": build("tmiclnet_tokens", **common),
+        "radiomics_only": build("radiomics_only", rad_features=6, rad_families=fams),
+    }
     n = 12
     g = torch.Generator().manual_seed(1)
     from tmiclnet.train.features import pool_text_tokens
 
     raw = torch.randn(n, 9, 16, generator=g)  # 9 word pieces per note, pooled into 5 windows of 7
     pooled, pmask = pool_text_tokens(raw, torch.ones(n, 9, dtype=torch.bool), 5)
-    inputs = {"ct": torch.rand(n, 1, 16, 16, 16, generator=g), "radiomics": torch.randn(n, 6, generator=g),
-              "text_tokens": torch.nn.functional.pad(pooled, (0, 0, 0, 2)),
-              "text_mask": torch.nn.functional.pad(pmask, (0, 2)),
-              "present": torch.ones(n, 3, dtype=torch.bool)}
+    inputs = {
+        "ct": torch.rand(n, 1, 16, 16, 16, generator=g),
+        "radiomics": torch.randn(n, 6, generator=g),
+        "text_tokens": torch.nn.functional.pad(pooled, (0, 0, 0, 2)),
+        "text_mask": torch.nn.functional.pad(pmask, (0, 2)),
+        "present": torch.ones(n, 3, dtype=torch.bool),
+    }
     fold = ToyFold(models, inputs, [0, 1] * (n // 2))
     fold.raw_text = raw
     return fold
@@ -78,7 +97,9 @@ def test_occlusion_map_shape_and_zero_for_a_model_without_ct(toy) -> None:
 def test_permutation_importance_names_families(toy) -> None:
     imp = interpret.family_permutation_importance(toy, "radiomics_only", n_repeats=2, seed=0)
     assert sorted(imp.index) == ["original_firstorder", "original_glcm", "original_shape"]
-    assert imp.equals(interpret.family_permutation_importance(toy, "radiomics_only", n_repeats=2, seed=0))
+    assert imp.equals(
+        interpret.family_permutation_importance(toy, "radiomics_only", n_repeats=2, seed=0)
+    )
 
 
 def test_token_attributions_cover_the_real_tokens(toy) -> None:
@@ -89,12 +110,18 @@ def test_token_attributions_cover_the_real_tokens(toy) -> None:
         def convert_ids_to_tokens(self, ids):
             return [f"t{i}" for i in ids]
 
-    profile = dataclasses.replace(get_profile("quick"), text_pool=5, text_lines=0, text_max_tokens=9)
-    attr = interpret.token_attributions(toy, "tmiclnet_tokens", 0, Tok(), "a note",
-                                        toy.raw_text[:1], profile)
+    profile = dataclasses.replace(
+        get_profile("quick"), text_pool=5, text_lines=0, text_max_tokens=9
+    )
+    attr = interpret.token_attributions(
+        toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[:1], profile
+    )
     assert len(attr) == 9 and attr["attribution"].abs().sum() > 0
     with pytest.raises(ValueError, match="differ"):  # another note's states are refused
-        interpret.token_attributions(toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[1:2],
-                                     profile)
-    html = interpret.note_html(pd.DataFrame({"token": ["[CLS]", "bili", "##rubin"], "attribution": [0.1, 1.0, -0.5]}))
+        interpret.token_attributions(
+            toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[1:2], profile
+        )
+    html = interpret.note_html(
+        pd.DataFrame({"token": ["[CLS]", "bili", "##rubin"], "attribution": [0.1, 1.0, -0.5]})
+    )
     assert "bili</span><span" in html and "[CLS]" not in html

@@ -16,7 +16,11 @@ QUICK = get_profile("quick")
 def _inputs(n=4, shape=(8, 16, 16)):
     g = torch.Generator().manual_seed(0)
     ct = torch.rand((n, 1, *shape), generator=g) * 0.5 + 0.25
-    return {"ct": ct, "radiomics": torch.randn(n, 5, generator=g), "present": torch.ones(n, 3, dtype=torch.bool)}
+    return {
+        "ct": ct,
+        "radiomics": torch.randn(n, 5, generator=g),
+        "present": torch.ones(n, 3, dtype=torch.bool),
+    }
 
 
 def test_drop_marks_one_modality_absent_and_leaves_data() -> None:
@@ -46,11 +50,17 @@ def _fold(n=12, n_features=5, seed=0):
 
     g = torch.Generator().manual_seed(seed)
     ids = [f"p{i:02d}" for i in range(n)]
-    raw = pd.DataFrame(torch.randn(n, n_features, generator=g).numpy() * 10 + 50,
-                       index=pd.Index(ids, name="id"),
-                       columns=[f"original_firstorder_f{j}" for j in range(n_features)])
-    inputs = CohortInputs(ids, torch.tensor([i % 2 for i in range(n)]),
-                          ct=torch.rand((n, 1, 4, 4, 4), generator=g), radiomics=raw)
+    raw = pd.DataFrame(
+        torch.randn(n, n_features, generator=g).numpy() * 10 + 50,
+        index=pd.Index(ids, name="id"),
+        columns=[f"original_firstorder_f{j}" for j in range(n_features)],
+    )
+    inputs = CohortInputs(
+        ids,
+        torch.tensor([i % 2 for i in range(n)]),
+        ct=torch.rand((n, 1, 4, 4, 4), generator=g),
+        radiomics=raw,
+    )
     split = FoldSplit(0, train=ids[:6], val=ids[6:8], test=ids[8:])
     fin = fold_inputs(inputs, split, QUICK)
     return SimpleNamespace(test=fin.data.subset(split.test), fin=fin), inputs
@@ -91,8 +101,15 @@ def test_conditions_apply_only_where_meaningful() -> None:
 
 
 def test_summary_and_change_tables() -> None:
-    df = pd.DataFrame({"model": ["m"] * 4, "fold": [0, 0, 1, 1], "condition": ["none", "drop_ct"] * 2,
-                       "auc": [0.8, 0.6, 0.9, 0.8], "n": 10})
+    df = pd.DataFrame(
+        {
+            "model": ["m"] * 4,
+            "fold": [0, 0, 1, 1],
+            "condition": ["none", "drop_ct"] * 2,
+            "auc": [0.8, 0.6, 0.9, 0.8],
+            "n": 10,
+        }
+    )
     assert rb.summary_table(df).loc["m", "none"] == pytest.approx(0.85)
     assert rb.drop_table(df).loc["m", "drop_ct"] == pytest.approx(-0.15)
 
@@ -116,9 +133,13 @@ def test_rescan_extracts_radiomics_of_the_requested_patients_only(monkeypatch, t
 
     monkeypatch.setattr(external_mod, "build_external", lambda *a, **k: tmp_path)
     monkeypatch.setattr(cohort_mod, "load", lambda root: other)
-    monkeypatch.setattr(features_mod, "ct_volumes", lambda c, p, d: (torch.zeros(4, 1, 2, 2, 2), "k"))
+    monkeypatch.setattr(
+        features_mod, "ct_volumes", lambda c, p, d: (torch.zeros(4, 1, 2, 2, 2), "k")
+    )
     monkeypatch.setattr(extract_mod, "extract", fake_extract)
     run = SimpleNamespace(profile=SimpleNamespace(n_jobs=1))
-    scan = rb.rescan(SimpleNamespace(ids=ids, root=tmp_path), run, rb.EXTERNAL, tmp_path, ["d", "b"])
+    scan = rb.rescan(
+        SimpleNamespace(ids=ids, root=tmp_path), run, rb.EXTERNAL, tmp_path, ["d", "b"]
+    )
     assert seen["ids"] == ["b", "d"] and list(scan.radiomics.index) == ["b", "d"]
     assert scan.ids == ids and scan.ct.shape[0] == 4

@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
+from tmiclnet.config import get_profile
 from tmiclnet.models import build, catalogue, model_config
 from tmiclnet.models.losses import TMFFLoss, sdm_loss
 from tmiclnet.models.tcaf import ReleasedTCAF, cycle_context
-from tmiclnet.config import get_profile
 
 F_RAD, L_TXT, H_TXT, N_CT, C_CT = 12, 7, 16, 4, 128
 FAMILIES = [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9, 10, 11]]
@@ -19,11 +19,13 @@ SMALL = dict(rad_features=F_RAD, rad_families=FAMILIES, text_dim=H_TXT, use_ct_t
 
 def make_batch(b: int = 4, seed: int = 0, ct: str = "tokens") -> dict:
     g = torch.Generator().manual_seed(seed)
-    batch = {"radiomics": torch.randn(b, F_RAD, generator=g),
-             "text_tokens": torch.randn(b, L_TXT, H_TXT, generator=g),
-             "text_mask": torch.arange(L_TXT).expand(b, L_TXT) < torch.tensor([[7], [5], [3], [6]])[:b],
-             "present": torch.ones(b, 3, dtype=torch.bool),
-             "label": torch.tensor([0, 1, 0, 1])[:b]}
+    batch = {
+        "radiomics": torch.randn(b, F_RAD, generator=g),
+        "text_tokens": torch.randn(b, L_TXT, H_TXT, generator=g),
+        "text_mask": torch.arange(L_TXT).expand(b, L_TXT) < torch.tensor([[7], [5], [3], [6]])[:b],
+        "present": torch.ones(b, 3, dtype=torch.bool),
+        "label": torch.tensor([0, 1, 0, 1])[:b],
+    }
     if ct == "tokens":
         batch["ct_tokens"] = torch.randn(b, N_CT, C_CT, generator=g)
     else:
@@ -53,9 +55,21 @@ def test_every_model_gives_logits_features_and_a_loss(name: str) -> None:
 
 def test_catalogue_lists_the_contract_names() -> None:
     names = set(catalogue()["name"])
-    assert {"tmiclnet_tokens", "tmiclnet_released", "ct_only", "radiomics_only", "text_only",
-            "ct_radiomics", "ct_text", "radiomics_text", "early_fusion", "late_fusion", "no_ima",
-            "no_tcaf", "no_tmff"} == names
+    assert {
+        "tmiclnet_tokens",
+        "tmiclnet_released",
+        "ct_only",
+        "radiomics_only",
+        "text_only",
+        "ct_radiomics",
+        "ct_text",
+        "radiomics_text",
+        "early_fusion",
+        "late_fusion",
+        "no_ima",
+        "no_tcaf",
+        "no_tmff",
+    } == names
     assert list(catalogue().columns) == ["name", "modalities", "fusion", "description"]
 
 
@@ -88,17 +102,38 @@ def test_gradients_reach_all_three_encoders() -> None:
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
-    lm = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                              intermediate_size=32, max_position_embeddings=32))
-    model = build("tmiclnet_tokens", rad_features=F_RAD, rad_families=FAMILIES, use_ct_tokens=False,
-                  ct_widen=0.125, use_text_tokens=False, text_model=lm, text_finetune=True).train()
+    lm = BertModel(
+        BertConfig(
+            vocab_size=50,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=32,
+        )
+    )
+    model = build(
+        "tmiclnet_tokens",
+        rad_features=F_RAD,
+        rad_families=FAMILIES,
+        use_ct_tokens=False,
+        ct_widen=0.125,
+        use_text_tokens=False,
+        text_model=lm,
+        text_finetune=True,
+    ).train()
     batch = make_batch(ct="volume")
     del batch["text_tokens"], batch["text_mask"]
-    batch["text"] = {"input_ids": torch.randint(1, 50, (4, 9)), "attention_mask": torch.ones(4, 9, dtype=torch.long)}
+    batch["text"] = {
+        "input_ids": torch.randint(1, 50, (4, 9)),
+        "attention_mask": torch.ones(4, 9, dtype=torch.long),
+    }
     model.loss(model(batch), batch["label"]).backward()
-    for name, module in (("ct conv1", model.encoders["ct"].backbone.net.conv1),
-                         ("radiomics", model.encoders["radiomics"]),
-                         ("text embeddings", model.encoders["text"].lm.embeddings.word_embeddings)):
+    for name, module in (
+        ("ct conv1", model.encoders["ct"].backbone.net.conv1),
+        ("radiomics", model.encoders["radiomics"]),
+        ("text embeddings", model.encoders["text"].lm.embeddings.word_embeddings),
+    ):
         grad = module.weight.grad
         assert grad is not None and grad.abs().sum() > 0, f"no gradient reaches the {name} encoder"
 
@@ -106,11 +141,21 @@ def test_gradients_reach_all_three_encoders() -> None:
 def test_frozen_text_model_gets_no_gradient() -> None:
     from transformers import BertConfig, BertModel
 
-    lm = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                              intermediate_size=32, max_position_embeddings=32))
+    lm = BertModel(
+        BertConfig(
+            vocab_size=50,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=32,
+        )
+    )
     model = build("text_only", text_model=lm, use_text_tokens=False).train()
-    batch = {"text": {"input_ids": torch.randint(1, 50, (4, 9)), "attention_mask": torch.ones(4, 9)},
-             "label": torch.tensor([0, 1, 0, 1])}
+    batch = {
+        "text": {"input_ids": torch.randint(1, 50, (4, 9)), "attention_mask": torch.ones(4, 9)},
+        "label": torch.tensor([0, 1, 0, 1]),
+    }
     model.loss(model(batch), batch["label"]).backward()
     assert all(p.grad is None for p in model.encoders["text"].lm.parameters())
     assert model.encoders["text"].proj[0].weight.grad is not None
@@ -129,7 +174,11 @@ def test_sdm_matches_a_hand_computed_value_and_is_symmetric() -> None:
     kl = p * math.log(p / 0.5) + r * math.log(r / 0.5)
     assert sdm_loss(a, b, same).item() == pytest.approx(2 * kl, rel=1e-5)
     g = torch.Generator().manual_seed(1)
-    x, y, lab = torch.randn(6, 5, generator=g), torch.randn(6, 5, generator=g), torch.tensor([0, 1, 1, 0, 1, 0])
+    x, y, lab = (
+        torch.randn(6, 5, generator=g),
+        torch.randn(6, 5, generator=g),
+        torch.tensor([0, 1, 1, 0, 1, 0]),
+    )
     assert torch.allclose(sdm_loss(x, y, lab), sdm_loss(y, x, lab))
     assert sdm_loss(x, y, lab, logit_scale=2.0) != sdm_loss(x, y, lab, logit_scale=5.0)
 
@@ -139,19 +188,35 @@ def test_tmff_is_ce_plus_the_weighted_sdm_terms() -> None:
     m1, m2, m3 = (torch.randn(6, 8, generator=g) for _ in range(3))
     logits, labels = torch.randn(6, 2, generator=g), torch.tensor([0, 1, 1, 0, 1, 0])
     ce = torch.nn.functional.cross_entropy(logits, labels)
-    expected = ce + 0.01 * (0.8 * sdm_loss(m1, m2, labels)
-                            + 0.2 * (sdm_loss(m2, m3, labels) + sdm_loss(m1, m3, labels)) / 2)
+    expected = ce + 0.01 * (
+        0.8 * sdm_loss(m1, m2, labels)
+        + 0.2 * (sdm_loss(m2, m3, labels) + sdm_loss(m1, m3, labels)) / 2
+    )
     assert torch.allclose(TMFFLoss()(m1, m2, m3, logits, labels), expected)
     assert torch.allclose(TMFFLoss(w2=0.0)(m1, m2, m3, logits, labels), ce)
 
 
-@pytest.mark.parametrize("name", ["tmiclnet_tokens", "tmiclnet_released", "early_fusion", "late_fusion",
-                                  "no_tcaf", "ct_text", "ct_only"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tmiclnet_tokens",
+        "tmiclnet_released",
+        "early_fusion",
+        "late_fusion",
+        "no_tcaf",
+        "ct_text",
+        "ct_only",
+    ],
+)
 def test_a_missing_modality_changes_the_prediction_without_errors(name: str) -> None:
     model = built(name)
     full = make_batch()
-    missing = dict(full, present=torch.tensor([[True, True, True], [False, True, True],
-                                               [True, True, False], [True, False, True]]))
+    missing = dict(
+        full,
+        present=torch.tensor(
+            [[True, True, True], [False, True, True], [True, True, False], [True, False, True]]
+        ),
+    )
     with torch.no_grad():
         a, b = model(full), model(missing)
     assert torch.isfinite(b["logits"]).all()
@@ -170,7 +235,7 @@ def test_missing_data_is_not_attended_to() -> None:
         out = model(batch)
     assert torch.isfinite(out["logits"]).all()
     # the CT query's weights over the text tokens (after its 3 radiomic family tokens) are zero
-    assert out["attention"]["tcaf/ct"][:, len(FAMILIES):].abs().sum() == 0
+    assert out["attention"]["tcaf/ct"][:, len(FAMILIES) :].abs().sum() == 0
     # and the result does not depend on what the missing text contains
     batch["text_tokens"] = torch.randn_like(batch["text_tokens"])
     with torch.no_grad():

@@ -13,8 +13,14 @@ import pytest
 from radiomics.featureextractor import RadiomicsFeatureExtractor
 
 from tmiclnet.config import get_profile
-from tmiclnet.radiomics import (RadiomicsCaseError, extract_cases, family_indices, feature_families,
-                                features, params_path)
+from tmiclnet.radiomics import (
+    RadiomicsCaseError,
+    extract_cases,
+    family_indices,
+    feature_families,
+    features,
+    params_path,
+)
 from tmiclnet.radiomics import extract as extract_mod
 from tmiclnet.radiomics.extract import Case, extract
 from tmiclnet.radiomics.families import family_of
@@ -22,19 +28,28 @@ from tmiclnet.radiomics.families import family_of
 SPACING = (4.0, 4.0, 4.0)
 
 
-def write_case(folder: Path, case_id: str, seed: int, shape=(20, 24, 24), radius=0.7,
-               mask_override: np.ndarray | None = None) -> Case:
+def write_case(
+    folder: Path,
+    case_id: str,
+    seed: int,
+    shape=(20, 24, 24),
+    radius=0.7,
+    mask_override: np.ndarray | None = None,
+) -> Case:
     """An ellipsoid 'liver' with textured noise, as int16 HU + uint8 mask NIfTI (x, y, z order)."""
     rng = np.random.default_rng(seed)
     grid = np.stack(np.meshgrid(*[np.linspace(-1, 1, n) for n in shape], indexing="ij"))
-    inside = (grid ** 2).sum(0) < radius ** 2
+    inside = (grid**2).sum(0) < radius**2
     image = rng.normal(-100, 30, shape) + inside * (160 + 40 * np.sin(6 * grid[1] + seed))
     image += inside * rng.normal(0, 15 + 5 * seed, shape)
     mask = inside.astype(np.uint8) if mask_override is None else mask_override.astype(np.uint8)
     affine = np.diag([*SPACING, 1.0])
     (folder / "images").mkdir(parents=True, exist_ok=True)
     (folder / "masks").mkdir(parents=True, exist_ok=True)
-    img_path, mask_path = folder / "images" / f"{case_id}.nii.gz", folder / "masks" / f"{case_id}.nii.gz"
+    img_path, mask_path = (
+        folder / "images" / f"{case_id}.nii.gz",
+        folder / "masks" / f"{case_id}.nii.gz",
+    )
     nib.save(nib.Nifti1Image(image.round().astype(np.int16), affine), img_path)
     nib.save(nib.Nifti1Image(mask, affine), mask_path)
     return Case(case_id, img_path, mask_path)
@@ -60,7 +75,9 @@ def cases(tmp_path: Path) -> list[Case]:
 
 
 def _direct(case: Case, params: str) -> dict[str, float]:
-    result = RadiomicsFeatureExtractor(str(params_path(params))).execute(str(case.image), str(case.mask))
+    result = RadiomicsFeatureExtractor(str(params_path(params))).execute(
+        str(case.image), str(case.mask)
+    )
     return {k: float(v) for k, v in result.items() if not k.startswith("diagnostics_")}
 
 
@@ -80,7 +97,9 @@ def test_profiles_name_existing_parameter_files() -> None:
         assert params_path(get_profile(name).radiomics_params).is_file()
 
 
-def test_rerun_recomputes_nothing_and_a_changed_file_only_its_case(cases, tmp_path, monkeypatch) -> None:
+def test_rerun_recomputes_nothing_and_a_changed_file_only_its_case(
+    cases, tmp_path, monkeypatch
+) -> None:
     cache_dir = tmp_path / "cache"
     first = extract_cases(cases, "quick.yaml", n_jobs=1, cache_dir=cache_dir, progress=False)
     assert (first.n_cached, first.n_computed) == (0, 3)
@@ -110,7 +129,9 @@ def test_changing_the_parameter_file_changes_the_key(cases, tmp_path) -> None:
     assert out.n_computed == 1
 
 
-@pytest.mark.parametrize("kind, reason", [("empty", "not present|No labels"), ("tiny", "too small")])
+@pytest.mark.parametrize(
+    "kind, reason", [("empty", "not present|No labels"), ("tiny", "too small")]
+)
 def test_bad_mask_names_the_case_and_keeps_the_others(tmp_path, kind, reason) -> None:
     good = [write_case(tmp_path, f"ok-{k}", seed=k) for k in range(2)]
     mask = np.zeros((20, 24, 24), np.uint8)
@@ -140,14 +161,24 @@ def test_pyradiomics_warnings_are_counted_not_printed(cases, tmp_path, capfd) ->
     assert "Fixed bin Count" not in captured.err + captured.out
     row = out.warnings[out.warnings.message.str.contains("Fixed bin Count")]
     assert len(row) == 1 and row["cases"].iloc[0] == 3 and row["count"].iloc[0] >= 3
-    assert out.warnings.columns.tolist() == ["source", "level", "message", "count", "cases", "example"]
+    assert out.warnings.columns.tolist() == [
+        "source",
+        "level",
+        "message",
+        "count",
+        "cases",
+        "example",
+    ]
 
 
 def test_different_feature_names_across_cases_are_an_error(tmp_path) -> None:
     # a LoG sigma wider than a small image is skipped by pyradiomics (with a warning) -> fewer columns
     params = tmp_path / "log.yaml"
-    params.write_text(params_path("quick.yaml").read_text().replace(
-        "  Original: {}", "  Original: {}\n  LoG:\n    sigma: [40.0]"))
+    params.write_text(
+        params_path("quick.yaml")
+        .read_text()
+        .replace("  Original: {}", "  Original: {}\n  LoG:\n    sigma: [40.0]")
+    )
     big = write_case(tmp_path, "big", seed=1, shape=(20, 24, 24))
     small = write_case(tmp_path, "small", seed=2, shape=(8, 24, 24), radius=0.9)
     with pytest.raises(ValueError, match="different feature names.*small"):
@@ -156,7 +187,9 @@ def test_different_feature_names_across_cases_are_an_error(tmp_path) -> None:
 
 def test_extract_reads_cohort_and_profile(cases, tmp_path) -> None:
     cohort = FakeCohort(tmp_path / "cohort", [c.id for c in cases])
-    out = extract(cohort, get_profile("quick"), n_jobs=1, cache_dir=tmp_path / "cache", progress=False)
+    out = extract(
+        cohort, get_profile("quick"), n_jobs=1, cache_dir=tmp_path / "cache", progress=False
+    )
     assert out.features.index.tolist() == cohort.ids and out.features.index.name == "id"
     assert out.features.shape[1] == 107 and out.nonfinite == {}
     assert np.isfinite(out.features.to_numpy()).all()
@@ -175,11 +208,22 @@ def test_parallel_gives_the_same_table_as_sequential(cases, tmp_path) -> None:
 
 
 def test_feature_families_group_by_filter_and_class() -> None:
-    cols = ["original_shape_Sphericity", "original_firstorder_Mean", "original_glcm_Idm",
-            "original_firstorder_Median", "log-sigma-5-0-mm-3D_glcm_Idm", "wavelet-LLH_ngtdm_Busyness"]
+    cols = [
+        "original_shape_Sphericity",
+        "original_firstorder_Mean",
+        "original_glcm_Idm",
+        "original_firstorder_Median",
+        "log-sigma-5-0-mm-3D_glcm_Idm",
+        "wavelet-LLH_ngtdm_Busyness",
+    ]
     fams = feature_families(cols)
-    assert list(fams) == ["original_shape", "original_firstorder", "original_glcm",
-                          "log-sigma-5-0-mm-3D_glcm", "wavelet-LLH_ngtdm"]
+    assert list(fams) == [
+        "original_shape",
+        "original_firstorder",
+        "original_glcm",
+        "log-sigma-5-0-mm-3D_glcm",
+        "wavelet-LLH_ngtdm",
+    ]
     assert fams["original_firstorder"] == ["original_firstorder_Mean", "original_firstorder_Median"]
     assert family_indices(cols) == [[0], [1, 3], [2], [4], [5]]
     with pytest.raises(ValueError, match="age"):
@@ -192,7 +236,11 @@ def test_full_parameters_give_every_family(cases, tmp_path) -> None:
     out = extract_cases(cases[:1], "full.yaml", cache_dir=tmp_path / "cache", progress=False)
     fams = feature_families(out.features.columns)
     image_types = {f.rpartition("_")[0] for f in fams}
-    assert image_types == {"original", "log-sigma-5-0-mm-3D", "log-sigma-10-0-mm-3D",
-                           *(f"wavelet-{b}" for b in ("LLH", "LHL", "LHH", "HLL", "HLH", "HHL", "HHH", "LLL"))}
+    assert image_types == {
+        "original",
+        "log-sigma-5-0-mm-3D",
+        "log-sigma-10-0-mm-3D",
+        *(f"wavelet-{b}" for b in ("LLH", "LHL", "LHH", "HLL", "HLH", "HHL", "HHH", "LLL")),
+    }
     assert len(fams) == 1 + 11 * 6  # shape once; 6 intensity/texture classes on each of 11 images
     assert not any(math.isnan(v) for v in out.features.iloc[0])

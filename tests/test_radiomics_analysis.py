@@ -38,8 +38,9 @@ def test_scaler_fitted_in_a_fold_never_sees_that_folds_test_patients() -> None:
         poisoned.loc[te] = 1e9
         again = preprocess.fit_fold(poisoned, y, tr)
         np.testing.assert_array_equal(again.named_steps["scale"].mean_, scaler.mean_)
-        np.testing.assert_array_equal(again.named_steps["impute"].statistics_,
-                                      pipe.named_steps["impute"].statistics_)
+        np.testing.assert_array_equal(
+            again.named_steps["impute"].statistics_, pipe.named_steps["impute"].statistics_
+        )
         out = preprocess.transform(pipe, table, tr)
         np.testing.assert_allclose(out.mean().to_numpy(), 0, atol=1e-9)
         assert list(out.columns) == list(table.columns) and list(out.index) == list(tr)
@@ -88,8 +89,9 @@ def test_foldwise_auc_orients_and_ranks_on_training_rows() -> None:
 
 def test_icc_matches_shrout_and_fleiss() -> None:
     # Shrout & Fleiss (1979), Table 2: ICC(2,1) = 0.29
-    data = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
-                     [6, 2, 4, 7]])
+    data = np.array(
+        [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
+    )
     assert icc_2_1(data) == pytest.approx(0.29, abs=0.005)
     same = np.repeat(np.arange(5.0)[:, None], 3, axis=1)
     assert icc_2_1(same) == pytest.approx(1.0)
@@ -109,13 +111,17 @@ def test_perturbations_and_stability(tmp_path) -> None:
     eroded = perturb(cases[0], "erode", tmp_path / "w")
     dilated = perturb(cases[0], "dilate", tmp_path / "w")
     noisy = perturb(cases[0], "noise", tmp_path / "w", noise_hu=10)
-    n = {k: int(np.asarray(nib.load(c.mask).dataobj).sum()) for k, c in
-         [("orig", cases[0]), ("erode", eroded), ("dilate", dilated)]}
+    n = {
+        k: int(np.asarray(nib.load(c.mask).dataobj).sum())
+        for k, c in [("orig", cases[0]), ("erode", eroded), ("dilate", dilated)]
+    }
     assert n["erode"] < n["orig"] < n["dilate"]
     diff = np.asarray(nib.load(noisy.image).dataobj) - np.asarray(nib.load(cases[0].image).dataobj)
     assert 7 < diff.std() < 13 and noisy.mask == cases[0].mask
-    assert perturb(cases[0], "noise", tmp_path / "w", noise_hu=10).image.read_bytes() == \
-        noisy.image.read_bytes()
+    assert (
+        perturb(cases[0], "noise", tmp_path / "w", noise_hu=10).image.read_bytes()
+        == noisy.image.read_bytes()
+    )
     icc = stability(cases, "quick.yaml", tmp_path / "w", cache_dir=tmp_path / "cache")
     assert list(icc.columns) == ["erode", "dilate", "noise", "all"]
     assert icc.loc["original_shape_VoxelVolume", "noise"] == pytest.approx(1.0)

@@ -30,10 +30,12 @@ def test_tokenize_truncates_and_pads(tok_model) -> None:
     tokenizer, _ = tok_model
     enc = text.tokenize(list(NOTES.values()), tokenizer, max_tokens=16)
     assert enc["input_ids"].shape == enc["attention_mask"].shape
-    assert enc["input_ids"].shape[0] == 3 and enc["input_ids"].shape[1] == 16  # long notes cut at 16
+    assert (
+        enc["input_ids"].shape[0] == 3 and enc["input_ids"].shape[1] == 16
+    )  # long notes cut at 16
     lengths = enc["attention_mask"].sum(1).tolist()
     assert lengths[0] == lengths[1] == 16 and lengths[2] < 16  # the short note is padded
-    assert enc["input_ids"][2, lengths[2]:].eq(tokenizer.pad_token_id).all()
+    assert enc["input_ids"][2, lengths[2] :].eq(tokenizer.pad_token_id).all()
     with pytest.raises(TypeError):
         text.tokenize("one string, not a list", tokenizer, 16)
 
@@ -56,7 +58,9 @@ def test_embed_shapes_mask_and_pooling(tmp_path: Path) -> None:
         emb.select(["p9"])
 
 
-def test_cache_hit_returns_identical_tensors_without_recomputing(tmp_path: Path, monkeypatch) -> None:
+def test_cache_hit_returns_identical_tensors_without_recomputing(
+    tmp_path: Path, monkeypatch
+) -> None:
     first = text.embed(NOTES, max_tokens=24, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.pt"))) == 1
 
@@ -90,7 +94,9 @@ def test_recompute_is_deterministic(tmp_path: Path) -> None:
 def test_missing_model_fails_offline_naming_it(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    with pytest.raises(text.TextModelNotFound, match="nobody/no-such-clinical-bert.*not found offline"):
+    with pytest.raises(
+        text.TextModelNotFound, match="nobody/no-such-clinical-bert.*not found offline"
+    ):
         text.load("nobody/no-such-clinical-bert")
     with pytest.raises(text.TextModelNotFound, match="no such folder"):
         text.load(tmp_path / "absent" / "model")

@@ -7,12 +7,20 @@ import pytest
 import torch
 
 from tmiclnet import text
-from tmiclnet.text_lines import (N_CHANNELS, first_number, line_pooling, line_spans, line_tokens,
-                                 number_channels)
+from tmiclnet.text_lines import (
+    N_CHANNELS,
+    first_number,
+    line_pooling,
+    line_spans,
+    line_tokens,
+    number_channels,
+)
 
-NOTE = ("HEPATOLOGY CLINIC\n58-year-old woman with primary biliary cholangitis.\n\n"
-        "- Platelets 190 x10^3/uL (ref 150-400)\n- Total bilirubin 14.5 mg/dL (ref 0.1-1.2) H\n"
-        "- Serum cholesterol: not measured.")
+NOTE = (
+    "HEPATOLOGY CLINIC\n58-year-old woman with primary biliary cholangitis.\n\n"
+    "- Platelets 190 x10^3/uL (ref 150-400)\n- Total bilirubin 14.5 mg/dL (ref 0.1-1.2) H\n"
+    "- Serum cholesterol: not measured."
+)
 
 
 def test_line_spans_skip_blank_lines_and_index_the_note() -> None:
@@ -20,10 +28,17 @@ def test_line_spans_skip_blank_lines_and_index_the_note() -> None:
     assert [NOTE[a:b] for a, b in spans] == [line for line in NOTE.split("\n") if line.strip()]
 
 
-@pytest.mark.parametrize("line, value", [
-    ("58-year-old woman", 58.0), ("- Platelets 190 x10^3/uL (ref 150-400)", 190.0),
-    ("- Total bilirubin 14.5 mg/dL (ref 0.1-1.2) H", 14.5), ("- AST (SGOT) 137.9 U/mL", 137.9),
-    ("- Serum cholesterol: not measured.", None), ("- x10^3 only", None)])
+@pytest.mark.parametrize(
+    "line, value",
+    [
+        ("58-year-old woman", 58.0),
+        ("- Platelets 190 x10^3/uL (ref 150-400)", 190.0),
+        ("- Total bilirubin 14.5 mg/dL (ref 0.1-1.2) H", 14.5),
+        ("- AST (SGOT) 137.9 U/mL", 137.9),
+        ("- Serum cholesterol: not measured.", None),
+        ("- x10^3 only", None),
+    ],
+)
 def test_first_number_is_the_lines_value(line: str, value: float | None) -> None:
     assert first_number(line) == value
 

@@ -24,11 +24,15 @@ def _inputs(n: int = 60, seed: int = 0) -> CohortInputs:
     rng = np.random.default_rng(seed)
     ids = [f"syn-{i:04d}" for i in range(n)]
     y = rng.random(n) < 0.4
-    cols = [f"original_firstorder_f{j}" for j in range(6)] + [f"original_glcm_f{j}" for j in range(6)]
+    cols = [f"original_firstorder_f{j}" for j in range(6)] + [
+        f"original_glcm_f{j}" for j in range(6)
+    ]
     x = rng.normal(size=(n, len(cols))) * 50 + 100
     x[:, 0] += 60 * y
     raw = pd.DataFrame(x, index=ids, columns=cols)
-    return CohortInputs(ids, torch.tensor(y.astype(int)), radiomics=raw, info={"radiomics_key": "t"})
+    return CohortInputs(
+        ids, torch.tensor(y.astype(int)), radiomics=raw, info={"radiomics_key": "t"}
+    )
 
 
 def _run(tmp_path):
@@ -48,14 +52,22 @@ def test_results_layout_then_skip_then_retrain(tmp_path) -> None:
     folds = pd.read_csv(results.folds_path(out, "syn"), dtype={"id": str})
     for k in range(2):
         d = results.fold_dir(out, "syn", MODEL, k)
-        for name in ("predictions.csv", "threshold.json", "history.csv", "checkpoint.pt", "done.json"):
+        for name in (
+            "predictions.csv",
+            "threshold.json",
+            "history.csv",
+            "checkpoint.pt",
+            "done.json",
+        ):
             assert (d / name).exists(), name
         pred = pd.read_csv(d / "predictions.csv", dtype={"id": str})
         test_ids = set(folds.loc[folds["fold"] == k, "id"])
         assert set(pred.loc[pred["split"] == "test", "id"]) == test_ids
         assert not set(pred.loc[pred["split"] == "val", "id"]) & test_ids
         hist = pd.read_csv(d / "history.csv")
-        assert {"epoch", "train_loss", "val_loss", "val_auc", "seconds", "data_seconds"} <= set(hist)
+        assert {"epoch", "train_loss", "val_loss", "val_auc", "seconds", "data_seconds"} <= set(
+            hist
+        )
     preds = results.load_predictions(out, "syn", MODEL)
     assert list(preds.columns) == ["id", "label", "prob", "split", "fold"]
     assert sorted(preds.loc[preds["split"] == "test", "id"]) == sorted(_inputs().ids)

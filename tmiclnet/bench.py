@@ -17,7 +17,9 @@ BENCHMARKS = {
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in BENCHMARKS:
-        print("usage: python -m tmiclnet bench {" + ",".join(BENCHMARKS) + "} [options]",
-              file=sys.stderr)
+        print(
+            "usage: python -m tmiclnet bench {" + ",".join(BENCHMARKS) + "} [options]",
+            file=sys.stderr,
+        )
         return 2
     return importlib.import_module(BENCHMARKS[argv[0]]).main(argv[1:]) or 0

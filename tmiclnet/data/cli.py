@@ -26,7 +26,9 @@ def _strengths(items: list[str] | None) -> dict | None:
     for item in items:
         name, _, value = item.partition("=")
         if name not in MODALITIES or not value:
-            raise SystemExit(f"--strength {item!r}: expected MODALITY=VALUE with MODALITY in {MODALITIES}")
+            raise SystemExit(
+                f"--strength {item!r}: expected MODALITY=VALUE with MODALITY in {MODALITIES}"
+            )
         strengths[name] = float(value)
     return strengths
 
@@ -38,8 +40,16 @@ def _build(args) -> int:
     print(f"CT template {fetch_template()}  sha256 ok")
     for name in args.cohort or COHORTS:
         start = time.perf_counter()
-        root = build(name, profile, data_dir, seed=args.seed, horizon_days=args.horizon,
-                     strengths=_strengths(args.strength), n_jobs=args.n_jobs, force=args.force)
+        root = build(
+            name,
+            profile,
+            data_dir,
+            seed=args.seed,
+            horizon_days=args.horizon,
+            strengths=_strengths(args.strength),
+            n_jobs=args.n_jobs,
+            force=args.force,
+        )
         manifest = json.loads((root / "cohort.json").read_text())
         extra = f", oracle AUC {manifest['oracle_auc']:.3f}" if "oracle_auc" in manifest else ""
         print(f"{name}: {root}  {manifest['counts']}{extra}  ({time.perf_counter() - start:.1f} s)")
@@ -63,8 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--data-dir", default="", help="default: data/generated/<profile>")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--horizon", type=int, default=pbc.HORIZON_DAYS, help="label horizon, days")
-    b.add_argument("--strength", nargs="*", metavar="MOD=VALUE",
-                   help="synthetic cohort's signal strengths, e.g. ct=1.5 text=0 (default 1.0 each)")
+    b.add_argument(
+        "--strength",
+        nargs="*",
+        metavar="MOD=VALUE",
+        help="synthetic cohort's signal strengths, e.g. ct=1.5 text=0 (default 1.0 each)",
+    )
     b.add_argument("--n-jobs", type=int, default=None)
     b.add_argument("--force", action="store_true", help="rebuild even if up to date")
     v = sub.add_parser("validate", help="check a cohort folder; list every problem")

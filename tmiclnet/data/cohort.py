@@ -20,10 +20,18 @@ import pandas as pd
 from tmiclnet.config import Profile
 from tmiclnet.data import nifti, pbc
 from tmiclnet.data.notes import write_note
-from tmiclnet.data.render import (DEFAULT, Findings, Scanner, affine_for, render, spacing_for,
-                                  stable_seed)
+from tmiclnet.data.render import (
+    DEFAULT,
+    Findings,
+    Scanner,
+    affine_for,
+    render,
+    spacing_for,
+    stable_seed,
+)
 from tmiclnet.data.synthetic import SyntheticModel, generate
-from tmiclnet.data.template import LICENCE as TEMPLATE_LICENCE, WHEEL_SHA256
+from tmiclnet.data.template import LICENCE as TEMPLATE_LICENCE
+from tmiclnet.data.template import WHEEL_SHA256
 from tmiclnet.data.validate import CohortError, validate
 from tmiclnet.provenance import atomic_write_text, sha256_file
 
@@ -51,9 +59,17 @@ def pbc_findings(table: pd.DataFrame) -> pd.DataFrame:
         stage = row["stage"] if pd.notna(row["stage"]) else median_stage
         scale = (1.18 if row["hepato"] == 1 else 1.0) + 0.04 * rng.standard_normal()
         fluid = float(rng.uniform(15.0, 25.0)) if row["ascites"] == 1 else 0.0
-        rows.append({"id": pid, "stage": row["stage"], "hepato": row["hepato"],
-                     "ascites": row["ascites"], "fibrosis": round(float(stage) - 1.0, 4),
-                     "liver_scale": round(float(scale), 4), "ascites_mm": round(fluid, 3)})
+        rows.append(
+            {
+                "id": pid,
+                "stage": row["stage"],
+                "hepato": row["hepato"],
+                "ascites": row["ascites"],
+                "fibrosis": round(float(stage) - 1.0, 4),
+                "liver_scale": round(float(scale), 4),
+                "ascites_mm": round(fluid, 3),
+            }
+        )
     return pd.DataFrame(rows).set_index("id")
 
 
@@ -75,35 +91,57 @@ def pbc_tables(profile: Profile, horizon_days: int) -> dict:
     ids = stratified_subset(labels, profile.n_patients)
     sub = table.loc[ids]
     findings = pbc_findings(sub)
-    return {"clinical": sub[list(pbc.TEXT_FIELDS)], "findings": findings, "labels": labels[ids],
-            "extra": {"label_counts": pbc.label_counts(table, horizon_days),
-                      "missing_in_cohort": pbc.missing_counts(sub),
-                      "imputed_for_rendering": {
-                          "stage->median": int(sub["stage"].isna().sum()),
-                          "hepato->absent": int(sub["hepato"].isna().sum()),
-                          "ascites->absent": int(sub["ascites"].isna().sum())},
-                      "sources": {"pbc.csv": {"sha256": pbc.PBC_SHA256, "licence": pbc.LICENCE,
-                                              "citation": pbc.CITATION}}}}
+    return {
+        "clinical": sub[list(pbc.TEXT_FIELDS)],
+        "findings": findings,
+        "labels": labels[ids],
+        "extra": {
+            "label_counts": pbc.label_counts(table, horizon_days),
+            "missing_in_cohort": pbc.missing_counts(sub),
+            "imputed_for_rendering": {
+                "stage->median": int(sub["stage"].isna().sum()),
+                "hepato->absent": int(sub["hepato"].isna().sum()),
+                "ascites->absent": int(sub["ascites"].isna().sum()),
+            },
+            "sources": {
+                "pbc.csv": {
+                    "sha256": pbc.PBC_SHA256,
+                    "licence": pbc.LICENCE,
+                    "citation": pbc.CITATION,
+                }
+            },
+        },
+    }
 
 
 def synthetic_tables(profile: Profile, seed: int, strengths: dict | None) -> dict:
     model = SyntheticModel(strengths=dict(strengths or SyntheticModel().strengths))
     out = generate(n_synthetic(profile), seed, model)
-    extra = {"model": {"strengths": model.strengths, "intercept": model.intercept},
-             "oracle_auc": out["oracle"]["population"]["all"], "oracle": out["oracle"]}
+    extra = {
+        "model": {"strengths": model.strengths, "intercept": model.intercept},
+        "oracle_auc": out["oracle"]["population"]["all"],
+        "oracle": out["oracle"],
+    }
     return {**out, "extra": extra}
 
 
 # ---------------------------------------------------------------- writing
 def _params(name: str, profile: Profile, seed: int, horizon_days: int, strengths) -> dict:
-    params = {"cohort": name, "generator": GENERATOR_VERSION, "profile": profile.name,
-              "volume_shape": list(profile.volume_shape), "seed": seed,
-              "template_wheel_sha256": WHEEL_SHA256}
+    params = {
+        "cohort": name,
+        "generator": GENERATOR_VERSION,
+        "profile": profile.name,
+        "volume_shape": list(profile.volume_shape),
+        "seed": seed,
+        "template_wheel_sha256": WHEEL_SHA256,
+    }
     if name == "pbc":
         params |= {"n_patients": profile.n_patients, "horizon_days": horizon_days}
     else:
-        params |= {"n_patients": n_synthetic(profile),
-                   "strengths": dict(strengths or SyntheticModel().strengths)}
+        params |= {
+            "n_patients": n_synthetic(profile),
+            "strengths": dict(strengths or SyntheticModel().strengths),
+        }
     return params
 
 
@@ -111,13 +149,16 @@ def _key(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _render_case(root: Path, pid: str, findings: dict, shape: tuple, seed: int,
-                 scanner: Scanner = DEFAULT) -> None:
+def _render_case(
+    root: Path, pid: str, findings: dict, shape: tuple, seed: int, scanner: Scanner = DEFAULT
+) -> None:
     """Render and write one patient; the image is written last, so its presence means done."""
     import torch
 
     torch.set_num_threads(1)  # the warp's values depend on the thread count: keep builds identical
-    ct, mask = render(Findings(**findings), shape, stable_seed(pid, seed, "render"), scanner=scanner)
+    ct, mask = render(
+        Findings(**findings), shape, stable_seed(pid, seed, "render"), scanner=scanner
+    )
     affine = affine_for(shape)
     nifti.write(root / "masks" / f"{pid}.nii.gz", mask, affine)
     nifti.write(root / "images" / f"{pid}.nii.gz", ct, affine)
@@ -139,39 +180,74 @@ def _write_tables(root: Path, tables: dict, seed: int) -> None:
 
 
 def _manifest(root: Path, params: dict, tables: dict) -> dict:
-    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                   if p.is_file() and not p.name.startswith(".") and p.name != "cohort.json")
+    files = sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.name != "cohort.json"
+    )
     labels = tables["labels"]
-    return {"name": params["cohort"], "generator": f"tmiclnet.data {GENERATOR_VERSION}",
-            "key": _key(params), "parameters": params, "seed": params["seed"],
-            "spacing_mm": [round(s, 4) for s in spacing_for(tuple(params["volume_shape"]))],
-            "counts": {"patients": int(len(labels)), "positive": int(labels.sum()),
-                       "negative": int(len(labels) - labels.sum())},
-            "template": {"case": "LiTS-117", "licence": TEMPLATE_LICENCE},
-            **tables["extra"],
-            "files": {rel: sha256_file(root / rel) for rel in files}}
+    return {
+        "name": params["cohort"],
+        "generator": f"tmiclnet.data {GENERATOR_VERSION}",
+        "key": _key(params),
+        "parameters": params,
+        "seed": params["seed"],
+        "spacing_mm": [round(s, 4) for s in spacing_for(tuple(params["volume_shape"]))],
+        "counts": {
+            "patients": int(len(labels)),
+            "positive": int(labels.sum()),
+            "negative": int(len(labels) - labels.sum()),
+        },
+        "template": {"case": "LiTS-117", "licence": TEMPLATE_LICENCE},
+        **tables["extra"],
+        "files": {rel: sha256_file(root / rel) for rel in files},
+    }
 
 
-def build(name: str, profile: Profile, data_dir: str | Path, seed: int = 0,
-          horizon_days: int = pbc.HORIZON_DAYS, strengths: dict | None = None,
-          n_jobs: int | None = None, force: bool = False, verbose: bool = True) -> Path:
+def build(
+    name: str,
+    profile: Profile,
+    data_dir: str | Path,
+    seed: int = 0,
+    horizon_days: int = pbc.HORIZON_DAYS,
+    strengths: dict | None = None,
+    n_jobs: int | None = None,
+    force: bool = False,
+    verbose: bool = True,
+) -> Path:
     """Build (or resume, or reuse) the cohort `name` under `data_dir/name`; return its folder."""
     if name not in COHORTS:
         raise ValueError(f"unknown cohort {name!r}; choose one of {COHORTS}")
 
     def tables(root: Path) -> dict:
-        made = (pbc_tables(profile, horizon_days) if name == "pbc"
-                else synthetic_tables(profile, seed, strengths))
+        made = (
+            pbc_tables(profile, horizon_days)
+            if name == "pbc"
+            else synthetic_tables(profile, seed, strengths)
+        )
         _write_tables(root, made, seed)
         return made
 
     params = _params(name, profile, seed, horizon_days, strengths)
-    return write_cohort(Path(data_dir) / name, params, tables, n_jobs=n_jobs or profile.n_jobs,
-                        force=force, verbose=verbose)
+    return write_cohort(
+        Path(data_dir) / name,
+        params,
+        tables,
+        n_jobs=n_jobs or profile.n_jobs,
+        force=force,
+        verbose=verbose,
+    )
 
 
-def write_cohort(root: Path, params: dict, tables, scanner: Scanner = DEFAULT, n_jobs: int = 1,
-                 force: bool = False, verbose: bool = True) -> Path:
+def write_cohort(
+    root: Path,
+    params: dict,
+    tables,
+    scanner: Scanner = DEFAULT,
+    n_jobs: int = 1,
+    force: bool = False,
+    verbose: bool = True,
+) -> Path:
     """Build (or resume, or reuse) the cohort folder `root` whose content key is `_key(params)`.
 
     `tables(root)` writes the tables and notes into `root` and returns dict(labels, findings,
@@ -193,12 +269,16 @@ def write_cohort(root: Path, params: dict, tables, scanner: Scanner = DEFAULT, n
     shape, seed = tuple(params["volume_shape"]), params["seed"]
     todo = [pid for pid in made["labels"].index if not (root / "images" / f"{pid}.nii.gz").exists()]
     if verbose:
-        print(f"{params['cohort']}: rendering {len(todo)} of {len(made['labels'])} patients at {shape}")
+        print(
+            f"{params['cohort']}: rendering {len(todo)} of {len(made['labels'])} patients at {shape}"
+        )
     find = made["findings"][["fibrosis", "liver_scale", "ascites_mm"]]
     # Worker start-up (importing torch and MONAI) costs more than rendering a few dozen patients.
     jobs = 1 if len(todo) < 64 else n_jobs
     Parallel(n_jobs=jobs)(
-        delayed(_render_case)(root, pid, find.loc[pid].to_dict(), shape, seed, scanner) for pid in todo)
+        delayed(_render_case)(root, pid, find.loc[pid].to_dict(), shape, seed, scanner)
+        for pid in todo
+    )
     manifest = _manifest(root, params, made)
     atomic_write_text(done, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return root
@@ -207,8 +287,11 @@ def write_cohort(root: Path, params: dict, tables, scanner: Scanner = DEFAULT, n
 # ---------------------------------------------------------------- reading
 def _fingerprint(root: Path) -> str:
     """Names, sizes and mtimes of every file: cheap, and it changes when any file does."""
-    items = sorted((p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                   for p in root.rglob("*") if p.is_file() and p.name != STAMP)
+    items = sorted(
+        (p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file() and p.name != STAMP
+    )
     return hashlib.sha256(json.dumps(items).encode()).hexdigest()
 
 
@@ -261,10 +344,13 @@ def load(path: str | Path) -> Cohort:
             atomic_write_text(stamp, fingerprint)
         except OSError:
             pass  # read-only folder: validate again next time
-    labels = pd.read_csv(root / "labels.csv", dtype={"id": str}).set_index("id")["label"].astype(int)
+    labels = (
+        pd.read_csv(root / "labels.csv", dtype={"id": str}).set_index("id")["label"].astype(int)
+    )
     clinical = pd.read_csv(root / "clinical.csv", dtype={"id": str}).set_index("id")
     manifest_path = root / "cohort.json"
     manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
     ids = sorted(labels.index)
-    return Cohort(root=root, ids=ids, labels=labels.loc[ids], clinical=clinical.loc[ids],
-                  manifest=manifest)
+    return Cohort(
+        root=root, ids=ids, labels=labels.loc[ids], clinical=clinical.loc[ids], manifest=manifest
+    )

@@ -24,14 +24,21 @@ def ct_transforms(profile: Profile, train: bool) -> mt.Compose:
         mt.LoadImaged(keys="ct", image_only=True),
         mt.EnsureChannelFirstd(keys="ct", channel_dim="no_channel"),
         mt.Resized(keys="ct", spatial_size=tuple(profile.volume_shape), mode="trilinear"),
-        mt.ScaleIntensityRanged(keys="ct", a_min=WINDOW_HU[0], a_max=WINDOW_HU[1],
-                                b_min=0.0, b_max=1.0, clip=True),
+        mt.ScaleIntensityRanged(
+            keys="ct", a_min=WINDOW_HU[0], a_max=WINDOW_HU[1], b_min=0.0, b_max=1.0, clip=True
+        ),
         mt.EnsureTyped(keys="ct", dtype=torch.float32, track_meta=False),
     ]
     if train:
         steps += [
-            mt.RandAffined(keys="ct", prob=0.5, rotate_range=(0.1, 0.1, 0.1),
-                           scale_range=(0.05, 0.05, 0.05), mode="bilinear", padding_mode="border"),
+            mt.RandAffined(
+                keys="ct",
+                prob=0.5,
+                rotate_range=(0.1, 0.1, 0.1),
+                scale_range=(0.05, 0.05, 0.05),
+                mode="bilinear",
+                padding_mode="border",
+            ),
             mt.RandGaussianNoised(keys="ct", prob=0.3, std=0.02),
             mt.RandScaleIntensityd(keys="ct", prob=0.3, factors=0.05),
             mt.EnsureTyped(keys="ct", dtype=torch.float32, track_meta=False),
@@ -42,14 +49,33 @@ def ct_transforms(profile: Profile, train: bool) -> mt.Compose:
 class CTDataset(CacheDataset):
     """Items dict(id, ct=(1, D, H, W) float32 in [0, 1], label=long) of a cohort's `ids`."""
 
-    def __init__(self, cohort, ids: Sequence[str], profile: Profile, train: bool, seed: int = 0,
-                 num_workers: int = 0):
-        records = [{"id": pid, "ct": str(cohort.image_path(pid)),
-                    "label": torch.tensor(int(cohort.labels[pid]), dtype=torch.long)} for pid in ids]
+    def __init__(
+        self,
+        cohort,
+        ids: Sequence[str],
+        profile: Profile,
+        train: bool,
+        seed: int = 0,
+        num_workers: int = 0,
+    ):
+        records = [
+            {
+                "id": pid,
+                "ct": str(cohort.image_path(pid)),
+                "label": torch.tensor(int(cohort.labels[pid]), dtype=torch.long),
+            }
+            for pid in ids
+        ]
         transform = ct_transforms(profile, train)
         transform.set_random_state(seed=seed)
-        super().__init__(records, transform=transform, cache_rate=1.0, num_workers=num_workers,
-                         progress=False, copy_cache=train)
+        super().__init__(
+            records,
+            transform=transform,
+            cache_rate=1.0,
+            num_workers=num_workers,
+            progress=False,
+            copy_cache=train,
+        )
 
     def __getitem__(self, index):
         item = super().__getitem__(index)

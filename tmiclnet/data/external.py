@@ -31,11 +31,18 @@ def external_root(source: str | Path, scanner: Scanner = EXTERNAL) -> Path:
 
 def _params(source: Path, scanner: Scanner) -> dict:
     manifest = json.loads((source / "cohort.json").read_text("utf-8"))
-    return {"cohort": f"{manifest['name']}_{scanner.name}", "generator": cohorts.GENERATOR_VERSION,
-            "source": {"cohort": manifest["name"], "key": manifest["key"],
-                       "manifest_sha256": sha256_file(source / "cohort.json")},
-            "scanner": scanner.as_dict(), "volume_shape": manifest["parameters"]["volume_shape"],
-            "seed": manifest["seed"]}
+    return {
+        "cohort": f"{manifest['name']}_{scanner.name}",
+        "generator": cohorts.GENERATOR_VERSION,
+        "source": {
+            "cohort": manifest["name"],
+            "key": manifest["key"],
+            "manifest_sha256": sha256_file(source / "cohort.json"),
+        },
+        "scanner": scanner.as_dict(),
+        "volume_shape": manifest["parameters"]["volume_shape"],
+        "seed": manifest["seed"],
+    }
 
 
 def _copy_tables(source: Path, root: Path, params: dict) -> dict:
@@ -47,12 +54,20 @@ def _copy_tables(source: Path, root: Path, params: dict) -> dict:
         atomic_write_bytes(root / "notes" / note.name, note.read_bytes())
     labels = pd.read_csv(root / "labels.csv", dtype={"id": str}).set_index("id")["label"]
     findings = pd.read_csv(root / "findings.csv", dtype={"id": str}).set_index("id")
-    return {"labels": labels.astype(int), "findings": findings,
-            "extra": {"scanner": params["scanner"], "source": params["source"]}}
+    return {
+        "labels": labels.astype(int),
+        "findings": findings,
+        "extra": {"scanner": params["scanner"], "source": params["source"]},
+    }
 
 
-def build_external(source: str | Path, scanner: Scanner = EXTERNAL, n_jobs: int = 1,
-                   force: bool = False, verbose: bool = True) -> Path:
+def build_external(
+    source: str | Path,
+    scanner: Scanner = EXTERNAL,
+    n_jobs: int = 1,
+    force: bool = False,
+    verbose: bool = True,
+) -> Path:
     """Render every patient of the built cohort folder `source` with `scanner`; return the folder.
 
     Reused as is when already built from the same source and scanner; rebuilt when either changes.
@@ -60,13 +75,21 @@ def build_external(source: str | Path, scanner: Scanner = EXTERNAL, n_jobs: int 
     source = Path(source)
     for name in ("cohort.json", "findings.csv"):
         if not (source / name).exists():
-            raise FileNotFoundError(f"{source / name}: missing; only a cohort built by "
-                                    "tmiclnet.data can be rendered again")
+            raise FileNotFoundError(
+                f"{source / name}: missing; only a cohort built by "
+                "tmiclnet.data can be rendered again"
+            )
     cohorts.load(source)  # validated: every file still has its recorded sha256
     params = _params(source, scanner)
-    return cohorts.write_cohort(external_root(source, scanner), params,
-                                lambda root: _copy_tables(source, root, params), scanner=scanner,
-                                n_jobs=n_jobs, force=force, verbose=verbose)
+    return cohorts.write_cohort(
+        external_root(source, scanner),
+        params,
+        lambda root: _copy_tables(source, root, params),
+        scanner=scanner,
+        n_jobs=n_jobs,
+        force=force,
+        verbose=verbose,
+    )
 
 
 def comparison_figure(source: str | Path, pid: str, scanner: Scanner = EXTERNAL):
@@ -82,9 +105,13 @@ def comparison_figure(source: str | Path, pid: str, scanner: Scanner = EXTERNAL)
 
     source = Path(source)
     psf = "x".join(f"{f:g}" for f in scanner.psf_fwhm_vox)
-    volumes = [(f"{DEFAULT.name} scanner ({DEFAULT.noise_hu:g} HU)", source),
-               (f"{scanner.name} scanner ({scanner.noise_hu:g} HU, PSF {psf} vox)",
-                external_root(source, scanner))]
+    volumes = [
+        (f"{DEFAULT.name} scanner ({DEFAULT.noise_hu:g} HU)", source),
+        (
+            f"{scanner.name} scanner ({scanner.noise_hu:g} HU, PSF {psf} vox)",
+            external_root(source, scanner),
+        ),
+    ]
     fig, axes = plt.subplots(2, 2, figsize=(8, 7))
     for col, (title, root) in enumerate(volumes):
         ct, affine = nifti.read(root / "images" / f"{pid}.nii.gz")

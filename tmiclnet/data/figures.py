@@ -16,9 +16,16 @@ WINDOW = dict(cmap="gray", vmin=-150, vmax=250)  # abdominal window, level 50 / 
 def _slice_index(mask: np.ndarray) -> int:
     """The slice (first axis) with the longest liver edge: where nodularity and fluid show."""
     m = mask.astype(bool)
-    edge = m & ~ndimage.binary_erosion(m, structure=np.array([[[0, 0, 0], [0, 1, 0], [0, 0, 0]],
-                                                                [[0, 1, 0], [1, 1, 1], [0, 1, 0]],
-                                                                [[0, 0, 0], [0, 1, 0], [0, 0, 0]]]))
+    edge = m & ~ndimage.binary_erosion(
+        m,
+        structure=np.array(
+            [
+                [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+                [[0, 1, 0], [1, 1, 1], [0, 1, 0]],
+                [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+            ]
+        ),
+    )
     return int(np.argmax(edge.reshape(m.shape[0], -1).sum(1)))
 
 
@@ -32,9 +39,13 @@ def show_slice(ax, ct: np.ndarray, mask: np.ndarray, title: str, k: int | None =
 
 
 FINDINGS_GRID = [
-    ("stage 1", Findings(0.0)), ("stage 2", Findings(1.0)), ("stage 3", Findings(2.0)),
-    ("stage 4", Findings(3.0)), ("stage 2, no finding", Findings(1.0)),
-    ("+ hepatomegaly", Findings(1.0, liver_scale=1.18)), ("+ ascites", Findings(1.0, ascites_mm=20.0)),
+    ("stage 1", Findings(0.0)),
+    ("stage 2", Findings(1.0)),
+    ("stage 3", Findings(2.0)),
+    ("stage 4", Findings(3.0)),
+    ("stage 2, no finding", Findings(1.0)),
+    ("+ hepatomegaly", Findings(1.0, liver_scale=1.18)),
+    ("+ ascites", Findings(1.0, ascites_mm=20.0)),
     ("+ both", Findings(1.0, liver_scale=1.18, ascites_mm=20.0)),
 ]
 
@@ -80,9 +91,13 @@ def renderer_steps(findings: Findings, shape: tuple[int, int, int], seed: int):
     """The renderer's intermediate volumes for one patient, left to right."""
     steps: dict = {}
     render(findings, shape, seed, steps=steps)
-    titles = {"template": "1. LiTS-117 at profile size", "deformed": "2. affine + elastic warp",
-              "textured": "3. re-textured, nodular edge", "ascites": "4. perihepatic fluid",
-              "final": "5. scanner noise, int16 HU"}
+    titles = {
+        "template": "1. LiTS-117 at profile size",
+        "deformed": "2. affine + elastic warp",
+        "textured": "3. re-textured, nodular edge",
+        "ascites": "4. perihepatic fluid",
+        "final": "5. scanner noise, int16 HU",
+    }
     fig, axes = plt.subplots(1, len(titles), figsize=(13, 3))
     k = _slice_index(steps["final"][1])
     for ax, (name, title) in zip(axes, titles.items()):
@@ -93,8 +108,12 @@ def renderer_steps(findings: Findings, shape: tuple[int, int, int], seed: int):
 
 
 # Coded fields are summarised as the share with the named value, the rest as median [IQR].
-SHARES = {"sex": ("f", "% female"), "trt": (2, "% placebo"), "spiders": (1, "% spiders"),
-          "edema": (0, "% no oedema")}
+SHARES = {
+    "sex": ("f", "% female"),
+    "trt": (2, "% placebo"),
+    "spiders": (1, "% spiders"),
+    "edema": (0, "% no oedema"),
+}
 
 
 def _num(x: float) -> str:
@@ -118,8 +137,10 @@ def clinical_by_outcome(cohort) -> pd.DataFrame:
     rows = {}
     for col in table.columns.drop("label"):
         name = SHARES[col][1] if col in SHARES else col
-        rows[name] = {outcome: _summary(table.loc[table["label"] == label, col], col)
-                      for label, outcome in ((0, "alive at horizon"), (1, "died before horizon"))}
+        rows[name] = {
+            outcome: _summary(table.loc[table["label"] == label, col], col)
+            for label, outcome in ((0, "alive at horizon"), (1, "died before horizon"))
+        }
         rows[name]["missing"] = int(table[col].isna().sum())
     return pd.DataFrame(rows).T
 
@@ -133,8 +154,12 @@ def survival_by_stage(table: pd.DataFrame | None = None, horizon_days: int = pbc
         km = pbc.kaplan_meier(sub["time"] / 365.25, sub["status"] == 2)
         ax.step(km["time"], km["survival"], where="post", label=f"stage {stage} (n={len(sub)})")
     ax.axvline(horizon_days / 365.25, color="grey", ls="--", lw=1, label="label horizon")
-    ax.set(xlabel="years since registration", ylabel="survival (Kaplan-Meier)", ylim=(0, 1.02),
-           title="Mayo PBC: survival by histologic stage")
+    ax.set(
+        xlabel="years since registration",
+        ylabel="survival (Kaplan-Meier)",
+        ylim=(0, 1.02),
+        title="Mayo PBC: survival by histologic stage",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -143,6 +168,14 @@ def survival_by_stage(table: pd.DataFrame | None = None, horizon_days: int = pbc
 def label_balance(cohorts: dict) -> pd.DataFrame:
     """Patients, events and event rate per cohort."""
     return pd.DataFrame.from_dict(
-        {name: {"patients": len(c.ids), "label 1": int(c.labels.sum()),
-                "label 0": int((c.labels == 0).sum()), "event rate": round(float(c.labels.mean()), 3)}
-         for name, c in cohorts.items()}, orient="index")
+        {
+            name: {
+                "patients": len(c.ids),
+                "label 1": int(c.labels.sum()),
+                "label 0": int((c.labels == 0).sum()),
+                "event rate": round(float(c.labels.mean()), 3),
+            }
+            for name, c in cohorts.items()
+        },
+        orient="index",
+    )

@@ -25,11 +25,16 @@ LABS: dict[str, tuple[str, str, float | None, float | None, int]] = {
     "trig": ("Triglycerides", "mg/dL", None, 150.0, 0),
 }
 MISSING_PHRASES = ("not measured", "not available", "not recorded", "result pending, not reported")
-HEADERS = ("HEPATOLOGY CLINIC - REGISTRATION VISIT", "Hepatology outpatient note",
-           "PBC clinic: initial assessment")
-EDEMA = {0.0: "No peripheral oedema.",
-         0.5: "Peripheral oedema, controlled with diuretics.",
-         1.0: "Peripheral oedema despite diuretic therapy."}
+HEADERS = (
+    "HEPATOLOGY CLINIC - REGISTRATION VISIT",
+    "Hepatology outpatient note",
+    "PBC clinic: initial assessment",
+)
+EDEMA = {
+    0.0: "No peripheral oedema.",
+    0.5: "Peripheral oedema, controlled with diuretics.",
+    1.0: "Peripheral oedema despite diuretic therapy.",
+}
 ARM = {1.0: "enrolled in the trial, D-penicillamine arm", 2.0: "enrolled in the trial, placebo arm"}
 
 

@@ -19,13 +19,48 @@ from tmiclnet.provenance import verify
 PBC_SHA256 = "26f2738addc7932cad62b21498f013578f1541d700b01634cb5f4840cb9bc2b9"
 HORIZON_DAYS = 1825  # 5 years
 IMAGE_FIELDS = ("stage", "hepato", "ascites")
-TEXT_FIELDS = ("age", "sex", "trt", "spiders", "edema", "bili", "chol", "albumin", "copper",
-               "alk.phos", "ast", "trig", "platelet", "protime")
-COLUMNS = ("id", "time", "status", "trt", "age", "sex", "ascites", "hepato", "spiders", "edema",
-           "bili", "chol", "albumin", "copper", "alk.phos", "ast", "trig", "platelet", "protime",
-           "stage")
-CITATION = ("Fleming T.R., Harrington D.P., Counting Processes and Survival Analysis, Wiley, 1991; "
-            "Therneau T.M., Grambsch P.M., Modeling Survival Data, Springer, 2000")
+TEXT_FIELDS = (
+    "age",
+    "sex",
+    "trt",
+    "spiders",
+    "edema",
+    "bili",
+    "chol",
+    "albumin",
+    "copper",
+    "alk.phos",
+    "ast",
+    "trig",
+    "platelet",
+    "protime",
+)
+COLUMNS = (
+    "id",
+    "time",
+    "status",
+    "trt",
+    "age",
+    "sex",
+    "ascites",
+    "hepato",
+    "spiders",
+    "edema",
+    "bili",
+    "chol",
+    "albumin",
+    "copper",
+    "alk.phos",
+    "ast",
+    "trig",
+    "platelet",
+    "protime",
+    "stage",
+)
+CITATION = (
+    "Fleming T.R., Harrington D.P., Counting Processes and Survival Analysis, Wiley, 1991; "
+    "Therneau T.M., Grambsch P.M., Modeling Survival Data, Springer, 2000"
+)
 LICENCE = "LGPL-2 or later (R package survival)"
 
 
@@ -66,10 +101,14 @@ def label_table(table: pd.DataFrame, horizon_days: int = HORIZON_DAYS) -> pd.Ser
 def label_counts(table: pd.DataFrame, horizon_days: int = HORIZON_DAYS) -> dict:
     """Counts behind the label, to print: eligible, events, censored before the horizon."""
     labels = label_table(table, horizon_days)
-    return {"horizon_days": int(horizon_days), "patients": int(len(table)),
-            "eligible": int(len(labels)), "events": int(labels.sum()),
-            "censored_excluded": int(len(table) - len(labels)),
-            "event_rate": round(float(labels.mean()), 4)}
+    return {
+        "horizon_days": int(horizon_days),
+        "patients": int(len(table)),
+        "eligible": int(len(labels)),
+        "events": int(labels.sum()),
+        "censored_excluded": int(len(table) - len(labels)),
+        "event_rate": round(float(labels.mean()), 4),
+    }
 
 
 def missing_counts(table: pd.DataFrame) -> dict[str, int]:

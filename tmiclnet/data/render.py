@@ -117,15 +117,24 @@ def deform(image: np.ndarray, mask: np.ndarray, liver_scale: float, seed: int):
     shape = image.shape
     s = 1.0 / liver_scale - 1.0
     warp = Rand3DElasticd(
-        keys=("image", "mask"), prob=1.0, spatial_size=shape,
+        keys=("image", "mask"),
+        prob=1.0,
+        spatial_size=shape,
         sigma_range=(0.09 * min(shape), 0.12 * min(shape)),
         magnitude_range=(0.4 * min(shape), 0.8 * min(shape)),
-        rotate_range=(0.06, 0.06, 0.06), translate_range=tuple(0.03 * n for n in shape),
+        rotate_range=(0.06, 0.06, 0.06),
+        translate_range=tuple(0.03 * n for n in shape),
         scale_range=tuple((s - 0.03, s + 0.03) for _ in shape),
-        mode=("bilinear", "nearest"), padding_mode="border",
+        mode=("bilinear", "nearest"),
+        padding_mode="border",
     )
     warp.set_random_state(seed=seed)
-    out = warp({"image": torch.from_numpy(image[None]), "mask": torch.from_numpy(mask[None].astype(np.float32))})
+    out = warp(
+        {
+            "image": torch.from_numpy(image[None]),
+            "mask": torch.from_numpy(mask[None].astype(np.float32)),
+        }
+    )
     return np.asarray(out["image"][0], dtype=np.float32), np.asarray(out["mask"][0]) > 0.5
 
 
@@ -145,19 +154,20 @@ def parenchyma(shape, fibrosis: float, rng: np.random.Generator) -> np.ndarray:
     tex = (4.0 + 6.0 * fibrosis) * _smooth_noise(rng, shape, 0.7)
     band = _smooth_noise(rng, shape, 0.9) - 0.8 * _smooth_noise(rng, shape, 1.8)
     band /= band.std() + 1e-6
-    septa = np.exp(-(band / 0.35) ** 2) * (12.0 * fibrosis)  # low-attenuation reticular network
+    septa = np.exp(-((band / 0.35) ** 2)) * (12.0 * fibrosis)  # low-attenuation reticular network
     hu = base + tex - septa
     if fibrosis >= 2.5:  # stage 4: regenerative nodules, slightly hyperattenuating
         centres = rng.random((int(round(6 + 8 * (fibrosis - 2.5))), 3)) * np.array(shape)
         grid = np.indices(shape, dtype=np.float32)
         for c in centres:
             r2 = sum((g - ci) ** 2 for g, ci in zip(grid, c))
-            hu += 22.0 * np.exp(-r2 / (2 * 1.1 ** 2))
+            hu += 22.0 * np.exp(-r2 / (2 * 1.1**2))
     return hu.astype(np.float32)
 
 
-def ascites(image: np.ndarray, mask: np.ndarray, thickness_mm: float, spacing,
-            rng: np.random.Generator) -> np.ndarray:
+def ascites(
+    image: np.ndarray, mask: np.ndarray, thickness_mm: float, spacing, rng: np.random.Generator
+) -> np.ndarray:
     """Perihepatic fluid: a rim of water-density voxels of varying thickness around the liver."""
     if thickness_mm <= 0:
         return np.zeros(mask.shape, bool)
@@ -176,8 +186,13 @@ def scan(image: np.ndarray, scanner: Scanner, rng: np.random.Generator) -> np.nd
     return image + scanner.noise_hu * rng.standard_normal(image.shape)
 
 
-def render(findings: Findings, shape: tuple[int, int, int], seed: int,
-           steps: dict | None = None, scanner: Scanner = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+def render(
+    findings: Findings,
+    shape: tuple[int, int, int],
+    seed: int,
+    steps: dict | None = None,
+    scanner: Scanner = DEFAULT,
+) -> tuple[np.ndarray, np.ndarray]:
     """CT (int16 HU) and liver mask (uint8) of one patient. Pass `steps={}` to keep each stage.
 
     The anatomy depends on `findings` and `seed` only; `scanner` changes how it is imaged. Another
@@ -199,7 +214,9 @@ def render(findings: Findings, shape: tuple[int, int, int], seed: int,
     fluid = ascites(image, new_mask, findings.ascites_mm, spacing, rng)
     image = np.where(fluid, FLUID_HU + 5 * rng.standard_normal(mask.shape), image)
     keep["ascites"] = (image.copy(), new_mask.copy())
-    noise_rng = rng if scanner == DEFAULT else np.random.default_rng(stable_seed(seed, scanner.name))
+    noise_rng = (
+        rng if scanner == DEFAULT else np.random.default_rng(stable_seed(seed, scanner.name))
+    )
     image = scan(image, scanner, noise_rng)
     ct = np.clip(np.rint(image), HU_MIN, HU_MAX).astype(np.int16)
     keep["final"] = (ct, new_mask)

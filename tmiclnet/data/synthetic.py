@@ -66,10 +66,16 @@ def _findings(z_ct: np.ndarray, z_rad: np.ndarray) -> pd.DataFrame:
     fibrosis = np.clip(1.5 + 1.0 * z_rad, 0.0, 3.0)
     scale = np.clip(1.0 + 0.08 * z_ct, 0.85, 1.3)
     ascites = np.clip(10.0 * (z_ct - 0.5), 0.0, 25.0)
-    return pd.DataFrame({
-        "stage": np.rint(fibrosis).astype(int) + 1, "hepato": (scale > 1.08).astype(int),
-        "ascites": (ascites > 0).astype(int), "fibrosis": fibrosis.round(4),
-        "liver_scale": scale.round(4), "ascites_mm": ascites.round(3)})
+    return pd.DataFrame(
+        {
+            "stage": np.rint(fibrosis).astype(int) + 1,
+            "hepato": (scale > 1.08).astype(int),
+            "ascites": (ascites > 0).astype(int),
+            "fibrosis": fibrosis.round(4),
+            "liver_scale": scale.round(4),
+            "ascites_mm": ascites.round(3),
+        }
+    )
 
 
 def generate(n: int, seed: int, model: SyntheticModel) -> dict:
@@ -86,7 +92,13 @@ def generate(n: int, seed: int, model: SyntheticModel) -> dict:
     for frame in (clinical, findings, latents):
         frame.index = pd.Index(ids, name="id")
     sample = float(roc_auc_score(y, risk)) if 0 < y.sum() < n else None
-    return {"clinical": clinical, "findings": findings, "latents": latents,
-            "labels": pd.Series(y, index=clinical.index, name="label"),
-            "oracle": {"population": population_auc(model),
-                       "sample": None if sample is None else round(sample, 4)}}
+    return {
+        "clinical": clinical,
+        "findings": findings,
+        "latents": latents,
+        "labels": pd.Series(y, index=clinical.index, name="label"),
+        "oracle": {
+            "population": population_auc(model),
+            "sample": None if sample is None else round(sample, 4),
+        },
+    }

@@ -27,8 +27,10 @@ LABEL_MEMBER = "liver_ct_segmentation_package/data/lab_117.mrc"
 # Not stored in the MRC header. LiTS case 117 was downsampled to 128^3; we state an isotropic
 # 2.5 mm grid (a 32 cm field of view) and use it consistently in every rendered volume.
 SPACING_MM = (2.5, 2.5, 2.5)
-CITATION = ("Bilic P. et al., The Liver Tumor Segmentation Benchmark (LiTS), Medical Image "
-            "Analysis 84 (2023) 102680")
+CITATION = (
+    "Bilic P. et al., The Liver Tumor Segmentation Benchmark (LiTS), Medical Image "
+    "Analysis 84 (2023) 102680"
+)
 LICENCE = "CC BY-SA 4.0 (LiTS / Medical Segmentation Decathlon)"
 
 
@@ -42,12 +44,24 @@ def fetch_template(dest: Path | None = None) -> Path:
     wheel = dest / WHEEL
     if not wheel.exists():
         dest.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-               "--disable-pip-version-check", "-d", str(dest), WHEEL_SPEC]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-d",
+            str(dest),
+            WHEEL_SPEC,
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0 or not wheel.exists():
-            raise RuntimeError(f"could not fetch the CT template with `{' '.join(cmd)}`:\n"
-                               f"{done.stderr.strip()[-2000:]}")
+            raise RuntimeError(
+                f"could not fetch the CT template with `{' '.join(cmd)}`:\n"
+                f"{done.stderr.strip()[-2000:]}"
+            )
     return verify(wheel, WHEEL_SHA256)
 
 

@@ -20,12 +20,18 @@ from tmiclnet.provenance import sha256_file
 
 # Plausible human values (wide on purpose: they catch unit errors and typos, not disease).
 RANGES: dict[str, tuple[float, float]] = {
-    "age": (0, 120), "bili": (0, 80), "chol": (20, 3000), "albumin": (0.5, 7.0),
-    "copper": (0, 2000), "alk.phos": (5, 30000), "ast": (1, 5000), "trig": (5, 5000),
-    "platelet": (1, 2000), "protime": (5, 60),
+    "age": (0, 120),
+    "bili": (0, 80),
+    "chol": (20, 3000),
+    "albumin": (0.5, 7.0),
+    "copper": (0, 2000),
+    "alk.phos": (5, 30000),
+    "ast": (1, 5000),
+    "trig": (5, 5000),
+    "platelet": (1, 2000),
+    "protime": (5, 60),
 }
-CODES: dict[str, set] = {"sex": {"m", "f"}, "trt": {1, 2}, "spiders": {0, 1},
-                         "edema": {0, 0.5, 1}}
+CODES: dict[str, set] = {"sex": {"m", "f"}, "trt": {1, 2}, "spiders": {0, 1}, "edema": {0, 0.5, 1}}
 REQUIRED_CLINICAL = TEXT_FIELDS
 
 
@@ -72,7 +78,9 @@ def check_labels(labels: pd.DataFrame, problems: list[Problem]) -> None:
         return
     numbers = pd.to_numeric(labels["label"], errors="coerce")
     for pid in labels.index[~numbers.isin([0, 1])]:
-        problems.append(Problem("labels.csv", f"label[{pid}]", f"{labels['label'][pid]!r} is not 0 or 1"))
+        problems.append(
+            Problem("labels.csv", f"label[{pid}]", f"{labels['label'][pid]!r} is not 0 or 1")
+        )
 
 
 def check_clinical(clinical: pd.DataFrame, problems: list[Problem]) -> None:
@@ -84,30 +92,50 @@ def check_clinical(clinical: pd.DataFrame, problems: list[Problem]) -> None:
             continue
         values = pd.to_numeric(clinical[col], errors="coerce")
         for pid in values.index[values.isna() & clinical[col].notna()]:
-            problems.append(Problem("clinical.csv", f"{col}[{pid}]", f"{clinical[col][pid]!r} is not a number"))
+            problems.append(
+                Problem("clinical.csv", f"{col}[{pid}]", f"{clinical[col][pid]!r} is not a number")
+            )
         for pid in values.index[(values < low) | (values > high)]:
-            problems.append(Problem("clinical.csv", f"{col}[{pid}]",
-                                    f"{values[pid]:g} outside the physiological range [{low:g}, {high:g}]"))
+            problems.append(
+                Problem(
+                    "clinical.csv",
+                    f"{col}[{pid}]",
+                    f"{values[pid]:g} outside the physiological range [{low:g}, {high:g}]",
+                )
+            )
     for col, allowed in CODES.items():
         if col not in clinical.columns:
             continue
         for pid, value in clinical[col].dropna().items():
             if value not in allowed:
-                problems.append(Problem("clinical.csv", f"{col}[{pid}]",
-                                        f"{value!r} not one of {sorted(map(str, allowed))}"))
+                problems.append(
+                    Problem(
+                        "clinical.csv",
+                        f"{col}[{pid}]",
+                        f"{value!r} not one of {sorted(map(str, allowed))}",
+                    )
+                )
 
 
 def check_ids(root: Path, ids: set[str], clinical_ids: set[str], problems: list[Problem]) -> None:
     for pid in sorted(ids - clinical_ids):
-        problems.append(Problem("clinical.csv", "id", f"id {pid!r} in labels.csv has no clinical row"))
+        problems.append(
+            Problem("clinical.csv", "id", f"id {pid!r} in labels.csv has no clinical row")
+        )
     for pid in sorted(clinical_ids - ids):
         problems.append(Problem("clinical.csv", "id", f"unknown id {pid!r} (not in labels.csv)"))
     for sub, suffix in (("images", ".nii.gz"), ("masks", ".nii.gz"), ("notes", ".txt")):
-        found = {p.name[: -len(suffix)] for p in (root / sub).glob(f"*{suffix}")} if (root / sub).is_dir() else set()
+        found = (
+            {p.name[: -len(suffix)] for p in (root / sub).glob(f"*{suffix}")}
+            if (root / sub).is_dir()
+            else set()
+        )
         for pid in sorted(ids - found):
             problems.append(Problem(f"{sub}/{pid}{suffix}", "-", "file missing"))
         for pid in sorted(found - ids):
-            problems.append(Problem(f"{sub}/{pid}{suffix}", "id", f"unknown id {pid!r} (not in labels.csv)"))
+            problems.append(
+                Problem(f"{sub}/{pid}{suffix}", "id", f"unknown id {pid!r} (not in labels.csv)")
+            )
 
 
 def check_case(root: Path, pid: str, problems: list[Problem]) -> None:
@@ -120,22 +148,36 @@ def check_case(root: Path, pid: str, problems: list[Problem]) -> None:
         try:
             loaded[sub] = nifti.read(path)
         except Exception as exc:  # noqa: BLE001
-            problems.append(Problem(f"{sub}/{pid}.nii.gz", "-", f"unreadable or truncated NIfTI: {exc}"))
+            problems.append(
+                Problem(f"{sub}/{pid}.nii.gz", "-", f"unreadable or truncated NIfTI: {exc}")
+            )
     if "masks" in loaded:
         mask = loaded["masks"][0]
         values = np.unique(mask)
         if not set(values.tolist()) <= {0, 1}:
-            problems.append(Problem(f"masks/{pid}.nii.gz", "values",
-                                    f"mask is not binary (values {values[:6].tolist()})"))
+            problems.append(
+                Problem(
+                    f"masks/{pid}.nii.gz",
+                    "values",
+                    f"mask is not binary (values {values[:6].tolist()})",
+                )
+            )
         elif not values.max(initial=0):
             problems.append(Problem(f"masks/{pid}.nii.gz", "values", "mask is empty"))
     if len(loaded) == 2:
         (img, a1), (msk, a2) = loaded["images"], loaded["masks"]
         if img.shape != msk.shape:
-            problems.append(Problem(f"masks/{pid}.nii.gz", "shape",
-                                    f"mask shape {msk.shape} != image shape {img.shape}"))
+            problems.append(
+                Problem(
+                    f"masks/{pid}.nii.gz",
+                    "shape",
+                    f"mask shape {msk.shape} != image shape {img.shape}",
+                )
+            )
         if not np.allclose(a1, a2, atol=1e-4):
-            problems.append(Problem(f"masks/{pid}.nii.gz", "affine", "mask affine differs from the image's"))
+            problems.append(
+                Problem(f"masks/{pid}.nii.gz", "affine", "mask affine differs from the image's")
+            )
 
 
 def check_note(root: Path, pid: str, problems: list[Problem]) -> None:
@@ -145,7 +187,9 @@ def check_note(root: Path, pid: str, problems: list[Problem]) -> None:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(f"notes/{pid}.txt", "-", f"not UTF-8: {exc.reason} at byte {exc.start}"))
+        problems.append(
+            Problem(f"notes/{pid}.txt", "-", f"not UTF-8: {exc.reason} at byte {exc.start}")
+        )
         return
     if not text.strip():
         problems.append(Problem(f"notes/{pid}.txt", "-", "note is empty"))

@@ -12,14 +12,21 @@ from tmiclnet.provenance import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tmiclnet evaluate",
-                                     description="Evaluate saved results of one cohort.")
-    parser.add_argument("--cohort", required=True, help="cohort folder, e.g. data/generated/cpu/pbc")
+    parser = argparse.ArgumentParser(
+        prog="python -m tmiclnet evaluate", description="Evaluate saved results of one cohort."
+    )
+    parser.add_argument(
+        "--cohort", required=True, help="cohort folder, e.g. data/generated/cpu/pbc"
+    )
     parser.add_argument("--profile", default="cpu", help="accepted for symmetry with `train`")
-    parser.add_argument("--results", default="", help="results folder (default: <cohort>/../results)")
+    parser.add_argument(
+        "--results", default="", help="results folder (default: <cohort>/../results)"
+    )
     parser.add_argument("--n-boot", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-references", action="store_true", help="skip logistic regression / Mayo")
+    parser.add_argument(
+        "--no-references", action="store_true", help="skip logistic regression / Mayo"
+    )
     args = parser.parse_args(argv)
 
     from tmiclnet.data.cohort import load

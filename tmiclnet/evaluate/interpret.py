@@ -22,12 +22,15 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
-from tmiclnet.evaluate.saved import MODALITIES, SavedFold
+from tmiclnet.evaluate.saved import SavedFold
 
 
 def _rows(inputs: dict, start: int, stop: int) -> dict:
     """Rows start:stop of every input tensor (nested dicts too)."""
-    return {k: (_rows(v, start, stop) if isinstance(v, dict) else v[start:stop]) for k, v in inputs.items()}
+    return {
+        k: (_rows(v, start, stop) if isinstance(v, dict) else v[start:stop])
+        for k, v in inputs.items()
+    }
 
 
 def _forward(fold: SavedFold, name: str, inputs: dict | None = None) -> dict:
@@ -42,15 +45,17 @@ def modality_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.Dat
     att = _forward(fold, name)["attention"]
     mods = tuple(model.modalities)
     if not all(f"tcaf/{m}" in att and f"ima/{m}/pool" in att for m in mods):
-        raise ValueError(f"{name}: no token TCAF/IMA attention maps (the token variant has them; "
-                         f"got {sorted(att)})")
+        raise ValueError(
+            f"{name}: no token TCAF/IMA attention maps (the token variant has them; "
+            f"got {sorted(att)})"
+        )
     counts = {m: att[f"ima/{m}/pool"].shape[1] for m in mods}
     table = pd.DataFrame(0.0, index=pd.Index(mods, name="query"), columns=list(mods))
     for q in mods:
         w = att[f"tcaf/{q}"].float()
         start = 0
         for k in (m for m in mods if m != q):
-            table.loc[q, k] = float(w[:, start:start + counts[k]].sum(1).mean())
+            table.loc[q, k] = float(w[:, start : start + counts[k]].sum(1).mean())
             start += counts[k]
     return table.div(table.sum(1).replace(0, np.nan), axis=0)
 
@@ -65,16 +70,25 @@ def family_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.Serie
     families = list(feature_families(fold.fin.rad_columns))
     counts = {m: att[f"ima/{m}/pool"].shape[1] for m in mods}
     if counts.get("radiomics") != len(families):
-        raise ValueError(f"{name}: {counts.get('radiomics')} radiomic tokens for {len(families)} families")
+        raise ValueError(
+            f"{name}: {counts.get('radiomics')} radiomic tokens for {len(families)} families"
+        )
     total = torch.zeros(len(families))
     for q in (m for m in mods if m != "radiomics"):
         start = sum(counts[k] for k in mods if k != q and mods.index(k) < mods.index("radiomics"))
-        total += att[f"tcaf/{q}"][:, start:start + len(families)].float().mean(0).cpu()
-    return pd.Series(total.numpy() / max(1, len(mods) - 1), index=families, name="attention").sort_values(ascending=False)
+        total += att[f"tcaf/{q}"][:, start : start + len(families)].float().mean(0).cpu()
+    return pd.Series(
+        total.numpy() / max(1, len(mods) - 1), index=families, name="attention"
+    ).sort_values(ascending=False)
 
 
-def ct_occlusion(fold: SavedFold, name: str, patient: int, blocks: tuple[int, int, int] = (4, 8, 8),
-                 chunk: int = 32) -> np.ndarray:
+def ct_occlusion(
+    fold: SavedFold,
+    name: str,
+    patient: int,
+    blocks: tuple[int, int, int] = (4, 8, 8),
+    chunk: int = 32,
+) -> np.ndarray:
     """Change of P(label=1) when each block of patient `patient`'s CT is set to the volume mean.
 
     Returns a (D, H, W) map (positive = the block pushed the risk up) on the CT grid."""
@@ -82,20 +96,32 @@ def ct_occlusion(fold: SavedFold, name: str, patient: int, blocks: tuple[int, in
     ct = inputs["ct"]
     d, h, w = ct.shape[2:]
     edges = [np.linspace(0, s, b + 1).round().astype(int) for s, b in zip((d, h, w), blocks)]
-    cells = [(a, b, c) for a in range(blocks[0]) for b in range(blocks[1]) for c in range(blocks[2])]
+    cells = [
+        (a, b, c) for a in range(blocks[0]) for b in range(blocks[1]) for c in range(blocks[2])
+    ]
     base = float(fold.probs(name, inputs)[0])
     fill = float(ct.mean())
     drops = []
     for start in range(0, len(cells), chunk):
-        part = cells[start:start + chunk]
+        part = cells[start : start + chunk]
         vols = ct.repeat(len(part), 1, 1, 1, 1)
         for i, (a, b, c) in enumerate(part):
-            vols[i, :, edges[0][a]:edges[0][a + 1], edges[1][b]:edges[1][b + 1], edges[2][c]:edges[2][c + 1]] = fill
+            vols[
+                i,
+                :,
+                edges[0][a] : edges[0][a + 1],
+                edges[1][b] : edges[1][b + 1],
+                edges[2][c] : edges[2][c + 1],
+            ] = fill
         batch = {k: (vols if k == "ct" else _repeat(v, len(part))) for k, v in inputs.items()}
         drops += (base - fold.probs(name, batch)).tolist()
     out = np.zeros((d, h, w), dtype=np.float32)
     for (a, b, c), value in zip(cells, drops):
-        out[edges[0][a]:edges[0][a + 1], edges[1][b]:edges[1][b + 1], edges[2][c]:edges[2][c + 1]] = value
+        out[
+            edges[0][a] : edges[0][a + 1],
+            edges[1][b] : edges[1][b + 1],
+            edges[2][c] : edges[2][c + 1],
+        ] = value
     return out
 
 
@@ -105,8 +131,9 @@ def _repeat(v, n: int):
     return v.repeat(n, *([1] * (v.dim() - 1)))
 
 
-def family_permutation_importance(fold: SavedFold, name: str, n_repeats: int = 5,
-                                  seed: int = 0) -> pd.Series:
+def family_permutation_importance(
+    fold: SavedFold, name: str, n_repeats: int = 5, seed: int = 0
+) -> pd.Series:
     """AUC drop when one radiomic family is shuffled across the fold's test patients."""
     from tmiclnet.radiomics import feature_families
 
@@ -137,8 +164,9 @@ def note_states(note: str, profile) -> torch.Tensor:
     return emb.tokens[:, : int(emb.mask[0].sum())]
 
 
-def token_attributions(fold: SavedFold, name: str, patient: int, tokenizer, note: str,
-                       states: torch.Tensor, profile) -> pd.DataFrame:
+def token_attributions(
+    fold: SavedFold, name: str, patient: int, tokenizer, note: str, states: torch.Tensor, profile
+) -> pd.DataFrame:
     """Gradient x input per word piece of one patient's note, for the log-odds of label 1.
 
     `states` (1, n, H) are the note's word-piece states (`note_states`). They are turned into
@@ -153,7 +181,9 @@ def token_attributions(fold: SavedFold, name: str, patient: int, tokenizer, note
     model, _ = fold.model(name)
     batch = fold.model_batch(name, _rows(fold.test.inputs, patient, patient + 1))
     if "text_tokens" not in batch:
-        raise ValueError(f"{name}: token attributions need cached text token states (text_finetune=False)")
+        raise ValueError(
+            f"{name}: token attributions need cached text token states (text_finetune=False)"
+        )
     raw = states.detach().clone().float().requires_grad_(True)
     mask = torch.ones(raw.shape[:2], dtype=torch.bool)
     seen, seen_mask = frozen_text_tokens(raw, mask, [note], profile, tokenizer)
@@ -164,24 +194,35 @@ def token_attributions(fold: SavedFold, name: str, patient: int, tokenizer, note
     seen.retain_grad()
     seen_mask = torch.nn.functional.pad(seen_mask, (0, length - seen_mask.shape[1]))
     if seen.shape != batch["text_tokens"].shape or not torch.allclose(
-            seen.detach().to(batch["text_tokens"].device), batch["text_tokens"], atol=1e-4):
-        raise ValueError("the note's token states differ from those the model was given (another "
-                         "note, text model, token budget or pooling?)")
-    batch["text_tokens"], batch["text_mask"] = seen.to(batch["text_tokens"].device), seen_mask.to(batch["text_mask"].device)
+        seen.detach().to(batch["text_tokens"].device), batch["text_tokens"], atol=1e-4
+    ):
+        raise ValueError(
+            "the note's token states differ from those the model was given (another "
+            "note, text model, token budget or pooling?)"
+        )
+    batch["text_tokens"], batch["text_mask"] = (
+        seen.to(batch["text_tokens"].device),
+        seen_mask.to(batch["text_mask"].device),
+    )
     logits = model(batch)["logits"][0]
     (logits[1] - logits[0]).backward()
     attribution = (raw.grad * raw).sum(-1)[0].detach().cpu().numpy()
-    ids = tokenizer([note], truncation=True, max_length=profile.text_max_tokens)["input_ids"][0][: raw.shape[1]]
+    ids = tokenizer([note], truncation=True, max_length=profile.text_max_tokens)["input_ids"][0][
+        : raw.shape[1]
+    ]
     tokens = tokenizer.convert_ids_to_tokens(ids)
     out = pd.DataFrame({"token": tokens, "attribution": attribution[: len(tokens)]})
     if profile.text_lines:
         h = raw.shape[-1]
         share = (seen.grad[0, :, h:] * seen[0, :, h:]).sum(-1).detach().cpu().numpy()
         spans = text_lines.line_spans(note)[: profile.text_lines]
-        out.attrs["numbers"] = pd.DataFrame({
-            "line": [note[a:b] for a, b in spans],
-            "number": [text_lines.first_number(note[a:b]) for a, b in spans],
-            "attribution": share[: len(spans)]})
+        out.attrs["numbers"] = pd.DataFrame(
+            {
+                "line": [note[a:b] for a, b in spans],
+                "number": [text_lines.first_number(note[a:b]) for a, b in spans],
+                "attribution": share[: len(spans)],
+            }
+        )
     return out
 
 

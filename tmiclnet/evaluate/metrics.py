@@ -14,7 +14,9 @@ from sklearn import metrics as skm
 
 METRICS = ("accuracy", "f1", "auc", "sensitivity", "specificity", "brier")
 PAPER = {  # Wu et al. 2025, private cohort of 184 patients, 5-fold CV: the only numbers recoverable
-    "accuracy": 0.8312, "f1": 0.7805, "auc": 0.8223,
+    "accuracy": 0.8312,
+    "f1": 0.7805,
+    "auc": 0.8223,
 }
 
 
@@ -56,7 +58,9 @@ def summarize(per_fold: pd.DataFrame) -> pd.DataFrame:
 
 def format_mean_sd(summary: pd.DataFrame, digits: int = 3) -> pd.Series:
     """'0.812 ± 0.034' strings, one per metric."""
-    return pd.Series({m: f"{r['mean']:.{digits}f} ± {r['sd']:.{digits}f}" for m, r in summary.iterrows()})
+    return pd.Series(
+        {m: f"{r['mean']:.{digits}f} ± {r['sd']:.{digits}f}" for m, r in summary.iterrows()}
+    )
 
 
 def comparison_table(preds_by_model: dict[str, pd.DataFrame], digits: int = 3) -> pd.DataFrame:
@@ -70,8 +74,10 @@ def comparison_table(preds_by_model: dict[str, pd.DataFrame], digits: int = 3) -
 
 def paper_row() -> pd.Series:
     """The paper's reported numbers as a table row, marked as another cohort."""
-    return pd.Series({m: (f"{PAPER[m]:.3f}" if m in PAPER else "n/r") for m in METRICS},
-                     name="TMI-CLNet, paper (private cohort, n=184; not comparable)")
+    return pd.Series(
+        {m: (f"{PAPER[m]:.3f}" if m in PAPER else "n/r") for m in METRICS},
+        name="TMI-CLNet, paper (private cohort, n=184; not comparable)",
+    )
 
 
 def _paired(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -80,8 +86,10 @@ def _paired(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     tb = b[b["split"] == "test"][["id", "prob"]]
     both = ta.merge(tb, on="id", suffixes=("_a", "_b"), validate="one_to_one")
     if len(both) != len(ta) or len(both) != len(tb):
-        raise ValueError(f"models were not tested on the same patients ({len(ta)} vs {len(tb)}, "
-                         f"{len(both)} shared): compare models trained on the same folds.csv")
+        raise ValueError(
+            f"models were not tested on the same patients ({len(ta)} vs {len(tb)}, "
+            f"{len(both)} shared): compare models trained on the same folds.csv"
+        )
     return both
 
 
@@ -92,8 +100,9 @@ def _rank_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     return (ranks[:, :n1].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
-def bootstrap_auc_diff(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
-                       level: float = 0.95) -> dict[str, float]:
+def bootstrap_auc_diff(
+    a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> dict[str, float]:
     """Paired bootstrap over patients of (mean fold AUC of a) - (mean fold AUC of b).
 
     Patients are resampled with replacement within each (fold, label) stratum, so every replicate
@@ -106,22 +115,34 @@ def bootstrap_auc_diff(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 2000, see
     rng = np.random.default_rng(seed)
     observed, reps = [], []
     for k in np.unique(fold):
-        pos, neg = np.flatnonzero((fold == k) & (label == 1)), np.flatnonzero((fold == k) & (label == 0))
+        pos, neg = (
+            np.flatnonzero((fold == k) & (label == 1)),
+            np.flatnonzero((fold == k) & (label == 0)),
+        )
         if not len(pos) or not len(neg):
             raise ValueError(f"fold {k}: the test split holds one class only; AUC is undefined")
-        observed.append(_rank_auc(pa[pos][None], pa[neg][None])[0] - _rank_auc(pb[pos][None], pb[neg][None])[0])
+        observed.append(
+            _rank_auc(pa[pos][None], pa[neg][None])[0] - _rank_auc(pb[pos][None], pb[neg][None])[0]
+        )
         ip = rng.choice(pos, size=(n_boot, len(pos)), replace=True)
         ineg = rng.choice(neg, size=(n_boot, len(neg)), replace=True)
         reps.append(_rank_auc(pa[ip], pa[ineg]) - _rank_auc(pb[ip], pb[ineg]))
     reps = np.mean(reps, axis=0)
     lo, hi = np.quantile(reps, [(1 - level) / 2, 1 - (1 - level) / 2])
     p = min(1.0, 2 * min(np.mean(reps <= 0), np.mean(reps >= 0)))
-    return {"diff": float(np.mean(observed)), "lo": float(lo), "hi": float(hi), "p_boot": float(p),
-            "n_patients": int(len(both)), "n_boot": int(n_boot)}
+    return {
+        "diff": float(np.mean(observed)),
+        "lo": float(lo),
+        "hi": float(hi),
+        "p_boot": float(p),
+        "n_patients": int(len(both)),
+        "n_boot": int(n_boot),
+    }
 
 
-def auc_difference_table(preds_by_model: dict[str, pd.DataFrame], reference: str,
-                         n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def auc_difference_table(
+    preds_by_model: dict[str, pd.DataFrame], reference: str, n_boot: int = 2000, seed: int = 0
+) -> pd.DataFrame:
     """Bootstrap CI of AUC(reference) - AUC(model) for every other model, one row each."""
     rows, skipped = {}, []
     for m, p in preds_by_model.items():

@@ -41,23 +41,39 @@ def roc_figure(preds_by_model: dict[str, pd.DataFrame], title: str = "ROC (test 
         ax.plot(FPR_GRID, mean, label=f"{name} (AUC of mean curve {auc:.2f})")
         ax.fill_between(FPR_GRID, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), alpha=0.15)
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
-    ax.set(xlabel="1 - specificity (FPR)", ylabel="sensitivity (TPR)", title=title, xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(
+        xlabel="1 - specificity (FPR)",
+        ylabel="sensitivity (TPR)",
+        title=title,
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
 
 
-def calibration_figure(preds_by_model: dict[str, pd.DataFrame], n_bins: int = 5,
-                       title: str = "Calibration (pooled test predictions)") -> Figure:
+def calibration_figure(
+    preds_by_model: dict[str, pd.DataFrame],
+    n_bins: int = 5,
+    title: str = "Calibration (pooled test predictions)",
+) -> Figure:
     """Observed event rate vs mean predicted probability (quantile bins), one line per model."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
     for name, preds in preds_by_model.items():
         t = _test(preds)
-        frac, mean_pred = calibration_curve(t["label"], t["prob"], n_bins=n_bins, strategy="quantile")
+        frac, mean_pred = calibration_curve(
+            t["label"], t["prob"], n_bins=n_bins, strategy="quantile"
+        )
         ax.plot(mean_pred, frac, marker="o", label=name)
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
-    ax.set(xlabel="mean predicted probability", ylabel="observed fraction positive", title=title,
-           xlim=(0, 1), ylim=(0, 1))
+    ax.set(
+        xlabel="mean predicted probability",
+        ylabel="observed fraction positive",
+        title=title,
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
@@ -76,8 +92,11 @@ def net_benefit(label: np.ndarray, prob: np.ndarray, thresholds: np.ndarray) -> 
     return np.array(out)
 
 
-def decision_figure(preds_by_model: dict[str, pd.DataFrame], thresholds: np.ndarray | None = None,
-                    title: str = "Decision curves (pooled test predictions)") -> Figure:
+def decision_figure(
+    preds_by_model: dict[str, pd.DataFrame],
+    thresholds: np.ndarray | None = None,
+    title: str = "Decision curves (pooled test predictions)",
+) -> Figure:
     """Net benefit vs threshold probability per model, with treat-all and treat-none."""
     thresholds = np.linspace(0.02, 0.8, 40) if thresholds is None else thresholds
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -87,11 +106,20 @@ def decision_figure(preds_by_model: dict[str, pd.DataFrame], thresholds: np.ndar
         label = t["label"].to_numpy(int)
         ax.plot(thresholds, net_benefit(label, t["prob"], thresholds), label=name)
     prevalence = label.mean()
-    ax.plot(thresholds, prevalence - (1 - prevalence) * thresholds / (1 - thresholds), c="k", ls=":",
-            label="treat all")
+    ax.plot(
+        thresholds,
+        prevalence - (1 - prevalence) * thresholds / (1 - thresholds),
+        c="k",
+        ls=":",
+        label="treat all",
+    )
     ax.plot(thresholds, np.zeros_like(thresholds), c="grey", ls="--", label="treat none")
-    ax.set(xlabel="threshold probability", ylabel="net benefit", title=title,
-           ylim=(-0.05, max(prevalence, 0.05) * 1.1))
+    ax.set(
+        xlabel="threshold probability",
+        ylabel="net benefit",
+        title=title,
+        ylim=(-0.05, max(prevalence, 0.05) * 1.1),
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -101,7 +129,7 @@ def training_figure(history: pd.DataFrame, title: str = "Training curves") -> Fi
     """Train/val loss and val AUC per epoch, one line per fold (history.csv with a fold column)."""
     fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(9, 3.5))
     for k, h in history.groupby("fold"):
-        line, = ax_loss.plot(h["epoch"], h["train_loss"], label=f"fold {k} train")
+        (line,) = ax_loss.plot(h["epoch"], h["train_loss"], label=f"fold {k} train")
         ax_loss.plot(h["epoch"], h["val_loss"], ls="--", c=line.get_color(), label=f"fold {k} val")
         ax_auc.plot(h["epoch"], h["val_auc"], c=line.get_color(), label=f"fold {k}")
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss (solid train, dashed val)")
@@ -112,8 +140,13 @@ def training_figure(history: pd.DataFrame, title: str = "Training curves") -> Fi
     return fig
 
 
-def heatmap_figure(table: pd.DataFrame, title: str, fmt: str = "{:.2f}", cmap: str = "viridis",
-                   center: float | None = None) -> Figure:
+def heatmap_figure(
+    table: pd.DataFrame,
+    title: str,
+    fmt: str = "{:.2f}",
+    cmap: str = "viridis",
+    center: float | None = None,
+) -> Figure:
     """A labelled heatmap of a small table (NaN cells left blank), values written in the cells."""
     values = table.to_numpy(dtype=float)
     fig, ax = plt.subplots(figsize=(1.1 * values.shape[1] + 2.5, 0.45 * values.shape[0] + 1.6))
@@ -144,8 +177,9 @@ def bar_figure(values: pd.Series, title: str, xlabel: str, top: int = 15) -> Fig
     return fig
 
 
-def occlusion_figure(ct: np.ndarray, occlusion: np.ndarray, n_slices: int = 3,
-                     title: str = "Occlusion sensitivity") -> Figure:
+def occlusion_figure(
+    ct: np.ndarray, occlusion: np.ndarray, n_slices: int = 3, title: str = "Occlusion sensitivity"
+) -> Figure:
     """Axial slices of a CT (D,H,W in [0,1]) with the occlusion map overlaid (red raises risk)."""
     d = ct.shape[0]
     slices = np.linspace(d * 0.25, d * 0.75, n_slices).round().astype(int)

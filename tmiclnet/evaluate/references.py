@@ -40,9 +40,13 @@ MAYO_ALIASES = {
 def mayo_risk_score(bili, albumin, age, protime, edema) -> np.ndarray:
     """Dickson et al. 1989: R = 0.871 ln(bili mg/dL) - 2.53 ln(albumin g/dL) + 0.039 age
     + 2.38 ln(prothrombin time s) + 0.859 edema (0, 0.5, 1)."""
-    return (0.871 * np.log(np.asarray(bili, float)) - 2.53 * np.log(np.asarray(albumin, float))
-            + 0.039 * np.asarray(age, float) + 2.38 * np.log(np.asarray(protime, float))
-            + 0.859 * np.asarray(edema, float))
+    return (
+        0.871 * np.log(np.asarray(bili, float))
+        - 2.53 * np.log(np.asarray(albumin, float))
+        + 0.039 * np.asarray(age, float)
+        + 2.38 * np.log(np.asarray(protime, float))
+        + 0.859 * np.asarray(edema, float)
+    )
 
 
 def mayo_columns(clinical: pd.DataFrame) -> dict[str, str] | None:
@@ -73,26 +77,41 @@ def make_logreg(clinical: pd.DataFrame, seed: int = 0) -> Pipeline:
     cols = predictor_columns(clinical)
     numeric = [c for c in cols if pd.api.types.is_numeric_dtype(clinical[c])]
     other = [c for c in cols if c not in numeric]
-    prep = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                              OneHotEncoder(handle_unknown="ignore")), other),
-    ])
-    return Pipeline([("prep", prep), ("clf", LogisticRegression(C=1.0, max_iter=2000, random_state=seed))])
+    prep = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+                ),
+                other,
+            ),
+        ]
+    )
+    return Pipeline(
+        [("prep", prep), ("clf", LogisticRegression(C=1.0, max_iter=2000, random_state=seed))]
+    )
 
 
-def fit_logreg_fold(clinical: pd.DataFrame, labels: pd.Series, train_ids, test_ids,
-                    seed: int = 0) -> tuple[np.ndarray, float, Pipeline]:
+def fit_logreg_fold(
+    clinical: pd.DataFrame, labels: pd.Series, train_ids, test_ids, seed: int = 0
+) -> tuple[np.ndarray, float, Pipeline]:
     """Fit on the training ids; threshold by Youden's J on inner 5-fold out-of-fold probabilities."""
     x_tr, y_tr = clinical.loc[train_ids], labels.loc[train_ids].to_numpy(int)
-    inner = StratifiedKFold(n_splits=min(5, int(np.bincount(y_tr).min())), shuffle=True, random_state=seed)
-    oof = cross_val_predict(make_logreg(clinical, seed), x_tr, y_tr, cv=inner, method="predict_proba")[:, 1]
+    inner = StratifiedKFold(
+        n_splits=min(5, int(np.bincount(y_tr).min())), shuffle=True, random_state=seed
+    )
+    oof = cross_val_predict(
+        make_logreg(clinical, seed), x_tr, y_tr, cv=inner, method="predict_proba"
+    )[:, 1]
     model = make_logreg(clinical, seed).fit(x_tr, y_tr)
     return model.predict_proba(clinical.loc[test_ids])[:, 1], youden_threshold(y_tr, oof), model
 
 
-def fit_mayo_fold(clinical: pd.DataFrame, labels: pd.Series, train_ids, test_ids
-                  ) -> tuple[np.ndarray, float]:
+def fit_mayo_fold(
+    clinical: pd.DataFrame, labels: pd.Series, train_ids, test_ids
+) -> tuple[np.ndarray, float]:
     """Mayo score (missing inputs imputed with the training median), turned into a probability by
     a one-feature logistic fit on the training part (monotone: the AUC is the score's own)."""
     cols = mayo_columns(clinical)
@@ -115,9 +134,15 @@ def reference_names(clinical: pd.DataFrame, extra: pd.DataFrame | None = None) -
     return names + (["mayo_risk"] if mayo_columns(clinical) else [])
 
 
-def write_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame,
-                     results_dir: str | os.PathLike, cohort: str, seed: int = 0,
-                     extra: pd.DataFrame | None = None) -> list[str]:
+def write_references(
+    clinical: pd.DataFrame,
+    labels: pd.Series,
+    folds: pd.DataFrame,
+    results_dir: str | os.PathLike,
+    cohort: str,
+    seed: int = 0,
+    extra: pd.DataFrame | None = None,
+) -> list[str]:
     """Score the references on every fold of folds.csv and write them as saved results.
 
     `logreg_clinical` uses every recorded field: `clinical` plus `extra` (e.g. the recorded image
@@ -135,7 +160,9 @@ def write_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFr
     if extra is not None and len(extra.columns):
         extra = extra.copy()
         extra.index = extra.index.astype(str)
-        full = clinical.join(extra.drop(columns=[c for c in extra.columns if c in clinical.columns]))
+        full = clinical.join(
+            extra.drop(columns=[c for c in extra.columns if c in clinical.columns])
+        )
     tables = {"logreg_clinical": full, "logreg_note_fields": clinical}
     models = reference_names(clinical, extra)
     for k in sorted(folds["fold"].unique()):
@@ -150,31 +177,59 @@ def write_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFr
                 prob, thr = fit_mayo_fold(clinical, labels, train_ids, test_ids)
                 how = "Youden's J on the training part (score -> probability by logistic fit there)"
                 info = {"columns": mayo_columns(clinical)}
-            pred = pd.DataFrame({"id": test_ids, "label": labels.loc[test_ids].to_numpy(int),
-                                 "prob": prob, "split": "test"})
-            res.write_fold(results_dir, cohort, model, int(k), pred,
-                           {"threshold": thr, "chosen_on": how},
-                           {"model": model, "fold": int(k), "n_train": len(train_ids), **info})
+            pred = pd.DataFrame(
+                {
+                    "id": test_ids,
+                    "label": labels.loc[test_ids].to_numpy(int),
+                    "prob": prob,
+                    "split": "test",
+                }
+            )
+            res.write_fold(
+                results_dir,
+                cohort,
+                model,
+                int(k),
+                pred,
+                {"threshold": thr, "chosen_on": how},
+                {"model": model, "fold": int(k), "n_train": len(train_ids), **info},
+            )
     return models
 
 
 REFERENCE_VERSION = "2"  # bump when the reference models change, so saved ones are refitted
 
 
-def content_key(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame, seed: int,
-                extra: pd.DataFrame | None = None) -> str:
+def content_key(
+    clinical: pd.DataFrame,
+    labels: pd.Series,
+    folds: pd.DataFrame,
+    seed: int,
+    extra: pd.DataFrame | None = None,
+) -> str:
     """sha256 of everything the references depend on: tables, labels, folds, seed and code version."""
     h = hashlib.sha256(REFERENCE_VERSION.encode())
     extra_csv = "" if extra is None else extra.sort_index().to_csv()
-    for part in (clinical.sort_index().to_csv(), extra_csv, labels.sort_index().to_csv(),
-                 folds.sort_values("id").to_csv(index=False), str(seed)):
+    for part in (
+        clinical.sort_index().to_csv(),
+        extra_csv,
+        labels.sort_index().to_csv(),
+        folds.sort_values("id").to_csv(index=False),
+        str(seed),
+    ):
         h.update(part.encode())
     return h.hexdigest()
 
 
-def ensure_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataFrame,
-                      results_dir: str | os.PathLike, cohort: str, seed: int = 0,
-                      extra: pd.DataFrame | None = None) -> list[str]:
+def ensure_references(
+    clinical: pd.DataFrame,
+    labels: pd.Series,
+    folds: pd.DataFrame,
+    results_dir: str | os.PathLike,
+    cohort: str,
+    seed: int = 0,
+    extra: pd.DataFrame | None = None,
+) -> list[str]:
     """Write the references unless results keyed by the same content already exist."""
     key = content_key(clinical, labels, folds, seed, extra)
     n_folds = folds["fold"].nunique()
@@ -183,8 +238,10 @@ def ensure_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataF
     def fresh(model: str) -> bool:
         dirs = res.fold_dirs(results_dir, cohort, model)
         return len(dirs) == n_folds and all(
-            (d / "done.json").exists() and json.loads((d / "done.json").read_text()).get("key") == key
-            for d in dirs.values())
+            (d / "done.json").exists()
+            and json.loads((d / "done.json").read_text()).get("key") == key
+            for d in dirs.values()
+        )
 
     if all(fresh(m) for m in names):
         return names
@@ -192,5 +249,7 @@ def ensure_references(clinical: pd.DataFrame, labels: pd.Series, folds: pd.DataF
     for model in written:
         for d in res.fold_dirs(results_dir, cohort, model).values():
             done = json.loads((d / "done.json").read_text())
-            atomic_write_text(d / "done.json", json.dumps({**done, "key": key}, indent=2, default=str))
+            atomic_write_text(
+                d / "done.json", json.dumps({**done, "key": key}, indent=2, default=str)
+            )
     return written

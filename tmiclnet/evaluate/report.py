@@ -17,8 +17,9 @@ REFERENCE_MODELS = ("logreg_clinical", "logreg_note_fields", "mayo_risk")
 RECORDED_IMAGE_FIELDS = ("stage", "hepato", "ascites")
 
 
-def load_all(results_dir: str | os.PathLike, cohort: str, models: list[str] | None = None
-             ) -> dict[str, pd.DataFrame]:
+def load_all(
+    results_dir: str | os.PathLike, cohort: str, models: list[str] | None = None
+) -> dict[str, pd.DataFrame]:
     """{model: predictions} for the given models (default: every model with saved results)."""
     names = models if models is not None else results.available_models(results_dir, cohort)
     return {m: results.load_predictions(results_dir, cohort, m) for m in names}
@@ -42,8 +43,13 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
-def build_report(results_dir: str | os.PathLike, cohort: str, oracle_auc: float | None = None,
-                 n_boot: int = 2000, seed: int = 0) -> Report:
+def build_report(
+    results_dir: str | os.PathLike,
+    cohort: str,
+    oracle_auc: float | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> Report:
     """Comparison table, AUC differences vs TMI-CLNet, ablation table and oracle line if possible."""
     preds = load_all(results_dir, cohort)
     if not preds:
@@ -52,8 +58,10 @@ def build_report(results_dir: str | os.PathLike, cohort: str, oracle_auc: float 
     if tables.MAIN_MODEL in preds:
         rep.differences = tables.auc_differences(preds, n_boot=n_boot, seed=seed)
         for m in rep.differences.attrs.get("skipped", []):
-            rep.notes.append(f"{m}: not tested on the same patients as {tables.MAIN_MODEL} "
-                             "(unfinished folds?); left out of the differences and ablations")
+            rep.notes.append(
+                f"{m}: not tested on the same patients as {tables.MAIN_MODEL} "
+                "(unfinished folds?); left out of the differences and ablations"
+            )
         rep.ablation = tables.ablation(preds, n_boot=n_boot, seed=seed)
         rep.oracle = tables.oracle_line(preds, oracle_auc)
     else:
@@ -64,8 +72,15 @@ def build_report(results_dir: str | os.PathLike, cohort: str, oracle_auc: float 
 def add_references(cohort_obj, results_dir: str | os.PathLike, seed: int = 0) -> list[str]:
     """Score the classical references on the cohort's saved folds (skipped when up to date)."""
     folds = results.read_folds(results_dir, cohort_obj.name)
-    return references.ensure_references(cohort_obj.clinical, cohort_obj.labels, folds,
-                                        results_dir, cohort_obj.name, seed, recorded_extra(cohort_obj))
+    return references.ensure_references(
+        cohort_obj.clinical,
+        cohort_obj.labels,
+        folds,
+        results_dir,
+        cohort_obj.name,
+        seed,
+        recorded_extra(cohort_obj),
+    )
 
 
 def recorded_extra(cohort_obj) -> pd.DataFrame | None:
@@ -82,14 +97,22 @@ def headline_models(preds_by_model: dict[str, pd.DataFrame], n_best: int = 2) ->
     from tmiclnet.evaluate import metrics
 
     fixed = [m for m in (tables.MAIN_MODEL, *REFERENCE_MODELS) if m in preds_by_model]
-    auc = {m: metrics.summarize(metrics.fold_metrics(p)).loc["auc", "mean"]
-           for m, p in preds_by_model.items() if m not in fixed}
+    auc = {
+        m: metrics.summarize(metrics.fold_metrics(p)).loc["auc", "mean"]
+        for m, p in preds_by_model.items()
+        if m not in fixed
+    }
     best = sorted(auc, key=lambda m: -auc[m])[:n_best]
     return fixed + best
 
 
-def evaluate_cohort(data_dir: str | os.PathLike, name: str, n_boot: int = 2000, seed: int = 0,
-                    with_references: bool = True) -> tuple[Report, dict[str, pd.DataFrame]]:
+def evaluate_cohort(
+    data_dir: str | os.PathLike,
+    name: str,
+    n_boot: int = 2000,
+    seed: int = 0,
+    with_references: bool = True,
+) -> tuple[Report, dict[str, pd.DataFrame]]:
     """Load `<data_dir>/<name>`, score the references on its saved folds, build its report.
 
     Returns the report and {model: predictions} (the references included)."""
@@ -103,7 +126,9 @@ def evaluate_cohort(data_dir: str | os.PathLike, name: str, n_boot: int = 2000, 
     return rep, load_all(results_dir, cohort.name)
 
 
-def history_of(data_dir: str | os.PathLike, cohort: str, model: str = tables.MAIN_MODEL) -> pd.DataFrame:
+def history_of(
+    data_dir: str | os.PathLike, cohort: str, model: str = tables.MAIN_MODEL
+) -> pd.DataFrame:
     """history.csv of every fold of a model (empty if it has none)."""
     return results.read_history(Path(data_dir) / "results", cohort, model)
 
@@ -111,4 +136,6 @@ def history_of(data_dir: str | os.PathLike, cohort: str, model: str = tables.MAI
 def has_results(data_dir: str | os.PathLike, name: str) -> bool:
     """True when a cohort was cross-validated (its folds.csv exists) and has a finished model."""
     results_dir = Path(data_dir) / "results"
-    return (results_dir / name / "folds.csv").exists() and bool(results.available_models(results_dir, name))
+    return (results_dir / name / "folds.csv").exists() and bool(
+        results.available_models(results_dir, name)
+    )

@@ -29,7 +29,9 @@ def read_folds(results_dir: str | os.PathLike, cohort: str) -> pd.DataFrame:
     """folds.csv as a DataFrame(id,label,fold), ids as strings; a clear error if absent or malformed."""
     path = cohort_dir(results_dir, cohort) / "folds.csv"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: missing; train a model first (python -m tmiclnet train ...)")
+        raise FileNotFoundError(
+            f"{path}: missing; train a model first (python -m tmiclnet train ...)"
+        )
     folds = pd.read_csv(path, dtype={"id": str})
     missing = {"id", "label", "fold"} - set(folds.columns)
     if missing:
@@ -53,7 +55,9 @@ def available_models(results_dir: str | os.PathLike, cohort: str) -> list[str]:
     root = cohort_dir(results_dir, cohort)
     if not root.exists():
         return []
-    return sorted(d.name for d in root.iterdir() if d.is_dir() and fold_dirs(results_dir, cohort, d.name))
+    return sorted(
+        d.name for d in root.iterdir() if d.is_dir() and fold_dirs(results_dir, cohort, d.name)
+    )
 
 
 def read_threshold(path: Path) -> float:
@@ -69,7 +73,9 @@ def load_predictions(results_dir: str | os.PathLike, cohort: str, model: str) ->
     """All folds' predictions of a model: DataFrame(id,label,prob,split,fold,threshold)."""
     dirs = fold_dirs(results_dir, cohort, model)
     if not dirs:
-        raise FileNotFoundError(f"{cohort_dir(results_dir, cohort) / model}: no fold*/predictions.csv")
+        raise FileNotFoundError(
+            f"{cohort_dir(results_dir, cohort) / model}: no fold*/predictions.csv"
+        )
     frames = []
     for k, d in dirs.items():
         df = pd.read_csv(d / "predictions.csv", dtype={"id": str})
@@ -83,8 +89,15 @@ def load_predictions(results_dir: str | os.PathLike, cohort: str, model: str) ->
     return pd.concat(frames, ignore_index=True)
 
 
-def write_fold(results_dir: str | os.PathLike, cohort: str, model: str, fold: int,
-               predictions: pd.DataFrame, threshold: dict, done: dict) -> Path:
+def write_fold(
+    results_dir: str | os.PathLike,
+    cohort: str,
+    model: str,
+    fold: int,
+    predictions: pd.DataFrame,
+    threshold: dict,
+    done: dict,
+) -> Path:
     """Write one fold's predictions.csv, threshold.json and done.json atomically; return the folder."""
     d = cohort_dir(results_dir, cohort) / model / f"fold{fold}"
     atomic_write_text(d / "predictions.csv", predictions[list(PRED_COLUMNS)].to_csv(index=False))

@@ -50,16 +50,25 @@ class Condition:
 
 
 def default_conditions() -> list[Condition]:
-    return [Condition("none"), *(Condition(f"drop_{m}", drop=m) for m in MODALITIES),
-            *(Condition(f"ct_noise_{h}HU", noise_hu=h) for h in (10, 25, 50)),
-            Condition("external", scanner=EXTERNAL)]
+    return [
+        Condition("none"),
+        *(Condition(f"drop_{m}", drop=m) for m in MODALITIES),
+        *(Condition(f"ct_noise_{h}HU", noise_hu=h) for h in (10, 25, 50)),
+        Condition("external", scanner=EXTERNAL),
+    ]
 
 
 def conditions_table(conditions: list[Condition] | None = None) -> pd.DataFrame:
     """One row per condition: what is dropped, the extra noise and the scanner (flat, for a page)."""
-    rows = [{"name": c.name, "drop": c.drop, "noise_hu": c.noise_hu,
-             "scanner": c.scanner.name if c.scanner else None}
-            for c in conditions or default_conditions()]
+    rows = [
+        {
+            "name": c.name,
+            "drop": c.drop,
+            "noise_hu": c.noise_hu,
+            "scanner": c.scanner.name if c.scanner else None,
+        }
+        for c in conditions or default_conditions()
+    ]
     return pd.DataFrame(rows).set_index("name")
 
 
@@ -111,7 +120,9 @@ class Rescanned:
     radiomics: pd.DataFrame  # raw features, index id
 
 
-def rescan(cohort, run, scanner: Scanner, cache_dir: Path, ids: list[str] | None = None) -> Rescanned:
+def rescan(
+    cohort, run, scanner: Scanner, cache_dir: Path, ids: list[str] | None = None
+) -> Rescanned:
     """The cohort rendered again by `scanner` (built once), its CT volumes (cached in `cache_dir`,
     as the originals' are) and its radiomics (cached per case), extracted for `ids` only when given
     (radiomics are what costs: the test patients of the folds evaluated are enough)."""
@@ -148,14 +159,22 @@ def rescanned_inputs(fold, inputs, scan: Rescanned, profile) -> dict:
         pipe = fit_fold(inputs.radiomics, labels, fold.fin.split.train, profile)
         scaled = transform(pipe, scan.radiomics[inputs.radiomics.columns], ids)
         if [str(c) for c in scaled.columns] != list(fold.fin.rad_columns):
-            raise ValueError("rescanned radiomics: the fold pipeline gave other columns than in "
-                             "training")
+            raise ValueError(
+                "rescanned radiomics: the fold pipeline gave other columns than in training"
+            )
         out["radiomics"] = torch.from_numpy(np.ascontiguousarray(scaled.to_numpy(dtype=np.float32)))
     return out
 
 
-def _key(results_dir: Path, cohort: str, models, conditions, seed: int, profile,
-         folds: list[int] | None = None) -> str:
+def _key(
+    results_dir: Path,
+    cohort: str,
+    models,
+    conditions,
+    seed: int,
+    profile,
+    folds: list[int] | None = None,
+) -> str:
     from tmiclnet.data.cohort import GENERATOR_VERSION
     from tmiclnet.radiomics import params_path
 
@@ -171,9 +190,14 @@ def _key(results_dir: Path, cohort: str, models, conditions, seed: int, profile,
     return h.hexdigest()[:16]
 
 
-def evaluate_robustness(data_dir: str | Path, cohort_name: str, run, models=DEFAULT_MODELS,
-                        conditions: list[Condition] | None = None,
-                        folds: int | None = None) -> pd.DataFrame:
+def evaluate_robustness(
+    data_dir: str | Path,
+    cohort_name: str,
+    run,
+    models=DEFAULT_MODELS,
+    conditions: list[Condition] | None = None,
+    folds: int | None = None,
+) -> pd.DataFrame:
     """AUC of each (model, fold, condition) on the fold's test patients, cached by content.
 
     `folds`: evaluate the first that many folds only (None or 0: all), which bounds the cost of
@@ -188,7 +212,9 @@ def evaluate_robustness(data_dir: str | Path, cohort_name: str, run, models=DEFA
         models = [m.strip() for m in models.split(",") if m.strip()]
     models = [m for m in models if res.fold_dirs(results_dir, cohort_name, m)]
     if not models:
-        raise FileNotFoundError(f"{results_dir / cohort_name}: none of the models has saved results")
+        raise FileNotFoundError(
+            f"{results_dir / cohort_name}: none of the models has saved results"
+        )
     table = res.read_folds(results_dir, cohort_name)
     chosen = sorted(int(k) for k in table["fold"].unique())
     chosen = chosen[:folds] if folds else chosen
@@ -198,15 +224,21 @@ def evaluate_robustness(data_dir: str | Path, cohort_name: str, run, models=DEFA
         return pd.read_csv(cache)
     opened = saved.open_inputs(data_dir, cohort_name, run)
     test_ids = list(table.loc[table["fold"].isin(chosen), "id"])
-    scans = {c.scanner: rescan(opened[0], run, c.scanner, data_dir / "cache", test_ids)
-             for c in conditions if c.scanner}
+    scans = {
+        c.scanner: rescan(opened[0], run, c.scanner, data_dir / "cache", test_ids)
+        for c in conditions
+        if c.scanner
+    }
     rows = []
     for k in chosen:
         fold = saved.saved_fold(data_dir, cohort_name, run, int(k), opened)
         y = fold.test.labels.numpy()
-        perturbed = {c.name: rescanned_inputs(fold, opened[1], scans[c.scanner], run.profile)
-                     if c.scanner else perturb(fold.test.inputs, c, run.seed + int(k))
-                     for c in conditions}
+        perturbed = {
+            c.name: rescanned_inputs(fold, opened[1], scans[c.scanner], run.profile)
+            if c.scanner
+            else perturb(fold.test.inputs, c, run.seed + int(k))
+            for c in conditions
+        }
         for name in models:
             if not fold.has(name):
                 continue
@@ -214,8 +246,15 @@ def evaluate_robustness(data_dir: str | Path, cohort_name: str, run, models=DEFA
             for c in conditions:
                 if applies(c, mods):
                     p = fold.probs(name, perturbed[c.name]).numpy()
-                    rows.append({"model": name, "fold": int(k), "condition": c.name,
-                                 "auc": float(roc_auc_score(y, p)), "n": len(y)})
+                    rows.append(
+                        {
+                            "model": name,
+                            "fold": int(k),
+                            "condition": c.name,
+                            "auc": float(roc_auc_score(y, p)),
+                            "n": len(y),
+                        }
+                    )
     out = pd.DataFrame(rows)
     atomic_write_bytes(cache, out.to_csv(index=False).encode())
     return out
@@ -234,4 +273,6 @@ def drop_table(df: pd.DataFrame) -> pd.DataFrame:
     base = df[df["condition"] == "none"].set_index(["model", "fold"])["auc"]
     d = df.join(base.rename("base"), on=["model", "fold"])
     d["change"] = d["auc"] - d["base"]
-    return summary_table(d.drop(columns="auc").rename(columns={"change": "auc"})).drop(columns="none")
+    return summary_table(d.drop(columns="auc").rename(columns={"change": "auc"})).drop(
+        columns="none"
+    )

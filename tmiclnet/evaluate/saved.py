@@ -29,14 +29,18 @@ def load_fold_model(folder: Path, device: torch.device):
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     missing = {"model_name", "build_config", "model"} - set(ckpt)
     if missing:
-        raise ValueError(f"{path}: keys {sorted(missing)} missing; the fold did not finish training")
+        raise ValueError(
+            f"{path}: keys {sorted(missing)} missing; the fold did not finish training"
+        )
     model = build(ckpt["model_name"], **ckpt["build_config"])
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as err:
-        raise RuntimeError(f"{path}: the saved weights do not fit the current code of model "
-                           f"{ckpt['model_name']!r} (the model changed since training); retrain it "
-                           f"(python -m tmiclnet train --model {ckpt['model_name']} --retrain ...)") from err
+        raise RuntimeError(
+            f"{path}: the saved weights do not fit the current code of model "
+            f"{ckpt['model_name']!r} (the model changed since training); retrain it "
+            f"(python -m tmiclnet train --model {ckpt['model_name']} --retrain ...)"
+        ) from err
     return model.to(device).eval(), ckpt["build_config"]
 
 
@@ -87,7 +91,9 @@ class SavedFold:
         if name not in self._models:
             folder = res.fold_dirs(self.results_dir, self.cohort, name).get(self.fold)
             if folder is None:
-                raise FileNotFoundError(f"{self.results_dir / self.cohort / name}: fold {self.fold} not trained")
+                raise FileNotFoundError(
+                    f"{self.results_dir / self.cohort / name}: fold {self.fold} not trained"
+                )
             self._models[name] = load_fold_model(folder, self.device)
         return self._models[name]
 
@@ -130,5 +136,11 @@ def saved_fold(data_dir: str | Path, cohort_name: str, run, fold: int, opened=No
     _, inputs, table = opened or open_inputs(data_dir, cohort_name, run)
     split = folds_mod.split(table, int(fold), run.profile.val_fraction, run.seed)
     fin = fold_inputs(inputs, split, run.profile)
-    return SavedFold(int(fold), Path(data_dir) / "results", cohort_name, fin,
-                     fin.data.subset(split.test), run.device)
+    return SavedFold(
+        int(fold),
+        Path(data_dir) / "results",
+        cohort_name,
+        fin,
+        fin.data.subset(split.test),
+        run.device,
+    )

@@ -31,8 +31,12 @@ def comparison(preds_by_model: dict[str, pd.DataFrame], with_paper: bool = True)
     return table
 
 
-def auc_differences(preds_by_model: dict[str, pd.DataFrame], reference: str = MAIN_MODEL,
-                    n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def auc_differences(
+    preds_by_model: dict[str, pd.DataFrame],
+    reference: str = MAIN_MODEL,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """AUC(reference) - AUC(other) with a 95 % paired bootstrap CI, for every other model."""
     if reference not in preds_by_model:
         raise KeyError(f"no saved results for {reference!r}; have {sorted(preds_by_model)}")
@@ -41,21 +45,29 @@ def auc_differences(preds_by_model: dict[str, pd.DataFrame], reference: str = MA
         return pd.DataFrame(columns=["AUC difference", "95% CI", "bootstrap p", "patients"])
     skipped = diff.attrs.get("skipped", [])
     diff = diff.sort_values("diff")  # numerically: models that beat the reference first
-    out = pd.DataFrame({
-        "AUC difference": diff["diff"].map("{:+.3f}".format),
-        "95% CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(diff["lo"], diff["hi"])],
-        "bootstrap p": diff["p_boot"].map("{:.3f}".format),
-        "patients": diff["n_patients"],
-    }, index=diff.index)
+    out = pd.DataFrame(
+        {
+            "AUC difference": diff["diff"].map("{:+.3f}".format),
+            "95% CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(diff["lo"], diff["hi"])],
+            "bootstrap p": diff["p_boot"].map("{:.3f}".format),
+            "patients": diff["n_patients"],
+        },
+        index=diff.index,
+    )
     out.attrs["skipped"] = skipped
     return out
 
 
-def ablation(preds_by_model: dict[str, pd.DataFrame], n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def ablation(
+    preds_by_model: dict[str, pd.DataFrame], n_boot: int = 2000, seed: int = 0
+) -> pd.DataFrame:
     """The full model and each ablation present in the results: metrics and AUC change vs full."""
     full = preds_by_model.get(MAIN_MODEL)
-    present = [(name, what) for name, what in ABLATIONS if name in preds_by_model
-               and (full is None or _same_patients(preds_by_model[name], full))]
+    present = [
+        (name, what)
+        for name, what in ABLATIONS
+        if name in preds_by_model and (full is None or _same_patients(preds_by_model[name], full))
+    ]
     if not present or present[0][0] != MAIN_MODEL:
         raise KeyError(f"ablation table needs {MAIN_MODEL!r}; have {sorted(preds_by_model)}")
     subset = {name: preds_by_model[name] for name, _ in present}
@@ -74,13 +86,20 @@ def _same_patients(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return ids(a) == ids(b)
 
 
-def oracle_line(preds_by_model: dict[str, pd.DataFrame], oracle_auc: float | None,
-                model: str = MAIN_MODEL) -> pd.Series | None:
+def oracle_line(
+    preds_by_model: dict[str, pd.DataFrame], oracle_auc: float | None, model: str = MAIN_MODEL
+) -> pd.Series | None:
     """Synthetic cohort: the model's mean fold AUC against the Bayes (oracle) AUC, and the ratio."""
     if oracle_auc is None or model not in preds_by_model:
         return None
     auc = metrics.summarize(metrics.fold_metrics(preds_by_model[model])).loc["auc", "mean"]
-    return pd.Series({"model AUC": round(float(auc), 3), "oracle AUC": round(float(oracle_auc), 3),
-                      "fraction of oracle": round(float(auc / oracle_auc), 3),
-                      "target": ">= 0.95", "met": bool(np.isfinite(auc) and auc >= 0.95 * oracle_auc)},
-                     name=model)
+    return pd.Series(
+        {
+            "model AUC": round(float(auc), 3),
+            "oracle AUC": round(float(oracle_auc), 3),
+            "fraction of oracle": round(float(auc / oracle_auc), 3),
+            "target": ">= 0.95",
+            "met": bool(np.isfinite(auc) and auc >= 0.95 * oracle_auc),
+        },
+        name=model,
+    )

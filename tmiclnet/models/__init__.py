@@ -15,14 +15,18 @@ __all__ = ["MODALITIES", "build", "catalogue", "model_config"]
 def model_config(profile, **overrides) -> dict:
     """build() arguments taken from a Profile (sizes, text model, CT encoder), then `overrides`."""
     cfg = {
-        "ct_depth": profile.ct_depth, "ct_widen": profile.ct_widen,
+        "ct_depth": profile.ct_depth,
+        "ct_widen": profile.ct_widen,
         "ct_conv1_stride": getattr(profile, "ct_conv1_stride", 2),
         "rad_hidden": tuple(getattr(profile, "rad_hidden", (256, 128))),
         "head": getattr(profile, "released_head", "small"),
-        "text_model": profile.text_model, "text_finetune": profile.text_finetune,
+        "text_model": profile.text_model,
+        "text_finetune": profile.text_finetune,
         "use_text_tokens": not profile.text_finetune,
     }
     unknown = set(overrides) - CONFIG_KEYS
     if unknown:
-        raise TypeError(f"model_config: unknown keys {sorted(unknown)}; valid: {sorted(CONFIG_KEYS)}")
+        raise TypeError(
+            f"model_config: unknown keys {sorted(unknown)}; valid: {sorted(CONFIG_KEYS)}"
+        )
     return {**cfg, **overrides}

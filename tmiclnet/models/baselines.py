@@ -29,15 +29,22 @@ class LateFusion(nn.Module):
         present_all = present_mask(batch, b, device)
         outs = {m: self.members[m](batch) for m in self.modalities}
         cols = [MODALITIES.index(m) for m in self.modalities]
-        probs = torch.stack([F.softmax(outs[m]["logits"].float(), dim=1) for m in self.modalities], 1)
+        probs = torch.stack(
+            [F.softmax(outs[m]["logits"].float(), dim=1) for m in self.modalities], 1
+        )
         w = present_all[:, cols].unsqueeze(-1).to(probs.dtype)
         none = w.sum(1, keepdim=True) == 0  # a sample with no modality: plain average
         w = torch.where(none, torch.ones_like(w), w)
         mean = (probs * w).sum(1) / w.sum(1)
         features = [outs[m]["features"][i] if m in outs else None for i, m in enumerate(MODALITIES)]
         attention = {k: v for m in self.modalities for k, v in outs[m]["attention"].items()}
-        return {"logits": torch.log(mean.clamp(min=1e-12)), "features": features, "attention": attention,
-                "present": present_all, "member_logits": {m: outs[m]["logits"] for m in self.modalities}}
+        return {
+            "logits": torch.log(mean.clamp(min=1e-12)),
+            "features": features,
+            "attention": attention,
+            "present": present_all,
+            "member_logits": {m: outs[m]["logits"] for m in self.modalities},
+        }
 
     def loss(self, output: dict, labels: torch.Tensor) -> torch.Tensor:
         """Sum of the members' cross-entropies, each on the samples that have its modality."""

@@ -28,36 +28,116 @@ class Entry:
 
 
 ENTRIES = [
-    Entry("tmiclnet_tokens", ALL, "tcaf", "TMI-CLNet as the paper describes it: token IMA, multi-head "
-          "cross-attention TCAF, TMFF loss", {"variant": "tokens"}),
-    Entry("tmiclnet_released", ALL, "tcaf", "TMI-CLNet as the released code computes it: one-token IMA, "
-          "27-parameter scalar TCAF, 1-D DenseNet head, TMFF loss", {"variant": "released"}),
+    Entry(
+        "tmiclnet_tokens",
+        ALL,
+        "tcaf",
+        "TMI-CLNet as the paper describes it: token IMA, multi-head "
+        "cross-attention TCAF, TMFF loss",
+        {"variant": "tokens"},
+    ),
+    Entry(
+        "tmiclnet_released",
+        ALL,
+        "tcaf",
+        "TMI-CLNet as the released code computes it: one-token IMA, "
+        "27-parameter scalar TCAF, 1-D DenseNet head, TMFF loss",
+        {"variant": "released"},
+    ),
     Entry("ct_only", ("ct",), "none", "CT encoder + IMA + MLP head, cross-entropy"),
-    Entry("radiomics_only", ("radiomics",), "none", "radiomics encoder + IMA + MLP head, cross-entropy"),
+    Entry(
+        "radiomics_only",
+        ("radiomics",),
+        "none",
+        "radiomics encoder + IMA + MLP head, cross-entropy",
+    ),
     Entry("text_only", ("text",), "none", "text encoder + IMA + MLP head, cross-entropy"),
-    Entry("ct_radiomics", ("ct", "radiomics"), "tcaf", "TMI-CLNet on CT and radiomics only (SDM on the pair)"),
+    Entry(
+        "ct_radiomics",
+        ("ct", "radiomics"),
+        "tcaf",
+        "TMI-CLNet on CT and radiomics only (SDM on the pair)",
+    ),
     Entry("ct_text", ("ct", "text"), "tcaf", "TMI-CLNet on CT and text only (SDM on the pair)"),
-    Entry("radiomics_text", ("radiomics", "text"), "tcaf", "TMI-CLNet on radiomics and text only (SDM on the pair)"),
-    Entry("early_fusion", ALL, "concat", "concatenated encoder vectors (no IMA, no TCAF) + MLP, "
-          "cross-entropy", {"ima": False, "fusion": "concat", "w2": 0.0}),
-    Entry("late_fusion", ALL, "late", "three unimodal models, probabilities averaged over the "
-          "modalities a patient has"),
-    Entry("no_ima", ALL, "tcaf", "ablation: TMI-CLNet without IMA (tokens mean-pooled)", {"ima": False}),
-    Entry("no_tcaf", ALL, "concat", "ablation: TMI-CLNet with concatenation instead of TCAF",
-          {"fusion": "concat"}),
-    Entry("no_tmff", ALL, "tcaf", "ablation: TMI-CLNet trained with cross-entropy only (w2 = 0)", {"w2": 0.0}),
+    Entry(
+        "radiomics_text",
+        ("radiomics", "text"),
+        "tcaf",
+        "TMI-CLNet on radiomics and text only (SDM on the pair)",
+    ),
+    Entry(
+        "early_fusion",
+        ALL,
+        "concat",
+        "concatenated encoder vectors (no IMA, no TCAF) + MLP, cross-entropy",
+        {"ima": False, "fusion": "concat", "w2": 0.0},
+    ),
+    Entry(
+        "late_fusion",
+        ALL,
+        "late",
+        "three unimodal models, probabilities averaged over the modalities a patient has",
+    ),
+    Entry(
+        "no_ima",
+        ALL,
+        "tcaf",
+        "ablation: TMI-CLNet without IMA (tokens mean-pooled)",
+        {"ima": False},
+    ),
+    Entry(
+        "no_tcaf",
+        ALL,
+        "concat",
+        "ablation: TMI-CLNet with concatenation instead of TCAF",
+        {"fusion": "concat"},
+    ),
+    Entry(
+        "no_tmff",
+        ALL,
+        "tcaf",
+        "ablation: TMI-CLNet trained with cross-entropy only (w2 = 0)",
+        {"w2": 0.0},
+    ),
 ]
 BY_NAME = {e.name: e for e in ENTRIES}
 
-CONFIG_KEYS = {"rad_features", "rad_families", "rad_hidden", "text_model", "text_dim", "text_finetune",
-               "use_text_tokens", "ct_depth", "ct_widen", "use_ct_tokens", "ct_token_dim",
-               "ct_conv1_stride", "variant", "dim", "heads", "dropout", "head", "w1", "w2"}
+CONFIG_KEYS = {
+    "rad_features",
+    "rad_families",
+    "rad_hidden",
+    "text_model",
+    "text_dim",
+    "text_finetune",
+    "use_text_tokens",
+    "ct_depth",
+    "ct_widen",
+    "use_ct_tokens",
+    "ct_token_dim",
+    "ct_conv1_stride",
+    "variant",
+    "dim",
+    "heads",
+    "dropout",
+    "head",
+    "w1",
+    "w2",
+}
 
 
 def catalogue() -> pd.DataFrame:
     """name, modalities, fusion, description - one row per model, in the book's order."""
-    return pd.DataFrame([{"name": e.name, "modalities": ",".join(e.modalities), "fusion": e.fusion,
-                          "description": e.description} for e in ENTRIES])
+    return pd.DataFrame(
+        [
+            {
+                "name": e.name,
+                "modalities": ",".join(e.modalities),
+                "fusion": e.fusion,
+                "description": e.description,
+            }
+            for e in ENTRIES
+        ]
+    )
 
 
 def build(name: str, **config) -> nn.Module:
@@ -70,7 +150,9 @@ def build(name: str, **config) -> nn.Module:
         raise ValueError(f"unknown model {name!r}; the catalogue has {list(BY_NAME)}")
     unknown = set(config) - CONFIG_KEYS
     if unknown:
-        raise TypeError(f"build({name!r}): unknown config keys {sorted(unknown)}; valid: {sorted(CONFIG_KEYS)}")
+        raise TypeError(
+            f"build({name!r}): unknown config keys {sorted(unknown)}; valid: {sorted(CONFIG_KEYS)}"
+        )
     entry = BY_NAME[name]
     if "radiomics" in entry.modalities and "rad_features" not in config:
         raise ValueError(f"build({name!r}) needs rad_features (number of radiomic columns)")

@@ -56,17 +56,34 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
     pipe = fit_fold(table, cohort.labels, others, run.profile)
     rad = transform(pipe, table, ids)
     families = radiomics.feature_families(list(rad.columns))
-    emb = text.embed(cohort.notes(), run.profile.text_model, run.profile.text_max_tokens).select(ids)
+    emb = text.embed(cohort.notes(), run.profile.text_model, run.profile.text_max_tokens).select(
+        ids
+    )
     length = int(emb.mask.sum(1).max())  # drop padding columns no note of the batch uses
-    batch = {"ct": ct, "radiomics": torch.tensor(rad.to_numpy(), dtype=torch.float32),
-             "text_tokens": emb.tokens[:, :length], "text_mask": emb.mask[:, :length],
-             "present": torch.ones(len(ids), 3, dtype=torch.bool),
-             "label": torch.tensor([int(cohort.labels[i]) for i in ids])}
-    config = model_config(run.profile, rad_features=rad.shape[1],
-                          rad_families=radiomics.family_indices(list(rad.columns)),
-                          text_dim=emb.dim, use_ct_tokens=False, use_text_tokens=True)
-    return DemoBatch({k: v.to(run.device) for k, v in batch.items()}, config, ids,
-                     list(rad.columns), list(families), [cohort.note(i) for i in ids])
+    batch = {
+        "ct": ct,
+        "radiomics": torch.tensor(rad.to_numpy(), dtype=torch.float32),
+        "text_tokens": emb.tokens[:, :length],
+        "text_mask": emb.mask[:, :length],
+        "present": torch.ones(len(ids), 3, dtype=torch.bool),
+        "label": torch.tensor([int(cohort.labels[i]) for i in ids]),
+    }
+    config = model_config(
+        run.profile,
+        rad_features=rad.shape[1],
+        rad_families=radiomics.family_indices(list(rad.columns)),
+        text_dim=emb.dim,
+        use_ct_tokens=False,
+        use_text_tokens=True,
+    )
+    return DemoBatch(
+        {k: v.to(run.device) for k, v in batch.items()},
+        config,
+        ids,
+        list(rad.columns),
+        list(families),
+        [cohort.note(i) for i in ids],
+    )
 
 
 def shapes(tree, prefix: str = "") -> dict[str, tuple]:
@@ -82,7 +99,9 @@ def shapes(tree, prefix: str = "") -> dict[str, tuple]:
     return out
 
 
-def toy_points(n_per_class: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def toy_points(
+    n_per_class: int = 6, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Two 'modalities' of 2-D points for two labels, placed at random angles (no label structure)."""
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(2).repeat_interleave(n_per_class)
@@ -91,8 +110,14 @@ def toy_points(n_per_class: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch
     return a, b, labels
 
 
-def fit_sdm(a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, steps: int = 200, lr: float = 0.05,
-            logit_scale: float = 2.0) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+def fit_sdm(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int = 200,
+    lr: float = 0.05,
+    logit_scale: float = 2.0,
+) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
     """Move the points themselves by gradient descent on sdm_loss; returns (a, b, loss curve)."""
     a, b = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
     opt = torch.optim.Adam([a, b], lr=lr)
@@ -136,9 +161,16 @@ def parameter_table(model: torch.nn.Module) -> pd.DataFrame:
     """Parameters per top-level block (encoders, ima, tcaf, head ...) of a model."""
     rows = []
     for name, child in model.named_children():
-        for sub, part in (child.named_children() if isinstance(child, torch.nn.ModuleDict) else [("", child)]):
-            rows.append({"block": f"{name}.{sub}" if sub else name,
-                         "parameters": sum(p.numel() for p in part.parameters())})
-    rows.append({"block": "missing-modality vectors", "parameters": model.missing.numel()}) \
-        if hasattr(model, "missing") else None
+        for sub, part in (
+            child.named_children() if isinstance(child, torch.nn.ModuleDict) else [("", child)]
+        ):
+            rows.append(
+                {
+                    "block": f"{name}.{sub}" if sub else name,
+                    "parameters": sum(p.numel() for p in part.parameters()),
+                }
+            )
+    rows.append(
+        {"block": "missing-modality vectors", "parameters": model.missing.numel()}
+    ) if hasattr(model, "missing") else None
     return pd.DataFrame(rows)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
-
 from monai.networks.nets import ResNet
+from torch import nn
 
 # MONAI's 3-D ResNets: depth -> (block, layers); widths 64,128,256,512 times widen_factor
 RESNET_LAYOUTS = {
@@ -57,9 +56,19 @@ class CTBackbone(nn.Module):
         super().__init__()
         block, layers = RESNET_LAYOUTS[depth] if depth in RESNET_LAYOUTS else (None, None)
         if block is None:
-            raise ValueError(f"ct_depth {depth} not supported; choose one of {sorted(RESNET_LAYOUTS)}")
-        self.net = ResNet(block, layers, [64, 128, 256, 512], spatial_dims=3, n_input_channels=1,
-                          conv1_t_stride=conv1_stride, widen_factor=widen, feed_forward=False)
+            raise ValueError(
+                f"ct_depth {depth} not supported; choose one of {sorted(RESNET_LAYOUTS)}"
+            )
+        self.net = ResNet(
+            block,
+            layers,
+            [64, 128, 256, 512],
+            spatial_dims=3,
+            n_input_channels=1,
+            conv1_t_stride=conv1_stride,
+            widen_factor=widen,
+            feed_forward=False,
+        )
         self.out_dim = ct_token_dim(depth, widen)
 
     def feature_map(self, ct: torch.Tensor) -> torch.Tensor:
@@ -78,8 +87,15 @@ class CTBackbone(nn.Module):
 class CTEncoder(nn.Module):
     """CT volume (or cached raw tokens) -> Encoded; the backbone is absent when tokens are cached."""
 
-    def __init__(self, dim: int = 256, depth: int = 10, widen: float = 0.25,
-                 use_tokens: bool = False, token_dim: int | None = None, conv1_stride: int = 2) -> None:
+    def __init__(
+        self,
+        dim: int = 256,
+        depth: int = 10,
+        widen: float = 0.25,
+        use_tokens: bool = False,
+        token_dim: int | None = None,
+        conv1_stride: int = 2,
+    ) -> None:
         super().__init__()
         self.backbone = None if use_tokens else CTBackbone(depth, widen, conv1_stride)
         self.token_dim = token_dim or ct_token_dim(depth, widen)
@@ -91,8 +107,10 @@ class CTEncoder(nn.Module):
         elif "ct" in batch and self.backbone is not None:
             raw = self.backbone(batch["ct"])
         else:
-            raise KeyError("the CT encoder needs batch['ct_tokens'] (built with use_ct_tokens=True) "
-                           "or batch['ct'] (built with use_ct_tokens=False)")
+            raise KeyError(
+                "the CT encoder needs batch['ct_tokens'] (built with use_ct_tokens=True) "
+                "or batch['ct'] (built with use_ct_tokens=False)"
+            )
         if raw.dim() != 3 or raw.shape[-1] != self.token_dim:
             raise ValueError(f"CT tokens must be (B,N,{self.token_dim}), got {tuple(raw.shape)}")
         tokens = self.proj(raw)
@@ -115,30 +133,47 @@ class RadiomicsEncoder(nn.Module):
     family projected by its own linear map (Linear-style init), so attention can weigh families.
     """
 
-    def __init__(self, n_features: int, dim: int = 256, mode: str = "families",
-                 families: list[list[int]] | None = None, hidden: tuple[int, int] = (1024, 512)) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        dim: int = 256,
+        mode: str = "families",
+        families: list[list[int]] | None = None,
+        hidden: tuple[int, int] = (1024, 512),
+    ) -> None:
         super().__init__()
         if n_features < 1:
             raise ValueError("rad_features must be >= 1")
         self.n_features, self.mode = n_features, mode
         if mode == "mlp":
             h1, h2 = hidden
-            self.mlp = nn.Sequential(nn.Linear(n_features, h1, bias=False), nn.BatchNorm1d(h1),
-                                     nn.ReLU(), nn.Linear(h1, h2, bias=False), nn.Linear(h2, dim))
+            self.mlp = nn.Sequential(
+                nn.Linear(n_features, h1, bias=False),
+                nn.BatchNorm1d(h1),
+                nn.ReLU(),
+                nn.Linear(h1, h2, bias=False),
+                nn.Linear(h2, dim),
+            )
         elif mode == "families":
             groups = families if families else equal_groups(n_features)
             bad = [i for g in groups for i in g if not 0 <= int(i) < n_features]
             if bad or not all(groups):
-                raise ValueError(f"rad_families: empty group or index out of 0..{n_features - 1}: {bad[:5]}")
+                raise ValueError(
+                    f"rad_families: empty group or index out of 0..{n_features - 1}: {bad[:5]}"
+                )
             # all families in one batched matmul: columns gathered into (G, longest) slots, the
             # unused slots of shorter families read a constant 0 and have zero weight
             width = max(len(g) for g in groups)
             index = torch.full((len(groups), width), n_features, dtype=torch.long)
             for i, g in enumerate(groups):
-                index[i, :len(g)] = torch.as_tensor(g, dtype=torch.long)
+                index[i, : len(g)] = torch.as_tensor(g, dtype=torch.long)
             self.register_buffer("index", index, persistent=False)
-            self.register_buffer("slot_mask", (index < n_features).float().unsqueeze(-1), persistent=False)
-            bound = 1 / torch.tensor([len(g) for g in groups], dtype=torch.float).sqrt().view(-1, 1, 1)
+            self.register_buffer(
+                "slot_mask", (index < n_features).float().unsqueeze(-1), persistent=False
+            )
+            bound = 1 / torch.tensor([len(g) for g in groups], dtype=torch.float).sqrt().view(
+                -1, 1, 1
+            )
             self.weight = nn.Parameter((torch.rand(len(groups), width, dim) * 2 - 1) * bound)
             self.bias = nn.Parameter((torch.rand(len(groups), dim) * 2 - 1) * bound.view(-1, 1))
             self.norm = nn.LayerNorm(dim)
@@ -148,12 +183,16 @@ class RadiomicsEncoder(nn.Module):
     def forward(self, batch: dict) -> Encoded:
         x = batch["radiomics"]
         if x.dim() != 2 or x.shape[1] != self.n_features:
-            raise ValueError(f"batch['radiomics'] must be (B,{self.n_features}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"batch['radiomics'] must be (B,{self.n_features}), got {tuple(x.shape)}"
+            )
         if self.mode == "mlp":
             v = self.mlp(x)
             return Encoded(v.unsqueeze(1), torch.ones_like(v[:, :1], dtype=torch.bool), v)
         padded = torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)[:, self.index]  # (B, G, width)
-        tokens = self.norm(torch.einsum("bgf,gfd->bgd", padded, self.weight * self.slot_mask) + self.bias)
+        tokens = self.norm(
+            torch.einsum("bgf,gfd->bgd", padded, self.weight * self.slot_mask) + self.bias
+        )
         mask = torch.ones(tokens.shape[:2], dtype=torch.bool, device=x.device)
         return Encoded(tokens, mask, tokens.mean(1))
 
@@ -168,8 +207,9 @@ class TextEncoder(nn.Module):
     or an already built transformers model.
     """
 
-    def __init__(self, dim: int = 256, text_dim: int = 384, language_model=None,
-                 finetune: bool = False) -> None:
+    def __init__(
+        self, dim: int = 256, text_dim: int = 384, language_model=None, finetune: bool = False
+    ) -> None:
         super().__init__()
         self.finetune = finetune
         self.lm = None
@@ -178,13 +218,14 @@ class TextEncoder(nn.Module):
                 self.lm = language_model
             else:
                 from tmiclnet import text
+
                 self.lm = text.load(language_model)[1]
             text_dim = self.lm.config.hidden_size
             self.lm.requires_grad_(finetune)
         self.text_dim = text_dim
         self.proj = nn.Sequential(nn.Linear(text_dim, dim), nn.LayerNorm(dim))
 
-    def train(self, mode: bool = True) -> "TextEncoder":
+    def train(self, mode: bool = True) -> TextEncoder:
         super().train(mode)
         if self.lm is not None and not self.finetune:
             self.lm.eval()  # a frozen model keeps dropout off
@@ -194,9 +235,11 @@ class TextEncoder(nn.Module):
         if "text_tokens" in batch:
             return batch["text_tokens"], batch["text_mask"].bool()
         if "text" not in batch or self.lm is None:
-            raise KeyError("the text encoder needs batch['text_tokens'] + batch['text_mask'] "
-                           "(built with use_text_tokens=True) or batch['text'] with input_ids and "
-                           "attention_mask (built with a text_model)")
+            raise KeyError(
+                "the text encoder needs batch['text_tokens'] + batch['text_mask'] "
+                "(built with use_text_tokens=True) or batch['text'] with input_ids and "
+                "attention_mask (built with a text_model)"
+            )
         enc = batch["text"]
         with torch.set_grad_enabled(self.finetune and torch.is_grad_enabled()):
             out = self.lm(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
@@ -205,6 +248,8 @@ class TextEncoder(nn.Module):
     def forward(self, batch: dict) -> Encoded:
         states, mask = self._states(batch)
         if states.dim() != 3 or states.shape[-1] != self.text_dim:
-            raise ValueError(f"text token states must be (B,L,{self.text_dim}), got {tuple(states.shape)}")
+            raise ValueError(
+                f"text token states must be (B,L,{self.text_dim}), got {tuple(states.shape)}"
+            )
         tokens = self.proj(states.float())
         return Encoded(tokens, mask, masked_mean(tokens, mask))

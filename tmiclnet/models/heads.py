@@ -20,10 +20,13 @@ DENSENET_SIZES = {
 class MLPHead(nn.Module):
     """Linear-GELU-Dropout-Linear to two logits."""
 
-    def __init__(self, in_dim: int, hidden: int = 128, dropout: float = 0.2, n_classes: int = 2) -> None:
+    def __init__(
+        self, in_dim: int, hidden: int = 128, dropout: float = 0.2, n_classes: int = 2
+    ) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.GELU(), nn.Dropout(dropout),
-                                 nn.Linear(hidden, n_classes))
+        self.net = nn.Sequential(
+            nn.Linear(in_dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, n_classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -32,9 +35,14 @@ class MLPHead(nn.Module):
 class _DenseLayer(nn.Module):
     def __init__(self, c_in: int, growth: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.BatchNorm1d(c_in), nn.ReLU(), nn.Conv1d(c_in, 4 * growth, 1, bias=False),
-                                 nn.BatchNorm1d(4 * growth), nn.ReLU(),
-                                 nn.Conv1d(4 * growth, growth, 3, padding=1, bias=False))
+        self.net = nn.Sequential(
+            nn.BatchNorm1d(c_in),
+            nn.ReLU(),
+            nn.Conv1d(c_in, 4 * growth, 1, bias=False),
+            nn.BatchNorm1d(4 * growth),
+            nn.ReLU(),
+            nn.Conv1d(4 * growth, growth, 3, padding=1, bias=False),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([x, self.net(x)], dim=1)
@@ -49,14 +57,23 @@ class DenseNet1D(nn.Module):
             raise ValueError(f"head size {size!r}: choose one of {sorted(DENSENET_SIZES)}")
         cfg = DENSENET_SIZES[size]
         c = cfg["init"]
-        layers: list[nn.Module] = [nn.Conv1d(1, c, 7, stride=2, padding=3, bias=False),
-                                   nn.BatchNorm1d(c), nn.ReLU(), nn.MaxPool1d(3, 2, 1)]
+        layers: list[nn.Module] = [
+            nn.Conv1d(1, c, 7, stride=2, padding=3, bias=False),
+            nn.BatchNorm1d(c),
+            nn.ReLU(),
+            nn.MaxPool1d(3, 2, 1),
+        ]
         for i, n in enumerate(cfg["blocks"]):
             for _ in range(n):
                 layers.append(_DenseLayer(c, cfg["growth"]))
                 c += cfg["growth"]
             if i < len(cfg["blocks"]) - 1:  # transition: halve channels and length
-                layers += [nn.BatchNorm1d(c), nn.ReLU(), nn.Conv1d(c, c // 2, 1, bias=False), nn.AvgPool1d(2)]
+                layers += [
+                    nn.BatchNorm1d(c),
+                    nn.ReLU(),
+                    nn.Conv1d(c, c // 2, 1, bias=False),
+                    nn.AvgPool1d(2),
+                ]
                 c //= 2
         layers += [nn.BatchNorm1d(c), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten()]
         self.features = nn.Sequential(*layers)

@@ -37,10 +37,18 @@ class SelfAttentionBlock(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(dim)
 
-    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, tokens: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         # the (B,N,N) map is only materialised outside training: the fused kernel is faster
-        out, weights = self.attn(tokens, tokens, tokens, key_padding_mask=safe_padding_mask(mask),
-                                 need_weights=not self.training, average_attn_weights=True)
+        out, weights = self.attn(
+            tokens,
+            tokens,
+            tokens,
+            key_padding_mask=safe_padding_mask(mask),
+            need_weights=not self.training,
+            average_attn_weights=True,
+        )
         return self.norm(tokens + self.drop(out)), weights
 
 
@@ -49,10 +57,12 @@ class AttentionPool(nn.Module):
 
     def __init__(self, dim: int = 256, heads: int = 4) -> None:
         super().__init__()
-        self.query = nn.Parameter(torch.randn(1, 1, dim) * dim ** -0.5)
+        self.query = nn.Parameter(torch.randn(1, 1, dim) * dim**-0.5)
         self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
 
-    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, tokens: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         q = self.query.expand(tokens.shape[0], -1, -1)
         out, weights = self.attn(q, tokens, tokens, key_padding_mask=safe_padding_mask(mask))
         return out[:, 0], weights[:, 0]
@@ -67,8 +77,14 @@ class IMA(nn.Module):
     - enabled=False: tokens pass unchanged; the vector is their masked mean.
     """
 
-    def __init__(self, dim: int = 256, variant: str = "tokens", enabled: bool = True,
-                 heads: int = 16, dropout: float = 0.2) -> None:
+    def __init__(
+        self,
+        dim: int = 256,
+        variant: str = "tokens",
+        enabled: bool = True,
+        heads: int = 16,
+        dropout: float = 0.2,
+    ) -> None:
         super().__init__()
         self.variant, self.enabled = variant, enabled
         self.block = SelfAttentionBlock(dim, heads, dropout) if enabled else None
@@ -95,5 +111,5 @@ def one_token_closed_form(block: SelfAttentionBlock, x: torch.Tensor) -> torch.T
     """
     d = x.shape[-1]
     attn = block.attn
-    v = x @ attn.in_proj_weight[2 * d:].T + attn.in_proj_bias[2 * d:]
+    v = x @ attn.in_proj_weight[2 * d :].T + attn.in_proj_bias[2 * d :]
     return block.norm(x + attn.out_proj(v))

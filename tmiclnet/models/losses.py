@@ -15,8 +15,13 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def sdm_loss(a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, logit_scale: float = 2.0,
-             eps: float = 1e-8) -> torch.Tensor:
+def sdm_loss(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    labels: torch.Tensor,
+    logit_scale: float = 2.0,
+    eps: float = 1e-8,
+) -> torch.Tensor:
     """SDM between paired vectors a, b (B,d) with labels (B,): KL(P || Q) both ways, mean over rows.
 
     S = s * a_hat @ b_hat.T (rows L2-normalised), P = softmax(S) row-wise, Q[i,j] = 1[y_i = y_j] /
@@ -24,8 +29,10 @@ def sdm_loss(a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, logit_scale
     Symmetric in (a, b).
     """
     if a.shape != b.shape or a.dim() != 2 or labels.shape != a.shape[:1]:
-        raise ValueError(f"sdm_loss needs a, b (B,d) and labels (B,): got {tuple(a.shape)}, "
-                         f"{tuple(b.shape)}, {tuple(labels.shape)}")
+        raise ValueError(
+            f"sdm_loss needs a, b (B,d) and labels (B,): got {tuple(a.shape)}, "
+            f"{tuple(b.shape)}, {tuple(labels.shape)}"
+        )
     a_hat, b_hat = F.normalize(a.float(), dim=1), F.normalize(b.float(), dim=1)
     scores = logit_scale * a_hat @ b_hat.T
     same = (labels.view(-1, 1) == labels.view(1, -1)).float()
@@ -59,12 +66,18 @@ class TMFFLoss(nn.Module):
             a, b, labels = a[rows], b[rows], labels[rows]
         return sdm_loss(a, b, labels, self.logit_scale)
 
-    def forward(self, m1, m2, m3, logits, labels, present: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, m1, m2, m3, logits, labels, present: torch.Tensor | None = None
+    ) -> torch.Tensor:
         ce = F.cross_entropy(logits.float(), labels)
         if self.w2 == 0:
             return ce
-        both = (lambda i, j: present[:, i] & present[:, j]) if present is not None else (lambda i, j: None)
-        align = ((1 - self.w1) * self.pair(m1, m2, labels, both(0, 1))
-                 + self.w1 * (self.pair(m2, m3, labels, both(1, 2))
-                              + self.pair(m1, m3, labels, both(0, 2))) / 2)
+        both = (
+            (lambda i, j: present[:, i] & present[:, j])
+            if present is not None
+            else (lambda i, j: None)
+        )
+        align = (1 - self.w1) * self.pair(m1, m2, labels, both(0, 1)) + self.w1 * (
+            self.pair(m2, m3, labels, both(1, 2)) + self.pair(m1, m3, labels, both(0, 2))
+        ) / 2
         return ce + self.w2 * align

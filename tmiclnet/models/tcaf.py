@@ -72,11 +72,14 @@ class CrossAttentionBlock(nn.Module):
         super().__init__()
         self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.ff = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Dropout(dropout),
-                                nn.Linear(2 * dim, dim))
+        self.ff = nn.Sequential(
+            nn.Linear(dim, 2 * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim)
+        )
 
     def forward(self, query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor):
-        out, weights = self.attn(query.unsqueeze(1), keys, keys, key_padding_mask=safe_padding_mask(mask))
+        out, weights = self.attn(
+            query.unsqueeze(1), keys, keys, key_padding_mask=safe_padding_mask(mask)
+        )
         h = self.norm1(query + out[:, 0])
         return self.norm2(h + self.ff(h)), weights[:, 0]
 
@@ -89,17 +92,21 @@ class TokenTCAF(nn.Module):
     are all missing keeps its own vector.
     """
 
-    def __init__(self, n_modalities: int = 3, dim: int = 256, heads: int = 8, dropout: float = 0.1) -> None:
+    def __init__(
+        self, n_modalities: int = 3, dim: int = 256, heads: int = 8, dropout: float = 0.1
+    ) -> None:
         super().__init__()
         self.type_embed = nn.Parameter(torch.zeros(n_modalities, dim))
-        self.blocks = nn.ModuleList(CrossAttentionBlock(dim, heads, dropout) for _ in range(n_modalities))
+        self.blocks = nn.ModuleList(
+            CrossAttentionBlock(dim, heads, dropout) for _ in range(n_modalities)
+        )
 
     def forward(self, vectors, tokens, masks, present):
         outs, maps = [], {}
         for p, block in enumerate(self.blocks):
             others = [j for j in range(len(tokens)) if j != p]
             keys = torch.cat([tokens[j] + self.type_embed[j] for j in others], dim=1)
-            key_mask = torch.cat([masks[j] & present[:, j:j + 1] for j in others], dim=1)
+            key_mask = torch.cat([masks[j] & present[:, j : j + 1] for j in others], dim=1)
             out, maps[p] = block(vectors[p], keys, key_mask)
             has_context = key_mask.any(dim=1, keepdim=True)
             outs.append(torch.where(has_context, out, vectors[p]))

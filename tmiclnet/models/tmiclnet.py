@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tmiclnet.models.encoders import CTEncoder, RadiomicsEncoder, TextEncoder, Encoded
+from tmiclnet.models.encoders import CTEncoder, Encoded, RadiomicsEncoder, TextEncoder
 from tmiclnet.models.heads import DenseNet1D, MLPHead
 from tmiclnet.models.ima import IMA
 from tmiclnet.models.losses import TMFFLoss
@@ -34,7 +34,9 @@ def present_mask(batch: dict, batch_size: int, device) -> torch.Tensor:
     if present is None:
         return torch.ones(batch_size, len(MODALITIES), dtype=torch.bool, device=device)
     if present.shape != (batch_size, len(MODALITIES)):
-        raise ValueError(f"batch['present'] must be (B,3) over {MODALITIES}, got {tuple(present.shape)}")
+        raise ValueError(
+            f"batch['present'] must be (B,3) over {MODALITIES}, got {tuple(present.shape)}"
+        )
     return present.to(device=device, dtype=torch.bool)
 
 
@@ -61,13 +63,32 @@ def blank_absent(batch: dict, present: torch.Tensor) -> dict:
 class TMICLNet(nn.Module):
     """Encoders -> IMA -> fusion -> head, for any subset of the three modalities."""
 
-    def __init__(self, modalities: tuple[str, ...] = MODALITIES, variant: str = "tokens", ima: bool = True,
-                 fusion: str = "tcaf", w1: float = 0.2, w2: float = 0.01, *, rad_features: int,
-                 rad_families: list[list[int]] | None = None, rad_hidden: tuple[int, int] = (256, 128),
-                 text_model=None, text_dim: int = 384, text_finetune: bool = False,
-                 use_text_tokens: bool = True, ct_depth: int = 10, ct_widen: float = 0.25,
-                 use_ct_tokens: bool = False, ct_token_dim: int | None = None, ct_conv1_stride: int = 2,
-                 dim: int = 256, heads: int | None = None, dropout: float = 0.2, head: str = "small") -> None:
+    def __init__(
+        self,
+        modalities: tuple[str, ...] = MODALITIES,
+        variant: str = "tokens",
+        ima: bool = True,
+        fusion: str = "tcaf",
+        w1: float = 0.2,
+        w2: float = 0.01,
+        *,
+        rad_features: int,
+        rad_families: list[list[int]] | None = None,
+        rad_hidden: tuple[int, int] = (256, 128),
+        text_model=None,
+        text_dim: int = 384,
+        text_finetune: bool = False,
+        use_text_tokens: bool = True,
+        ct_depth: int = 10,
+        ct_widen: float = 0.25,
+        use_ct_tokens: bool = False,
+        ct_token_dim: int | None = None,
+        ct_conv1_stride: int = 2,
+        dim: int = 256,
+        heads: int | None = None,
+        dropout: float = 0.2,
+        head: str = "small",
+    ) -> None:
         super().__init__()
         bad = [m for m in modalities if m not in MODALITIES]
         if bad or not modalities:
@@ -78,25 +99,39 @@ class TMICLNet(nn.Module):
         self.variant, self.fusion, self.w1, self.w2 = variant, fusion, w1, w2
         enc: dict[str, nn.Module] = {}
         if "ct" in self.modalities:
-            enc["ct"] = CTEncoder(dim, ct_depth, ct_widen, use_ct_tokens, ct_token_dim, ct_conv1_stride)
+            enc["ct"] = CTEncoder(
+                dim, ct_depth, ct_widen, use_ct_tokens, ct_token_dim, ct_conv1_stride
+            )
         if "radiomics" in self.modalities:
             mode = "families" if variant == "tokens" else "mlp"
-            enc["radiomics"] = RadiomicsEncoder(rad_features, dim, mode, rad_families, tuple(rad_hidden))
+            enc["radiomics"] = RadiomicsEncoder(
+                rad_features, dim, mode, rad_families, tuple(rad_hidden)
+            )
         if "text" in self.modalities:
             lm = None if use_text_tokens else text_model
             if not use_text_tokens and lm is None:
-                raise ValueError("use_text_tokens=False needs text_model (a folder, hub name or model)")
+                raise ValueError(
+                    "use_text_tokens=False needs text_model (a folder, hub name or model)"
+                )
             enc["text"] = TextEncoder(dim, text_dim, lm, text_finetune)
         self.encoders = nn.ModuleDict(enc)
-        heads = heads or (16 if variant == "released" else 4)  # released: the paper's 16; tokens: cheaper
-        self.ima = nn.ModuleDict({m: IMA(dim, variant, ima, heads, dropout) for m in self.modalities})
+        heads = heads or (
+            16 if variant == "released" else 4
+        )  # released: the paper's 16; tokens: cheaper
+        self.ima = nn.ModuleDict(
+            {m: IMA(dim, variant, ima, heads, dropout) for m in self.modalities}
+        )
         k = len(self.modalities)
-        self.missing = nn.Parameter(torch.randn(k, dim) * 0.02)  # learned stand-in for an absent modality
+        self.missing = nn.Parameter(
+            torch.randn(k, dim) * 0.02
+        )  # learned stand-in for an absent modality
         self.tcaf = None
         if k > 1 and fusion == "tcaf":
             self.tcaf = ReleasedTCAF(k) if variant == "released" else TokenTCAF(k, dim, heads=heads)
         width = dim if (k == 1 or (fusion == "tcaf" and variant == "tokens")) else k * dim
-        self.head = DenseNet1D(head) if variant == "released" and k > 1 else MLPHead(width, dropout=dropout)
+        self.head = (
+            DenseNet1D(head) if variant == "released" and k > 1 else MLPHead(width, dropout=dropout)
+        )
         self.tmff = TMFFLoss(w1, w2)
 
     # -- forward ---------------------------------------------------------------------------------
@@ -104,8 +139,11 @@ class TMICLNet(nn.Module):
         out = {}
         for p, m in enumerate(self.modalities):
             e = self.encoders[m](batch)
-            tokens, mask = (e.pooled.unsqueeze(1), torch.ones_like(e.mask[:, :1])) \
-                if self.variant == "released" else (e.tokens, e.mask)
+            tokens, mask = (
+                (e.pooled.unsqueeze(1), torch.ones_like(e.mask[:, :1]))
+                if self.variant == "released"
+                else (e.tokens, e.mask)
+            )
             here = present[:, p]
             tokens = torch.where(here.view(-1, 1, 1), tokens, torch.zeros_like(tokens))
             out[m] = Encoded(tokens, mask & here.view(-1, 1), e.pooled)
@@ -148,9 +186,15 @@ class TMICLNet(nn.Module):
                 attention[f"ima/{m}/{name}"] = w
             vecs.append(v), toks.append(t), masks.append(encoded[m].mask)
         fused = self._fuse(vecs, toks, masks, present, attention)
-        features = [vecs[self.modalities.index(m)] if m in self.modalities else None for m in MODALITIES]
-        return {"logits": self.head(fused), "features": features, "attention": attention,
-                "present": present_all}
+        features = [
+            vecs[self.modalities.index(m)] if m in self.modalities else None for m in MODALITIES
+        ]
+        return {
+            "logits": self.head(fused),
+            "features": features,
+            "attention": attention,
+            "present": present_all,
+        }
 
     # -- loss ------------------------------------------------------------------------------------
     def loss(self, output: dict, labels: torch.Tensor) -> torch.Tensor:
@@ -164,4 +208,6 @@ class TMICLNet(nn.Module):
             return self.tmff(*feats, logits, labels, present=present)
         i, j = (MODALITIES.index(m) for m in self.modalities)
         rows = None if present is None else present[:, i] & present[:, j]
-        return F.cross_entropy(logits.float(), labels) + self.w2 * self.tmff.pair(feats[i], feats[j], labels, rows)
+        return F.cross_entropy(logits.float(), labels) + self.w2 * self.tmff.pair(
+            feats[i], feats[j], labels, rows
+        )

@@ -14,9 +14,13 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "Extraction": "extract", "RadiomicsCaseError": "extract", "extract_cases": "extract",
-    "features": "extract", "params_path": "extract",
-    "feature_families": "families", "family_indices": "families",
+    "Extraction": "extract",
+    "RadiomicsCaseError": "extract",
+    "extract_cases": "extract",
+    "features": "extract",
+    "params_path": "extract",
+    "feature_families": "families",
+    "family_indices": "families",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -25,30 +25,47 @@ def _timed(cases, params, jobs, cache_dir) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
-def run(profile: str, cohort_name: str, n_cases: int, jobs: int, data_dir: str | None,
-        whole: bool) -> dict:
+def run(
+    profile: str, cohort_name: str, n_cases: int, jobs: int, data_dir: str | None, whole: bool
+) -> dict:
     from tmiclnet.data.cohort import load
 
     prof = get_profile(profile)
     cohort = load(Path(data_dir or default_data_dir(profile)) / cohort_name)
     params = params_path(prof.radiomics_params)
     cases = cohort_cases(cohort, cohort.ids[:n_cases])
-    report = dict(profile=profile, params=params.name, cohort=str(cohort.root), cases=len(cases),
-                  jobs=jobs, cpus=os.cpu_count(), load_before=os.getloadavg()[0])
+    report = dict(
+        profile=profile,
+        params=params.name,
+        cohort=str(cohort.root),
+        cases=len(cases),
+        jobs=jobs,
+        cpus=os.cpu_count(),
+        load_before=os.getloadavg()[0],
+    )
     with tempfile.TemporaryDirectory(prefix="radiomics-bench-") as tmp:
         seq, _ = _timed(cases, params, 1, Path(tmp) / "seq")
         par, out = _timed(cases, params, jobs, Path(tmp) / "par")
         cached, again = _timed(cases, params, jobs, Path(tmp) / "par")
         assert again.n_computed == 0 and again.features.equals(out.features)
-        report.update(features=out.features.shape[1], cpu_s_per_case=out.timings["cpu_seconds"].mean(),
-                      sequential_s=seq, parallel_s=par,
-                      cached_s=cached, sequential_cases_per_s=len(cases) / seq,
-                      parallel_cases_per_s=len(cases) / par, speedup=seq / par,
-                      cached_fraction=cached / par)
+        report.update(
+            features=out.features.shape[1],
+            cpu_s_per_case=out.timings["cpu_seconds"].mean(),
+            sequential_s=seq,
+            parallel_s=par,
+            cached_s=cached,
+            sequential_cases_per_s=len(cases) / seq,
+            parallel_cases_per_s=len(cases) / par,
+            speedup=seq / par,
+            cached_fraction=cached / par,
+        )
         if whole:
             full, out = _timed(cohort_cases(cohort), params, jobs, Path(tmp) / "all")
-            report.update(all_cases=len(cohort.ids), all_s=full,
-                          all_cpu_s=float(out.timings["cpu_seconds"].sum()))
+            report.update(
+                all_cases=len(cohort.ids),
+                all_s=full,
+                all_cpu_s=float(out.timings["cpu_seconds"].sum()),
+            )
     report["load_after"] = os.getloadavg()[0]
     return report
 
@@ -64,17 +81,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="also write the report to this file")
     args = parser.parse_args(argv)
     r = run(args.profile, args.cohort, args.cases, args.jobs, args.data_dir, args.all)
-    print(f"radiomics bench: profile {r['profile']} ({r['params']}, {r['features']} features), "
-          f"{r['cases']} cases, {r['cpus']} CPUs, load {r['load_before']:.1f} -> {r['load_after']:.1f}")
+    print(
+        f"radiomics bench: profile {r['profile']} ({r['params']}, {r['features']} features), "
+        f"{r['cases']} cases, {r['cpus']} CPUs, load {r['load_before']:.1f} -> {r['load_after']:.1f}"
+    )
     print(f"  CPU time per case (pyradiomics, one core): {r['cpu_s_per_case']:.2f} s")
-    print(f"  sequential      {r['sequential_s']:7.1f} s  {r['sequential_cases_per_s']:.2f} cases/s")
-    print(f"  parallel ({r['jobs']} jobs) {r['parallel_s']:7.1f} s  {r['parallel_cases_per_s']:.2f} cases/s"
-          f"  speed-up {r['speedup']:.2f}x (target >= 1.7x)")
-    print(f"  cached re-run   {r['cached_s']:7.2f} s  {100 * r['cached_fraction']:.2f} % of the parallel "
-          "run (target < 2 %)")
+    print(
+        f"  sequential      {r['sequential_s']:7.1f} s  {r['sequential_cases_per_s']:.2f} cases/s"
+    )
+    print(
+        f"  parallel ({r['jobs']} jobs) {r['parallel_s']:7.1f} s  {r['parallel_cases_per_s']:.2f} cases/s"
+        f"  speed-up {r['speedup']:.2f}x (target >= 1.7x)"
+    )
+    print(
+        f"  cached re-run   {r['cached_s']:7.2f} s  {100 * r['cached_fraction']:.2f} % of the parallel "
+        "run (target < 2 %)"
+    )
     if "all_s" in r:
-        print(f"  whole cohort    {r['all_s']:7.1f} s  for {r['all_cases']} cases, cold, {r['jobs']} jobs "
-              f"({r['all_cpu_s']:.0f} CPU-seconds in pyradiomics)")
+        print(
+            f"  whole cohort    {r['all_s']:7.1f} s  for {r['all_cases']} cases, cold, {r['jobs']} jobs "
+            f"({r['all_cpu_s']:.0f} CPU-seconds in pyradiomics)"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2))
     return 0

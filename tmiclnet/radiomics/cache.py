@@ -22,8 +22,13 @@ CACHE_VERSION = "1"
 
 def case_key(image: Path, mask: Path, params: Path) -> str:
     """The sha256 naming a case's entry: hashes of the three inputs plus the extractor's version."""
-    parts = [CACHE_VERSION, radiomics.__version__, sha256_file(image), sha256_file(mask),
-             sha256_file(params)]
+    parts = [
+        CACHE_VERSION,
+        radiomics.__version__,
+        sha256_file(image),
+        sha256_file(mask),
+        sha256_file(params),
+    ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -53,4 +58,6 @@ def decode_features(entry: dict) -> dict[str, float]:
 
 
 def _encode(value: float) -> float | str:
-    return value if math.isfinite(value) else repr(value)  # 'nan', 'inf', '-inf' -> float() reads them
+    return (
+        value if math.isfinite(value) else repr(value)
+    )  # 'nan', 'inf', '-inf' -> float() reads them

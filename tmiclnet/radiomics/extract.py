@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,9 @@ class Extraction:
     n_computed: int
     seconds: float
     nonfinite: dict[str, list[str]] = field(default_factory=dict)  # case -> feature names
-    timings: pd.DataFrame | None = None  # index id: seconds, cpu_seconds (when first computed), cached
+    timings: pd.DataFrame | None = (
+        None  # index id: seconds, cpu_seconds (when first computed), cached
+    )
 
 
 def params_path(name: str | Path) -> Path:
@@ -74,7 +77,9 @@ def params_path(name: str | Path) -> Path:
     if not path.is_absolute() and not path.exists():
         path = PARAMS_DIR / path
     if not path.is_file():
-        raise FileNotFoundError(f"radiomics parameter file {name!r} not found (looked in {PARAMS_DIR})")
+        raise FileNotFoundError(
+            f"radiomics parameter file {name!r} not found (looked in {PARAMS_DIR})"
+        )
     return path
 
 
@@ -90,8 +95,9 @@ def cohort_cases(cohort, ids: Iterable[str] | None = None) -> list[Case]:
     return [Case(i, Path(cohort.image_path(i)), Path(cohort.mask_path(i))) for i in ids]
 
 
-def features(cohort, profile: "Profile", n_jobs: int | None = None,
-             cache_dir: str | Path | None = None) -> pd.DataFrame:
+def features(
+    cohort, profile: Profile, n_jobs: int | None = None, cache_dir: str | Path | None = None
+) -> pd.DataFrame:
     """The cohort's feature table (index id, cohort order); see :func:`extract` for the details."""
     result = extract(cohort, profile, n_jobs=n_jobs, cache_dir=cache_dir)
     table = result.features
@@ -100,17 +106,31 @@ def features(cohort, profile: "Profile", n_jobs: int | None = None,
     return table
 
 
-def extract(cohort, profile: "Profile", n_jobs: int | None = None,
-            cache_dir: str | Path | None = None, ids: Iterable[str] | None = None,
-            progress: bool = True) -> Extraction:
+def extract(
+    cohort,
+    profile: Profile,
+    n_jobs: int | None = None,
+    cache_dir: str | Path | None = None,
+    ids: Iterable[str] | None = None,
+    progress: bool = True,
+) -> Extraction:
     """Extract the profile's parameter file on every case of `cohort` (or `ids`)."""
-    return extract_cases(cohort_cases(cohort, ids), params_path(profile.radiomics_params),
-                         n_jobs=profile.n_jobs if n_jobs is None else n_jobs,
-                         cache_dir=cache_dir, progress=progress)
+    return extract_cases(
+        cohort_cases(cohort, ids),
+        params_path(profile.radiomics_params),
+        n_jobs=profile.n_jobs if n_jobs is None else n_jobs,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
 
 
-def extract_cases(cases: list[Case], params: str | Path, n_jobs: int = 1,
-                  cache_dir: str | Path | None = None, progress: bool = True) -> Extraction:
+def extract_cases(
+    cases: list[Case],
+    params: str | Path,
+    n_jobs: int = 1,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+) -> Extraction:
     """Read cached cases, compute the others in parallel, then check and assemble the table."""
     start = time.perf_counter()
     params = params_path(params)
@@ -131,12 +151,26 @@ def extract_cases(cases: list[Case], params: str | Path, n_jobs: int = 1,
     nonfinite = _nonfinite(table)
     computed = {c.id for c in todo}
     timings = pd.DataFrame(
-        [dict(id=c.id, seconds=entries[c.id].get("seconds", np.nan),
-              cpu_seconds=entries[c.id].get("cpu_seconds", np.nan), cached=c.id not in computed)
-         for c in cases], columns=["id", "seconds", "cpu_seconds", "cached"]).set_index("id")
-    return Extraction(table, summarise_warnings(entries), n_cached=len(cases) - len(todo),
-                      n_computed=len(todo), seconds=time.perf_counter() - start,
-                      nonfinite=nonfinite, timings=timings)
+        [
+            dict(
+                id=c.id,
+                seconds=entries[c.id].get("seconds", np.nan),
+                cpu_seconds=entries[c.id].get("cpu_seconds", np.nan),
+                cached=c.id not in computed,
+            )
+            for c in cases
+        ],
+        columns=["id", "seconds", "cpu_seconds", "cached"],
+    ).set_index("id")
+    return Extraction(
+        table,
+        summarise_warnings(entries),
+        n_cached=len(cases) - len(todo),
+        n_computed=len(todo),
+        seconds=time.perf_counter() - start,
+        nonfinite=nonfinite,
+        timings=timings,
+    )
 
 
 def _checked(cases: list[Case]) -> list[Case]:
@@ -151,7 +185,9 @@ def _checked(cases: list[Case]) -> list[Case]:
     return cases
 
 
-def _run(todo: list[Case], params: Path, n_jobs: int, progress: bool) -> Iterator[tuple[Case, dict]]:
+def _run(
+    todo: list[Case], params: Path, n_jobs: int, progress: bool
+) -> Iterator[tuple[Case, dict]]:
     if not todo:
         return
     jobs = max(1, min(n_jobs, len(todo)))
@@ -168,9 +204,12 @@ def _table(cases: list[Case], entries: dict[str, dict]) -> pd.DataFrame:
     columns = list(rows[cases[0].id])
     odd = {i: sorted(set(columns) ^ set(r)) for i, r in rows.items() if list(r) != columns}
     if odd:
-        detail = "; ".join(f"{i}: {len(d)} names differ, e.g. {d[:3]}" for i, d in list(odd.items())[:5])
-        raise ValueError(f"cases yield different feature names than {cases[0].id} "
-                         f"({len(odd)} case(s)): {detail}")
+        detail = "; ".join(
+            f"{i}: {len(d)} names differ, e.g. {d[:3]}" for i, d in list(odd.items())[:5]
+        )
+        raise ValueError(
+            f"cases yield different feature names than {cases[0].id} ({len(odd)} case(s)): {detail}"
+        )
     table = pd.DataFrame.from_dict(rows, orient="index", columns=columns, dtype=np.float64)
     table.index.name = "id"
     return table
@@ -178,11 +217,18 @@ def _table(cases: list[Case], entries: dict[str, dict]) -> pd.DataFrame:
 
 def _nonfinite(table: pd.DataFrame) -> dict[str, list[str]]:
     bad = ~np.isfinite(table.to_numpy())
-    found = {table.index[r]: [table.columns[c] for c in np.flatnonzero(bad[r])]
-             for r in np.flatnonzero(bad.any(axis=1))}
+    found = {
+        table.index[r]: [table.columns[c] for c in np.flatnonzero(bad[r])]
+        for r in np.flatnonzero(bad.any(axis=1))
+    }
     if found:
-        log.warning("radiomics: %d non-finite value(s) in %d case(s) (e.g. %s); kept as NaN for the "
-                    "fold pipeline to impute", int(bad.sum()), len(found), next(iter(found)))
+        log.warning(
+            "radiomics: %d non-finite value(s) in %d case(s) (e.g. %s); kept as NaN for the "
+            "fold pipeline to impute",
+            int(bad.sum()),
+            len(found),
+            next(iter(found)),
+        )
     return found
 
 
@@ -197,6 +243,10 @@ def summarise_warnings(entries: dict[str, dict]) -> pd.DataFrame:
             counts[key] += 1
             cases.setdefault(key, set()).add(case_id)
             example.setdefault(key, w["message"])
-    rows = [dict(source=k[0], level=k[1], message=k[2], count=n, cases=len(cases[k]),
-                 example=example[k]) for k, n in counts.most_common()]
+    rows = [
+        dict(
+            source=k[0], level=k[1], message=k[2], count=n, cases=len(cases[k]), example=example[k]
+        )
+        for k, n in counts.most_common()
+    ]
     return pd.DataFrame(rows, columns=["source", "level", "message", "count", "cases", "example"])

@@ -7,7 +7,7 @@ one token (TMI-CLNet's radiomics branch); `family_indices` gives the column grou
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 CLASSES = ("shape", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")
 
@@ -28,8 +28,9 @@ def family_of(column: str) -> str:
     family, _, feature = column.rpartition("_")
     image_type, _, cls = family.rpartition("_")
     if not feature or not image_type or cls not in CLASSES:
-        raise ValueError(f"{column!r} is not a pyradiomics feature name "
-                         "(<image type>_<class>_<feature>)")
+        raise ValueError(
+            f"{column!r} is not a pyradiomics feature name (<image type>_<class>_<feature>)"
+        )
     return family
 
 

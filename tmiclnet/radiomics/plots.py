@@ -14,9 +14,11 @@ def families_table(columns) -> pd.DataFrame:
     fams = feature_families(columns)
     counts = pd.DataFrame(
         [(f.rpartition("_")[2], image_type_of(f), len(c)) for f, c in fams.items()],
-        columns=["class", "image", "n"])
-    table = counts.pivot_table(index="class", columns="image", values="n", aggfunc="sum",
-                               sort=False).reindex([c for c in CLASSES if c in set(counts["class"])])
+        columns=["class", "image", "n"],
+    )
+    table = counts.pivot_table(
+        index="class", columns="image", values="n", aggfunc="sum", sort=False
+    ).reindex([c for c in CLASSES if c in set(counts["class"])])
     table = table.fillna(0).astype(int)
     table.insert(0, "measures", [DESCRIPTIONS[c] for c in table.index])
     return table
@@ -93,7 +95,9 @@ def auc_figure(per_feature: pd.DataFrame, n: int = 15) -> plt.Figure:
     ax.barh(y + 0.2, top["selected_train_auc"], height=0.4, label="training rows (ranked on)")
     ax.barh(y - 0.2, top["selected_test_auc"], height=0.4, label="held-out rows, same folds")
     ax.axvline(0.5, color="grey", lw=1)
-    labels = [f"{c if len(c) < 48 else c[:45] + '...'} ({k}x)" for c, k in zip(top.index, top["selected"])]
+    labels = [
+        f"{c if len(c) < 48 else c[:45] + '...'} ({k}x)" for c, k in zip(top.index, top["selected"])
+    ]
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlim(0.2, 1.0)
     ax.set_xlabel("AUC (direction fixed on training rows)")

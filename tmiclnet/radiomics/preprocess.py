@@ -7,7 +7,7 @@ test patients' values shaped the scaling: `fit_fold` makes the honest order the 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 from sklearn.feature_selection import SelectKBest, f_classif
@@ -36,8 +36,13 @@ def make_pipeline(profile: Profile | None = None, select_k: int | None = None) -
     return Pipeline(steps).set_output(transform="pandas")
 
 
-def fit_fold(table: pd.DataFrame, labels: pd.Series, train_ids: Sequence[str],
-             profile: Profile | None = None, select_k: int | None = None) -> Pipeline:
+def fit_fold(
+    table: pd.DataFrame,
+    labels: pd.Series,
+    train_ids: Sequence[str],
+    profile: Profile | None = None,
+    select_k: int | None = None,
+) -> Pipeline:
     """A pipeline fitted on the training ids' rows only (labels are used by selection only)."""
     train_ids = list(train_ids)
     missing = sorted(set(train_ids) - set(table.index))

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import nibabel as nib
 import numpy as np
@@ -79,9 +79,16 @@ def _seed(case_id: str, seed: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{case_id}/{seed}".encode()).digest()[:4], "little")
 
 
-def stability(cases: Sequence[Case], params: str | Path, work_dir: str | Path,
-              cache_dir: str | Path | None = None, seed: int = 0, noise_hu: float = 10.0,
-              n_jobs: int = 1, progress: bool = False) -> pd.DataFrame:
+def stability(
+    cases: Sequence[Case],
+    params: str | Path,
+    work_dir: str | Path,
+    cache_dir: str | Path | None = None,
+    seed: int = 0,
+    noise_hu: float = 10.0,
+    n_jobs: int = 1,
+    progress: bool = False,
+) -> pd.DataFrame:
     """ICC(2,1) per feature of each perturbation against the original (index feature).
 
     Columns: one per perturbation ("erode", "dilate", "noise") and "all" (all four versions as
@@ -96,7 +103,9 @@ def stability(cases: Sequence[Case], params: str | Path, work_dir: str | Path,
     for kind in PERTURBATIONS:
         perturbed = [perturb(c, kind, Path(work_dir), seed, noise_hu) for c in cases]
         versions[kind] = extract_cases(perturbed, **run).features.loc[base.index, base.columns]
-    out = {kind: icc_2_1(np.stack([base.to_numpy(), versions[kind].to_numpy()], axis=1))
-           for kind in PERTURBATIONS}
+    out = {
+        kind: icc_2_1(np.stack([base.to_numpy(), versions[kind].to_numpy()], axis=1))
+        for kind in PERTURBATIONS
+    }
     out["all"] = icc_2_1(np.stack([v.to_numpy() for v in versions.values()], axis=1))
     return pd.DataFrame(out, index=pd.Index(base.columns, name="feature"))

@@ -32,8 +32,9 @@ def auc_columns(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (ranks[y].sum(axis=0) - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
-def foldwise_auc(table: pd.DataFrame, labels: pd.Series, folds: int = 5, seed: int = 0,
-                 top: int = 10) -> FoldAUC:
+def foldwise_auc(
+    table: pd.DataFrame, labels: pd.Series, folds: int = 5, seed: int = 0, top: int = 10
+) -> FoldAUC:
     """Per fold: impute with training medians, orient and rank on training rows, score held-out.
 
     Per feature: `train_auc` / `test_auc` average over all folds (held-out AUC uses the direction
@@ -55,8 +56,15 @@ def foldwise_auc(table: pd.DataFrame, labels: pd.Series, folds: int = 5, seed: i
         auc_te = np.where(flip, 1 - raw_te, raw_te)
         best = np.argsort(-auc_tr, kind="stable")[:top]
         chosen.append(np.isin(np.arange(x.shape[1]), best))
-        per_fold.append(dict(fold=k, feature=table.columns[best[0]], train_auc=auc_tr[best[0]],
-                             test_auc=auc_te[best[0]], top_mean_test_auc=auc_te[best].mean()))
+        per_fold.append(
+            dict(
+                fold=k,
+                feature=table.columns[best[0]],
+                train_auc=auc_tr[best[0]],
+                test_auc=auc_te[best[0]],
+                top_mean_test_auc=auc_te[best].mean(),
+            )
+        )
         train_aucs.append(auc_tr)
         test_aucs.append(auc_te)
     train_aucs, test_aucs, chosen = map(np.array, (train_aucs, test_aucs, chosen))
@@ -65,10 +73,17 @@ def foldwise_auc(table: pd.DataFrame, labels: pd.Series, folds: int = 5, seed: i
         sel_train = np.where(chosen, train_aucs, 0).sum(axis=0) / selected
         sel_test = np.where(chosen, test_aucs, 0).sum(axis=0) / selected
     per_feature = pd.DataFrame(
-        dict(train_auc=train_aucs.mean(axis=0), test_auc=test_aucs.mean(axis=0),
-             test_auc_sd=test_aucs.std(axis=0), selected=selected,
-             selected_train_auc=sel_train, selected_test_auc=sel_test),
-        index=pd.Index(table.columns, name="feature"))
-    per_feature = per_feature.sort_values(["selected", "selected_train_auc"], ascending=False,
-                                          kind="stable")
+        dict(
+            train_auc=train_aucs.mean(axis=0),
+            test_auc=test_aucs.mean(axis=0),
+            test_auc_sd=test_aucs.std(axis=0),
+            selected=selected,
+            selected_train_auc=sel_train,
+            selected_test_auc=sel_test,
+        ),
+        index=pd.Index(table.columns, name="feature"),
+    )
+    per_feature = per_feature.sort_values(
+        ["selected", "selected_train_auc"], ascending=False, kind="stable"
+    )
     return FoldAUC(per_feature, pd.DataFrame(per_fold).set_index("fold"))

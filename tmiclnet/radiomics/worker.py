@@ -9,7 +9,7 @@ import contextlib
 import logging
 import time
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -20,8 +20,14 @@ class _Collector(logging.Handler):
         self.records: list[dict] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(dict(source=record.name, level=record.levelname,
-                                 template=str(record.msg), message=record.getMessage()))
+        self.records.append(
+            dict(
+                source=record.name,
+                level=record.levelname,
+                template=str(record.msg),
+                message=record.getMessage(),
+            )
+        )
 
 
 @contextlib.contextmanager
@@ -30,8 +36,12 @@ def _quiet_radiomics() -> Iterator[list[dict]]:
     import SimpleITK as sitk
 
     logger = logging.getLogger("radiomics")
-    saved = (logger.level, [(h, h.level) for h in logger.handlers], logger.propagate,
-             sitk.ProcessObject.GetGlobalDefaultNumberOfThreads())
+    saved = (
+        logger.level,
+        [(h, h.level) for h in logger.handlers],
+        logger.propagate,
+        sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(),
+    )
     collector = _Collector()
     for h, _ in saved[1]:
         h.setLevel(logging.CRITICAL + 1)
@@ -43,9 +53,15 @@ def _quiet_radiomics() -> Iterator[list[dict]]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             yield collector.records
-        collector.records.extend(dict(source=w.category.__name__, level="WARNING",
-                                      template=str(w.message), message=str(w.message))
-                                 for w in caught)
+        collector.records.extend(
+            dict(
+                source=w.category.__name__,
+                level="WARNING",
+                template=str(w.message),
+                message=str(w.message),
+            )
+            for w in caught
+        )
     finally:
         logger.removeHandler(collector)
         logger.setLevel(saved[0])
@@ -72,8 +88,14 @@ def extract_one(image: str, mask: str, params: str) -> dict:
                     diagnostics[name] = str(value)
                 else:
                     values[name] = float(value)
-    return dict(features=values, diagnostics=diagnostics, warnings=records, error=error,
-                seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start)
+    return dict(
+        features=values,
+        diagnostics=diagnostics,
+        warnings=records,
+        error=error,
+        seconds=time.perf_counter() - start,
+        cpu_seconds=time.process_time() - cpu_start,
+    )
 
 
 def _mask_voxels(mask: str) -> str:

@@ -17,7 +17,9 @@ from tmiclnet.train.cv import run_cv
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m tmiclnet train", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m tmiclnet train", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--model", required=True, help="catalogue name(s), comma-separated, or 'all'")
     ap.add_argument("--cohort", required=True, help="cohort folder (e.g. data/generated/cpu/pbc)")
     ap.add_argument("--profile", default="cpu", help="quick | cpu | gpu")
@@ -47,9 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     world, device = ddp.from_env(run.device)
     run = run.replace(device=device)
     try:
-        summary = run_cv(cohort, model_names(args.model), run, retrain=args.retrain,
-                         results_dir=args.results or None, world=world,
-                         folds=[int(k) for k in args.folds.split(",")] if args.folds else None)
+        summary = run_cv(
+            cohort,
+            model_names(args.model),
+            run,
+            retrain=args.retrain,
+            results_dir=args.results or None,
+            world=world,
+            folds=[int(k) for k in args.folds.split(",")] if args.folds else None,
+        )
     finally:
         ddp.shutdown()
     if world.main:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import asdict
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -44,8 +44,12 @@ def choose_threshold(labels, probs) -> dict:
     j = tpr - fpr
     best = int(np.argmax(j))
     cut = float(min(cuts[best], 1.0))  # roc_curve's first cut is +inf
-    return {"threshold": cut, "rule": THRESHOLD_RULE, "youden_j": float(j[best]),
-            "n_val": int(len(labels))}
+    return {
+        "threshold": cut,
+        "rule": THRESHOLD_RULE,
+        "youden_j": float(j[best]),
+        "n_val": int(len(labels)),
+    }
 
 
 def _catalogue_modalities() -> dict[str, tuple[str, ...]]:
@@ -72,7 +76,9 @@ def model_inputs(data: TensorData, modalities, ct_tokens: torch.Tensor | None) -
     """Only the tensors a model reads (indexing unused CT volumes would waste loading time)."""
     keep = {"present": data.inputs["present"]}
     for key in ("radiomics", "text", "text_tokens", "text_mask"):
-        if key in data.inputs and (("text" in modalities) if key.startswith("text") else key in modalities):
+        if key in data.inputs and (
+            ("text" in modalities) if key.startswith("text") else key in modalities
+        ):
             keep[key] = data.inputs[key]
     if "ct" in modalities:
         if ct_tokens is not None:
@@ -95,8 +101,9 @@ def build_config(fin: FoldInputs, inputs: CohortInputs, run: Run, use_ct_tokens:
 
 
 @torch.no_grad()
-def extract_ct_tokens(model: nn.Module, ct: torch.Tensor, device: torch.device,
-                      batch_size: int = 16) -> torch.Tensor:
+def extract_ct_tokens(
+    model: nn.Module, ct: torch.Tensor, device: torch.device, batch_size: int = 16
+) -> torch.Tensor:
     """Raw feature-map tokens (N, cells, C) of the trained CT backbone for every volume."""
     from tmiclnet.models.encoders import CTBackbone
 
@@ -107,16 +114,43 @@ def extract_ct_tokens(model: nn.Module, ct: torch.Tensor, device: torch.device,
     return torch.cat([backbone(chunk.to(device)).float().cpu() for chunk in ct.split(batch_size)])
 
 
-def _fold_key(name: str, config: dict, fin: FoldInputs, inputs: CohortInputs, run: Run,
-              cfg: TrainConfig, ct_source: str) -> str:
-    return res.config_hash({
-        "model": name, "code": res.code_hash(), "build": config, "train": asdict(cfg), "profile": run.profile.name,
-        "split": asdict(fin.split), "inputs": inputs.info, "ct_source": ct_source,
-        "volume_shape": run.profile.volume_shape, "val_fraction": run.profile.val_fraction})
+def _fold_key(
+    name: str,
+    config: dict,
+    fin: FoldInputs,
+    inputs: CohortInputs,
+    run: Run,
+    cfg: TrainConfig,
+    ct_source: str,
+) -> str:
+    return res.config_hash(
+        {
+            "model": name,
+            "code": res.code_hash(),
+            "build": config,
+            "train": asdict(cfg),
+            "profile": run.profile.name,
+            "split": asdict(fin.split),
+            "inputs": inputs.info,
+            "ct_source": ct_source,
+            "volume_shape": run.profile.volume_shape,
+            "val_fraction": run.profile.val_fraction,
+        }
+    )
 
 
-def train_fold(name: str, modalities, config: dict, data: TensorData, fin: FoldInputs, run: Run,
-               folder: Path, key: str, world: World, retrain: bool) -> tuple[dict, nn.Module | None]:
+def train_fold(
+    name: str,
+    modalities,
+    config: dict,
+    data: TensorData,
+    fin: FoldInputs,
+    run: Run,
+    folder: Path,
+    key: str,
+    world: World,
+    retrain: bool,
+) -> tuple[dict, nn.Module | None]:
     """Train one (model, fold) unless done; write its results. Returns (summary row, model)."""
     from tmiclnet.models import build
 
@@ -129,48 +163,95 @@ def train_fold(name: str, modalities, config: dict, data: TensorData, fin: FoldI
     cfg = TrainConfig.from_profile(run.profile, run.seed + fin.split.fold)
     seed_everything(run.seed + fin.split.fold)
     model = build(name, **config)
-    train, val, test = (data.subset(fin.split.train), data.subset(fin.split.val),
-                        data.subset(fin.split.test))
+    train, val, test = (
+        data.subset(fin.split.train),
+        data.subset(fin.split.val),
+        data.subset(fin.split.test),
+    )
     reset_peak_memory(run.device)
     t0 = time.perf_counter()
-    result = fit(model, train, val, cfg, run.device, checkpoint=folder / "checkpoint.pt", key=key,
-                 world=world, desc=f"{name} fold {fin.split.fold}")
+    result = fit(
+        model,
+        train,
+        val,
+        cfg,
+        run.device,
+        checkpoint=folder / "checkpoint.pt",
+        key=key,
+        world=world,
+        desc=f"{name} fold {fin.split.fold}",
+    )
     seconds = time.perf_counter() - t0
     model.load_state_dict(result.best_state)
-    probs = {s: probabilities(predict(model, d, run.device, amp=cfg.amp))
-             for s, d in (("val", val), ("test", test))}
+    probs = {
+        s: probabilities(predict(model, d, run.device, amp=cfg.amp))
+        for s, d in (("val", val), ("test", test))
+    }
     threshold = choose_threshold(val.labels.numpy(), probs["val"])
     h = result.history
-    timing = {"seconds": round(seconds, 3), "epochs": int(len(h)),
-              "epoch_seconds": round(float(h["seconds"].mean()), 4) if len(h) else None,
-              "data_fraction": round(float(h["data_seconds"].sum() / max(h["seconds"].sum(), 1e-9)), 4)}
+    timing = {
+        "seconds": round(seconds, 3),
+        "epochs": int(len(h)),
+        "epoch_seconds": round(float(h["seconds"].mean()), 4) if len(h) else None,
+        "data_fraction": round(float(h["data_seconds"].sum() / max(h["seconds"].sum(), 1e-9)), 4),
+    }
     if (peak := peak_memory_mib(run.device)) is not None:
         timing["peak_gpu_mib"] = peak
     if world.main:
-        preds = pd.concat([pd.DataFrame({"id": d.ids, "label": d.labels.numpy(), "prob": probs[s],
-                                         "split": s}) for s, d in (("val", val), ("test", test))])
+        preds = pd.concat(
+            [
+                pd.DataFrame({"id": d.ids, "label": d.labels.numpy(), "prob": probs[s], "split": s})
+                for s, d in (("val", val), ("test", test))
+            ]
+        )
         res.write_json(folder / "threshold.json", threshold)
         atomic_write_text(folder / "predictions.csv", preds.to_csv(index=False))
         atomic_write_text(folder / "history.csv", h.to_csv(index=False))
         # once done, the checkpoint keeps what evaluation needs: the best weights and how to build
         # the model (the optimizer state, 2x the weights, is dropped)
-        save_checkpoint(folder / "checkpoint.pt", {
-            "key": key, "model": result.best_state, "model_name": name, "build_config": config,
-            "best_epoch": result.best_epoch})
-        res.write_json(folder / "done.json", {
-            "model": name, "fold": fin.split.fold, "modalities": list(modalities),
-            "config": {"build": config, "train": asdict(cfg), "profile": run.profile.name,
-                       "inputs": sorted(data.inputs)},
-            "config_hash": key, "timing": timing, "best_epoch": result.best_epoch,
-            "device": str(run.device), "world_size": world.size,
-            "test_auc": auc(test.labels.numpy(), probs["test"])})
+        save_checkpoint(
+            folder / "checkpoint.pt",
+            {
+                "key": key,
+                "model": result.best_state,
+                "model_name": name,
+                "build_config": config,
+                "best_epoch": result.best_epoch,
+            },
+        )
+        res.write_json(
+            folder / "done.json",
+            {
+                "model": name,
+                "fold": fin.split.fold,
+                "modalities": list(modalities),
+                "config": {
+                    "build": config,
+                    "train": asdict(cfg),
+                    "profile": run.profile.name,
+                    "inputs": sorted(data.inputs),
+                },
+                "config_hash": key,
+                "timing": timing,
+                "best_epoch": result.best_epoch,
+                "device": str(run.device),
+                "world_size": world.size,
+                "test_auc": auc(test.labels.numpy(), probs["test"]),
+            },
+        )
     barrier(world)
     return {**row, "status": "trained", **timing}, model
 
 
-def run_cv(cohort_path: str | Path, models: list[str], run: Run, retrain: bool = False,
-           results_dir: str | Path | None = None, folds: list[int] | None = None,
-           world: World = SINGLE) -> pd.DataFrame:
+def run_cv(
+    cohort_path: str | Path,
+    models: list[str],
+    run: Run,
+    retrain: bool = False,
+    results_dir: str | Path | None = None,
+    folds: list[int] | None = None,
+    world: World = SINGLE,
+) -> pd.DataFrame:
     """Train `models` (catalogue names) on every fold of the cohort; one summary row per (model, fold)."""
     from tmiclnet.data.cohort import load
 
@@ -184,21 +265,31 @@ def run_cv(cohort_path: str | Path, models: list[str], run: Run, retrain: bool =
     if "ct" in want and run.profile.ct_strategy == "cached":
         want |= set(mods[ct_only_name(mods)])
     inputs = load_inputs(cohort, run.profile, want, results_dir.parent / "cache")
-    return cross_validate(inputs, cohort.name, cohort.labels, models, run, results_dir, retrain,
-                          folds, world)
+    return cross_validate(
+        inputs, cohort.name, cohort.labels, models, run, results_dir, retrain, folds, world
+    )
 
 
-def cross_validate(inputs: CohortInputs, cohort_name: str, labels: pd.Series, models: list[str],
-                   run: Run, results_dir: str | Path, retrain: bool = False,
-                   folds: list[int] | None = None, world: World = SINGLE) -> pd.DataFrame:
+def cross_validate(
+    inputs: CohortInputs,
+    cohort_name: str,
+    labels: pd.Series,
+    models: list[str],
+    run: Run,
+    results_dir: str | Path,
+    retrain: bool = False,
+    folds: list[int] | None = None,
+    world: World = SINGLE,
+) -> pd.DataFrame:
     """The CV loop on inputs already assembled (run_cv's body; tests call it on synthetic inputs)."""
     results_dir = Path(results_dir)
     mods = _catalogue_modalities()
     cached = run.profile.ct_strategy == "cached" and any("ct" in mods[m] for m in models)
     ct_name = ct_only_name(mods) if cached else None
     order = ([ct_name] if cached else []) + [m for m in models if m != ct_name]
-    table = folds_mod.load_or_make_folds(res.folds_path(results_dir, cohort_name), labels,
-                                         run.profile.folds, run.seed)
+    table = folds_mod.load_or_make_folds(
+        res.folds_path(results_dir, cohort_name), labels, run.profile.folds, run.seed
+    )
     rows = []
     for k in folds if folds is not None else range(run.profile.folds):
         split = folds_mod.split(table, k, run.profile.val_fraction, run.seed)
@@ -212,8 +303,15 @@ def cross_validate(inputs: CohortInputs, cohort_name: str, labels: pd.Series, mo
                 config["ct_token_dim"] = int(ct_tokens.shape[-1])
             data = model_inputs(fin.data, mods[name], ct_tokens if use_tokens else None)
             src = ct_source if use_tokens else "volumes"
-            key = _fold_key(name, config, fin, inputs, run, TrainConfig.from_profile(
-                run.profile, run.seed + k), src)
+            key = _fold_key(
+                name,
+                config,
+                fin,
+                inputs,
+                run,
+                TrainConfig.from_profile(run.profile, run.seed + k),
+                src,
+            )
             folder = res.fold_dir(results_dir, cohort_name, name, k)
             # the job carries this model's tensors only: fin.data holds every modality (the CT
             # volumes too), which a worker process would otherwise receive for every model
@@ -277,14 +375,16 @@ def _train_many(jobs: list[FoldJob], run: Run, world: World, desc: str) -> list[
     todo = [i for i, job in enumerate(jobs) if job.pending()]
     rows = [None if i in todo else train_fold(*job)[0] for i, job in enumerate(jobs)]
     results = Parallel(n_jobs=n, return_as="generator")(
-        delayed(_train_in_worker)(jobs[i]) for i in todo)
+        delayed(_train_in_worker)(jobs[i]) for i in todo
+    )
     for i, row in tqdm(zip(todo, results), total=len(todo), desc=desc, unit="model"):
         rows[i] = row
     return rows
 
 
-def _ct_tokens(model: nn.Module | None, folder: Path, key: str, fin: FoldInputs,
-               run: Run, world: World) -> tuple[torch.Tensor, str]:
+def _ct_tokens(
+    model: nn.Module | None, folder: Path, key: str, fin: FoldInputs, run: Run, world: World
+) -> tuple[torch.Tensor, str]:
     """The fold's cached CT tokens (keyed by the CT-only model's config hash), made if absent."""
     path = folder / "ct_tokens.pt"
     if path.exists():

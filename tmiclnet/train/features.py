@@ -52,15 +52,24 @@ def ct_volumes(cohort, profile: Profile, cache_dir: Path) -> tuple[torch.Tensor,
     """
     from tmiclnet.data import dataset
 
-    key = hashlib.sha256("|".join([
-        _file_sha(cohort.root / "cohort.json"), str(profile.volume_shape),
-        _file_sha(Path(dataset.__file__)), ",".join(cohort.ids)]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        "|".join(
+            [
+                _file_sha(cohort.root / "cohort.json"),
+                str(profile.volume_shape),
+                _file_sha(Path(dataset.__file__)),
+                ",".join(cohort.ids),
+            ]
+        ).encode()
+    ).hexdigest()[:16]
     path = Path(cache_dir) / f"ct_{cohort.name}_{key}.pt"
     if path.exists():
         return torch.load(path, map_location="cpu", weights_only=True), key
     ds = dataset.CTDataset(cohort, cohort.ids, profile, train=False)
-    vols = [torch.as_tensor(np.asarray(ds[i]["ct"]), dtype=torch.float32)
-            for i in tqdm(range(len(ds)), desc=f"CT volumes ({cohort.name})", unit="case")]
+    vols = [
+        torch.as_tensor(np.asarray(ds[i]["ct"]), dtype=torch.float32)
+        for i in tqdm(range(len(ds)), desc=f"CT volumes ({cohort.name})", unit="case")
+    ]
     ct = torch.stack(vols).contiguous()
     buf = io.BytesIO()
     torch.save(ct, buf)
@@ -87,16 +96,18 @@ def text_inputs(cohort, profile: Profile) -> tuple[dict, dict]:
     return {"text_tokens": tokens, "text_mask": mask}, info
 
 
-def frozen_text_tokens(states: torch.Tensor, mask: torch.Tensor, notes: list[str],
-                       profile: Profile, tokenizer=None) -> tuple[torch.Tensor, torch.Tensor]:
+def frozen_text_tokens(
+    states: torch.Tensor, mask: torch.Tensor, notes: list[str], profile: Profile, tokenizer=None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """What a model reads of frozen word-piece states under the profile: line tokens with their
     numbers, windows, or every word piece. Differentiable in `states` (for attributions)."""
     if profile.text_lines:
         from tmiclnet import text
 
         tokenizer = tokenizer or text.load_tokenizer(profile.text_model)[0]
-        return text_lines.line_tokens(notes, states, mask, tokenizer, profile.text_max_tokens,
-                                      profile.text_lines)
+        return text_lines.line_tokens(
+            notes, states, mask, tokenizer, profile.text_max_tokens, profile.text_lines
+        )
     if profile.text_pool:
         return pool_text_tokens(states, mask, profile.text_pool)
     return states, mask
@@ -117,11 +128,14 @@ def load_inputs(cohort, profile: Profile, modalities: set[str], cache_dir: Path)
         feats = radiomics.features(cohort, profile)
         missing = [pid for pid in cohort.ids if pid not in feats.index]
         if missing:
-            raise ValueError(f"radiomics: no features for patient {missing[0]!r} "
-                             f"({len(missing)} missing) in cohort {cohort.root}")
+            raise ValueError(
+                f"radiomics: no features for patient {missing[0]!r} "
+                f"({len(missing)} missing) in cohort {cohort.root}"
+            )
         out.radiomics = feats.loc[cohort.ids]
         out.info["radiomics_key"] = hashlib.sha256(
-            pd.util.hash_pandas_object(out.radiomics).to_numpy().tobytes()).hexdigest()[:16]
+            pd.util.hash_pandas_object(out.radiomics).to_numpy().tobytes()
+        ).hexdigest()[:16]
     if "text" in modalities:
         out.text, info = text_inputs(cohort, profile)
         out.info.update(info)
@@ -138,8 +152,11 @@ class FoldInputs:
     rad_columns: list[str] = field(default_factory=list)
 
     def parts(self) -> tuple[TensorData, TensorData, TensorData]:
-        return (self.data.subset(self.split.train), self.data.subset(self.split.val),
-                self.data.subset(self.split.test))
+        return (
+            self.data.subset(self.split.train),
+            self.data.subset(self.split.val),
+            self.data.subset(self.split.test),
+        )
 
 
 def scale_radiomics(raw: pd.DataFrame, labels: pd.Series, train_ids: list[str], profile: Profile):
@@ -163,13 +180,16 @@ def fold_inputs(inputs: CohortInputs, split: FoldSplit, profile: Profile) -> Fol
     columns, families = [], []
     if inputs.radiomics is not None:
         labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
-        tensors["radiomics"], columns, families = scale_radiomics(inputs.radiomics, labels,
-                                                                   split.train, profile)
+        tensors["radiomics"], columns, families = scale_radiomics(
+            inputs.radiomics, labels, split.train, profile
+        )
     data = TensorData(inputs.ids, tensors, inputs.labels)
     return FoldInputs(data, split, families, columns)
 
 
-def pool_text_tokens(tokens: torch.Tensor, mask: torch.Tensor, segments: int) -> tuple[torch.Tensor, torch.Tensor]:
+def pool_text_tokens(
+    tokens: torch.Tensor, mask: torch.Tensor, segments: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Average each note's real token states over `segments` contiguous windows.
 
     (N, L, H) -> (N, segments, H): attention cost falls with the square of the token count, and a

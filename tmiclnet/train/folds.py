@@ -39,8 +39,10 @@ def make_folds(labels: pd.Series, n_folds: int, seed: int) -> pd.DataFrame:
     labels = labels.astype(int).sort_index()
     counts = labels.value_counts()
     if len(counts) < 2 or counts.min() < n_folds:
-        raise ValueError(f"cannot make {n_folds} stratified folds from class counts "
-                         f"{counts.to_dict()}: each class needs at least {n_folds} patients")
+        raise ValueError(
+            f"cannot make {n_folds} stratified folds from class counts "
+            f"{counts.to_dict()}: each class needs at least {n_folds} patients"
+        )
     skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     fold = np.empty(len(labels), dtype=int)
     for k, (_, test_idx) in enumerate(skf.split(np.zeros(len(labels)), labels.to_numpy())):
@@ -59,12 +61,18 @@ def load_or_make_folds(path: Path, labels: pd.Series, n_folds: int, seed: int) -
         folds = pd.read_csv(path, dtype={"id": str})
         want = labels.astype(int).sort_index()
         got = folds.set_index("id")["label"].sort_index()
-        if list(got.index) != list(want.index.astype(str)) or not (got.to_numpy() == want.to_numpy()).all():
-            raise ValueError(f"{path}: patients or labels differ from the cohort; delete the "
-                             "results folder (or pass another one) to make new folds")
+        if (
+            list(got.index) != list(want.index.astype(str))
+            or not (got.to_numpy() == want.to_numpy()).all()
+        ):
+            raise ValueError(
+                f"{path}: patients or labels differ from the cohort; delete the "
+                "results folder (or pass another one) to make new folds"
+            )
         if folds["fold"].nunique() != n_folds:
-            raise ValueError(f"{path}: has {folds['fold'].nunique()} folds, the profile asks "
-                             f"for {n_folds}")
+            raise ValueError(
+                f"{path}: has {folds['fold'].nunique()} folds, the profile asks for {n_folds}"
+            )
         return folds
     folds = make_folds(labels, n_folds, seed)
     atomic_write_text(path, folds.to_csv(index=False))
@@ -77,8 +85,9 @@ def split(folds: pd.DataFrame, fold: int, val_fraction: float, seed: int) -> Fol
     rest = folds.loc[folds["fold"] != fold]
     if test.empty:
         raise ValueError(f"fold {fold} does not exist (folds {sorted(folds['fold'].unique())})")
-    tr, va = train_test_split(rest, test_size=val_fraction, stratify=rest["label"],
-                              random_state=seed + fold)
+    tr, va = train_test_split(
+        rest, test_size=val_fraction, stratify=rest["label"], random_state=seed + fold
+    )
     out = FoldSplit(fold, sorted(tr["id"]), sorted(va["id"]), sorted(test["id"]))
     out.check()
     return out

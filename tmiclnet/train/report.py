@@ -15,27 +15,53 @@ def design_table() -> pd.DataFrame:
     """One row per profile: how CT and text enter the models, and the optimisation budget."""
     rows = []
     for p in PROFILES.values():
-        ct = "once per fold, tokens cached" if p.ct_strategy == "cached" else "end to end, per model"
-        text = ("fine-tuned, word pieces" if p.text_finetune else
-                "frozen, one token per note line + its number" if p.text_lines else
-                f"frozen, cached ({p.text_pool} windows)" if p.text_pool else "frozen, cached")
-        rows.append({"profile": p.name, "CT encoder": ct, "text encoder": text, "folds": p.folds,
-                     "max epochs": p.epochs, "patience": p.patience, "batch": p.batch_size,
-                     "lr": p.lr, "AMP": "on GPU" if p.amp else "off"})
+        ct = (
+            "once per fold, tokens cached" if p.ct_strategy == "cached" else "end to end, per model"
+        )
+        text = (
+            "fine-tuned, word pieces"
+            if p.text_finetune
+            else "frozen, one token per note line + its number"
+            if p.text_lines
+            else f"frozen, cached ({p.text_pool} windows)"
+            if p.text_pool
+            else "frozen, cached"
+        )
+        rows.append(
+            {
+                "profile": p.name,
+                "CT encoder": ct,
+                "text encoder": text,
+                "folds": p.folds,
+                "max epochs": p.epochs,
+                "patience": p.patience,
+                "batch": p.batch_size,
+                "lr": p.lr,
+                "AMP": "on GPU" if p.amp else "off",
+            }
+        )
     return pd.DataFrame(rows).set_index("profile")
 
 
-def timing_table(results_dir: str | Path, cohort: str, models: list[str] | None = None) -> pd.DataFrame:
+def timing_table(
+    results_dir: str | Path, cohort: str, models: list[str] | None = None
+) -> pd.DataFrame:
     """Per model: folds done, wall seconds (all folds), seconds per epoch, data-loading fraction."""
     models = models or res.trained_models(results_dir, cohort)
     rows = []
     for m in models:
         done = res.load_done(results_dir, cohort, m)
         hist = res.load_history(results_dir, cohort, m)
-        rows.append({"model": m, "folds": len(done), "seconds": done["seconds"].sum(),
-                     "epochs (mean)": done["epochs"].mean(),
-                     "s / epoch": hist["seconds"].mean(),
-                     "data loading %": 100 * hist["data_seconds"].sum() / hist["seconds"].sum()})
+        rows.append(
+            {
+                "model": m,
+                "folds": len(done),
+                "seconds": done["seconds"].sum(),
+                "epochs (mean)": done["epochs"].mean(),
+                "s / epoch": hist["seconds"].mean(),
+                "data loading %": 100 * hist["data_seconds"].sum() / hist["seconds"].sum(),
+            }
+        )
     return pd.DataFrame(rows).set_index("model").round(2)
 
 
@@ -45,9 +71,14 @@ def plot_curves(results_dir: str | Path, cohort: str, models: list[str]):
     for ax, m in zip(axes[0], models):
         hist = res.load_history(results_dir, cohort, m)
         for k, h in hist.groupby("fold"):
-            line, = ax.plot(h["epoch"] + 1, h["train_loss"], alpha=0.6, label=f"train, fold {k}")
-            ax.plot(h["epoch"] + 1, h["val_loss"], ls="--", color=line.get_color(),
-                    label=f"val, fold {k}")
+            (line,) = ax.plot(h["epoch"] + 1, h["train_loss"], alpha=0.6, label=f"train, fold {k}")
+            ax.plot(
+                h["epoch"] + 1,
+                h["val_loss"],
+                ls="--",
+                color=line.get_color(),
+                label=f"val, fold {k}",
+            )
             best = h.loc[h["val_loss"].idxmin()]
             ax.scatter([best["epoch"] + 1], [best["val_loss"]], color=line.get_color(), zorder=3)
         ax.set(title=m, xlabel="epoch", ylabel="loss")

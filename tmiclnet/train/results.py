@@ -85,13 +85,16 @@ def _fold_folders(results_dir, cohort: str, model: str) -> list[Path]:
     root = cohort_dir(results_dir, cohort) / model
     folders = sorted(root.glob("fold*"), key=lambda p: int(p.name[4:]))
     if not folders:
-        raise FileNotFoundError(f"no results for model {model!r} of cohort {cohort!r} under "
-                                f"{root}; train it first (python -m tmiclnet train --model {model})")
+        raise FileNotFoundError(
+            f"no results for model {model!r} of cohort {cohort!r} under "
+            f"{root}; train it first (python -m tmiclnet train --model {model})"
+        )
     return folders
 
 
-def load_predictions(results_dir: str | Path, cohort: str, model: str,
-                     complete_only: bool = True) -> pd.DataFrame:
+def load_predictions(
+    results_dir: str | Path, cohort: str, model: str, complete_only: bool = True
+) -> pd.DataFrame:
     """DataFrame(id, label, prob, split, fold) over every fold of `model`.
 
     `results_dir` is `<data_dir>/results`. With `complete_only`, a fold without done.json raises
@@ -119,8 +122,10 @@ def load_history(results_dir: str | Path, cohort: str, model: str) -> pd.DataFra
 
 def load_thresholds(results_dir: str | Path, cohort: str, model: str) -> pd.DataFrame:
     """One row per fold: the threshold chosen on validation and the rule that chose it."""
-    rows = [{"fold": int(f.name[4:]), **read_json(f / "threshold.json")}
-            for f in _fold_folders(results_dir, cohort, model)]
+    rows = [
+        {"fold": int(f.name[4:]), **read_json(f / "threshold.json")}
+        for f in _fold_folders(results_dir, cohort, model)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -130,15 +135,25 @@ def load_done(results_dir: str | Path, cohort: str, model: str) -> pd.DataFrame:
     for folder in _fold_folders(results_dir, cohort, model):
         if (folder / "done.json").exists():
             d = read_json(folder / "done.json")
-            rows.append({"model": model, "fold": int(folder.name[4:]), **d.get("timing", {}),
-                         "best_epoch": d.get("best_epoch")})
+            rows.append(
+                {
+                    "model": model,
+                    "fold": int(folder.name[4:]),
+                    **d.get("timing", {}),
+                    "best_epoch": d.get("best_epoch"),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def trained_models(results_dir: str | Path, cohort: str) -> list[str]:
     """Models with at least one finished fold, sorted."""
     root = cohort_dir(results_dir, cohort)
-    return sorted({p.parent.parent.name for p in root.glob("*/fold*/done.json")}) if root.exists() else []
+    return (
+        sorted({p.parent.parent.name for p in root.glob("*/fold*/done.json")})
+        if root.exists()
+        else []
+    )
 
 
 def load_model(results_dir: str | Path, cohort: str, model: str, fold: int, device=None):

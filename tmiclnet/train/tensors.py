@@ -51,7 +51,7 @@ class TensorData:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def subset(self, ids: list[str]) -> "TensorData":
+    def subset(self, ids: list[str]) -> TensorData:
         """The rows of `ids`, in that order."""
         where = {pid: i for i, pid in enumerate(self.ids)}
         missing = [pid for pid in ids if pid not in where]
@@ -66,7 +66,7 @@ class TensorData:
         out["label"] = self.labels.index_select(0, rows).to(device)
         return out
 
-    def with_inputs(self, **inputs) -> "TensorData":
+    def with_inputs(self, **inputs) -> TensorData:
         """A copy with some inputs added or replaced (e.g. CT tokens in place of volumes)."""
         merged = {**self.inputs, **inputs}
         return TensorData(self.ids, {k: v for k, v in merged.items() if v is not None}, self.labels)

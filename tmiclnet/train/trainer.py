@@ -51,10 +51,18 @@ class TrainConfig:
     modality_dropout: float = 0.0  # chance that a training sample loses each modality, one kept
 
     @classmethod
-    def from_profile(cls, profile: Profile, seed: int, **overrides) -> "TrainConfig":
-        base = cls(profile.epochs, profile.batch_size, profile.lr, profile.weight_decay,
-                   profile.patience, profile.grad_clip, profile.amp, seed,
-                   profile.modality_dropout)
+    def from_profile(cls, profile: Profile, seed: int, **overrides) -> TrainConfig:
+        base = cls(
+            profile.epochs,
+            profile.batch_size,
+            profile.lr,
+            profile.weight_decay,
+            profile.patience,
+            profile.grad_clip,
+            profile.amp,
+            seed,
+            profile.modality_dropout,
+        )
         return cls(**{**asdict(base), **overrides})
 
 
@@ -76,8 +84,9 @@ def epoch_batches(n: int, cfg: TrainConfig, world: World, epoch: int) -> list[to
     """
     if cfg.batch_size % world.size:
         raise ValueError(f"batch size {cfg.batch_size} is not divisible by {world.size} processes")
-    sampler = DistributedSampler(range(n), num_replicas=world.size, rank=world.rank,
-                                 shuffle=True, seed=cfg.seed)
+    sampler = DistributedSampler(
+        range(n), num_replicas=world.size, rank=world.rank, shuffle=True, seed=cfg.seed
+    )
     sampler.set_epoch(epoch)
     rows = torch.tensor(list(sampler), dtype=torch.long)
     local = cfg.batch_size // world.size
@@ -94,8 +103,13 @@ def _loss(net: nn.Module, batch: dict, device: torch.device, amp: bool) -> torch
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: TensorData, device: torch.device, batch_size: int = 64,
-            amp: bool = False) -> torch.Tensor:
+def predict(
+    model: nn.Module,
+    data: TensorData,
+    device: torch.device,
+    batch_size: int = 64,
+    amp: bool = False,
+) -> torch.Tensor:
     """Logits (N, 2) in float32 on the CPU, in eval mode, batch by batch."""
     model = unwrap(model).eval()
     chunks = []
@@ -116,8 +130,9 @@ def auc(labels, probs) -> float:
     return float(roc_auc_score(labels, probs)) if len(np.unique(labels)) == 2 else float("nan")
 
 
-def modality_dropout_mask(n: int, modalities: tuple[str, ...], p: float, seed: int,
-                          epoch: int) -> torch.Tensor:
+def modality_dropout_mask(
+    n: int, modalities: tuple[str, ...], p: float, seed: int, epoch: int
+) -> torch.Tensor:
     """(n, 3) bool "present" for every training row this epoch: each of the model's modalities
     is dropped with probability p, and a row that would lose them all keeps one at random.
 
@@ -138,13 +153,25 @@ def modality_dropout_mask(n: int, modalities: tuple[str, ...], p: float, seed: i
     return present
 
 
-def _train_epoch(net, opt, sched, scaler, data: TensorData, cfg: TrainConfig, world: World,
-                 epoch: int, device: torch.device) -> tuple[float, float]:
+def _train_epoch(
+    net,
+    opt,
+    sched,
+    scaler,
+    data: TensorData,
+    cfg: TrainConfig,
+    world: World,
+    epoch: int,
+    device: torch.device,
+) -> tuple[float, float]:
     net.train()
     total, count, data_s = 0.0, 0, 0.0
     mods = tuple(getattr(unwrap(net), "modalities", ()))
-    present = (modality_dropout_mask(len(data), mods, cfg.modality_dropout, cfg.seed, epoch)
-               if cfg.modality_dropout > 0 and "present" in data.inputs else None)
+    present = (
+        modality_dropout_mask(len(data), mods, cfg.modality_dropout, cfg.seed, epoch)
+        if cfg.modality_dropout > 0 and "present" in data.inputs
+        else None
+    )
     for rows in epoch_batches(len(data), cfg, world, epoch):
         t0 = time.perf_counter()
         batch = data.batch(rows, device)
@@ -172,7 +199,11 @@ def _validate(net, data: TensorData, device, cfg: TrainConfig) -> tuple[float, f
 
 
 def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -207,14 +238,24 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig, steps_per_epoch: int):
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = max(cfg.epochs * steps_per_epoch, 2)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total,
-                                                pct_start=0.1, anneal_strategy="cos")
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1, anneal_strategy="cos"
+    )
     return opt, sched
 
 
-def fit(model: nn.Module, train: TensorData, val: TensorData, cfg: TrainConfig,
-        device: torch.device, checkpoint: Path | None = None, key: str = "",
-        world: World = SINGLE, stop_after: int | None = None, desc: str = "") -> FitResult:
+def fit(
+    model: nn.Module,
+    train: TensorData,
+    val: TensorData,
+    cfg: TrainConfig,
+    device: torch.device,
+    checkpoint: Path | None = None,
+    key: str = "",
+    world: World = SINGLE,
+    stop_after: int | None = None,
+    desc: str = "",
+) -> FitResult:
     """Train `model` on `train`, keep the weights of the epoch with the lowest validation loss.
 
     `checkpoint`: file written after every epoch and resumed from when it exists with the same
@@ -226,8 +267,14 @@ def fit(model: nn.Module, train: TensorData, val: TensorData, cfg: TrainConfig,
     steps = len(epoch_batches(len(train), cfg, world, 0))
     opt, sched = make_optimizer(model, cfg, steps)
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and amp_enabled(device))
-    st = {"epoch": 0, "best_loss": math.inf, "best_epoch": -1, "bad": 0, "history": [],
-          "best_state": _cpu_state(model)}
+    st = {
+        "epoch": 0,
+        "best_loss": math.inf,
+        "best_epoch": -1,
+        "bad": 0,
+        "history": [],
+        "best_state": _cpu_state(model),
+    }
     if checkpoint is not None and Path(checkpoint).exists():
         saved = load_checkpoint(checkpoint)
         if saved.get("key") == key and "optimizer" in saved:
@@ -238,32 +285,57 @@ def fit(model: nn.Module, train: TensorData, val: TensorData, cfg: TrainConfig,
             _set_rng_state(saved["rng"])
             st = saved["loop"]
     done_now = 0
-    bar = tqdm(total=cfg.epochs, initial=st["epoch"], desc=desc, unit="epoch", leave=False,
-               **({} if world.main else {"disable": True}))
+    bar = tqdm(
+        total=cfg.epochs,
+        initial=st["epoch"],
+        desc=desc,
+        unit="epoch",
+        leave=False,
+        **({} if world.main else {"disable": True}),
+    )
     while st["epoch"] < cfg.epochs and st["bad"] < cfg.patience:
         if stop_after is not None and done_now >= stop_after:
             bar.close()
-            return FitResult(pd.DataFrame(st["history"], columns=HISTORY_COLUMNS),
-                             st["best_epoch"], st["best_state"], completed=False)
+            return FitResult(
+                pd.DataFrame(st["history"], columns=HISTORY_COLUMNS),
+                st["best_epoch"],
+                st["best_state"],
+                completed=False,
+            )
         t0 = time.perf_counter()
         lr = opt.param_groups[0]["lr"]
-        train_loss, data_s = _train_epoch(net, opt, sched, scaler, train, cfg, world, st["epoch"], device)
+        train_loss, data_s = _train_epoch(
+            net, opt, sched, scaler, train, cfg, world, st["epoch"], device
+        )
         val_loss, val_auc, _ = _validate(net, val, device, cfg)
         if val_loss < st["best_loss"]:
             st.update(best_loss=val_loss, best_epoch=st["epoch"], bad=0, best_state=_cpu_state(net))
         else:
             st["bad"] += 1
-        st["history"].append([st["epoch"], train_loss, val_loss, val_auc, lr,
-                              time.perf_counter() - t0, data_s])
+        st["history"].append(
+            [st["epoch"], train_loss, val_loss, val_auc, lr, time.perf_counter() - t0, data_s]
+        )
         st["epoch"] += 1
         done_now += 1
         bar.set_postfix(val_loss=f"{val_loss:.3f}", val_auc=f"{val_auc:.3f}")
         bar.update(1)
         if checkpoint is not None and world.main:
-            save_checkpoint(Path(checkpoint), {
-                "key": key, "model": _cpu_state(net), "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
-                "rng": _rng_state(), "loop": copy.deepcopy(st)})
+            save_checkpoint(
+                Path(checkpoint),
+                {
+                    "key": key,
+                    "model": _cpu_state(net),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "rng": _rng_state(),
+                    "loop": copy.deepcopy(st),
+                },
+            )
     bar.close()
-    return FitResult(pd.DataFrame(st["history"], columns=HISTORY_COLUMNS), st["best_epoch"],
-                     st["best_state"], completed=True)
+    return FitResult(
+        pd.DataFrame(st["history"], columns=HISTORY_COLUMNS),
+        st["best_epoch"],
+        st["best_state"],
+        completed=True,
+    )
