@@ -14,7 +14,8 @@ from sklearn.metrics import roc_auc_score
 
 matplotlib.use("Agg")
 
-from tmiclnet.evaluate import metrics, plots, references, results  # noqa: E402
+from tmiclnet import results  # noqa: E402
+from tmiclnet.evaluate import metrics, plots, references  # noqa: E402
 
 
 def fake_results(root, cohort="toy", models=("a", "b"), n=40, folds=2, seed=0) -> None:
@@ -34,7 +35,8 @@ def fake_results(root, cohort="toy", models=("a", "b"), n=40, folds=2, seed=0) -
             pred = pd.DataFrame(
                 {"id": np.array(ids)[sel], "label": label[sel], "prob": prob, "split": "test"}
             )
-            results.write_fold(root, cohort, m, k, pred, {"threshold": 0.5}, {"model": m})
+            folder = results.fold_dir(root, cohort, m, k)
+            results.write_fold(folder, pred, {"threshold": 0.5}, {"model": m})
             pd.DataFrame(
                 {
                     "epoch": [1, 2, 3],
@@ -186,7 +188,7 @@ def test_plots_draw_one_curve_per_model(tmp_path) -> None:
     )  # + chance, 3 bands
     assert len(plots.calibration_figure(preds).axes[0].lines) == 3 + 1
     assert len(plots.decision_figure(preds).axes[0].lines) == 3 + 2  # + treat all, treat none
-    hist = results.read_history(tmp_path, "toy", "a")
+    hist = results.load_history(tmp_path, "toy", "a")
     fig = plots.training_figure(hist)
     assert len(fig.axes[0].lines) == 2 * 2 and len(fig.axes[1].lines) == 2
 

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 import torch
 
+from tmiclnet import results
 from tmiclnet.config import setup
-from tmiclnet.train import results
-from tmiclnet.train.cv import choose_threshold, cross_validate
+from tmiclnet.train.cv import cross_validate
 from tmiclnet.train.features import CohortInputs, pool_text_tokens, scale_radiomics
+from tmiclnet.train.fold import choose_threshold
 
 MODEL = "radiomics_only"
 
@@ -69,9 +70,9 @@ def test_results_layout_then_skip_then_retrain(tmp_path) -> None:
             hist
         )
     preds = results.load_predictions(out, "syn", MODEL)
-    assert list(preds.columns) == ["id", "label", "prob", "split", "fold"]
+    assert list(preds.columns) == ["id", "label", "prob", "split", "fold", "threshold"]
     assert sorted(preds.loc[preds["split"] == "test", "id"]) == sorted(_inputs().ids)
-    net = results.load_model(out, "syn", MODEL, 0)  # best weights, rebuilt from the checkpoint
+    net, _ = results.load_model(results.fold_dir(out, "syn", MODEL, 0))  # from the checkpoint
     assert not net.training and sum(p.numel() for p in net.parameters()) > 0
     again = _cv(_inputs(), run, out)
     assert list(again["status"]) == ["skipped", "skipped"]

@@ -23,3 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     return importlib.import_module(BENCHMARKS[argv[0]]).main(argv[1:]) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,7 +9,6 @@ probability scale and both thresholds are fitted on each fold's training part on
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 
 import numpy as np
@@ -22,8 +21,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from tmiclnet.evaluate import results as res
-from tmiclnet.provenance import atomic_write_text
+from tmiclnet import results
 
 # Outcome fields: never predictors (they define the label). Dropped if a clinical table has them.
 OUTCOME_COLUMNS = ("time", "status", "label", "death", "event")
@@ -142,6 +140,7 @@ def write_references(
     cohort: str,
     seed: int = 0,
     extra: pd.DataFrame | None = None,
+    key: str | None = None,
 ) -> list[str]:
     """Score the references on every fold of folds.csv and write them as saved results.
 
@@ -185,14 +184,12 @@ def write_references(
                     "split": "test",
                 }
             )
-            res.write_fold(
-                results_dir,
-                cohort,
-                model,
-                int(k),
+            done = {"model": model, "fold": int(k), "n_train": len(train_ids), **info}
+            results.write_fold(
+                results.fold_dir(results_dir, cohort, model, int(k)),
                 pred,
                 {"threshold": thr, "chosen_on": how},
-                {"model": model, "fold": int(k), "n_train": len(train_ids), **info},
+                done if key is None else {**done, "key": key},
             )
     return models
 
@@ -236,20 +233,11 @@ def ensure_references(
     names = reference_names(clinical, extra)
 
     def fresh(model: str) -> bool:
-        dirs = res.fold_dirs(results_dir, cohort, model)
+        dirs = results.finished_folds(results_dir, cohort, model)
         return len(dirs) == n_folds and all(
-            (d / "done.json").exists()
-            and json.loads((d / "done.json").read_text()).get("key") == key
-            for d in dirs.values()
+            results.read_json(d / "done.json").get("key") == key for d in dirs.values()
         )
 
     if all(fresh(m) for m in names):
         return names
-    written = write_references(clinical, labels, folds, results_dir, cohort, seed, extra)
-    for model in written:
-        for d in res.fold_dirs(results_dir, cohort, model).values():
-            done = json.loads((d / "done.json").read_text())
-            atomic_write_text(
-                d / "done.json", json.dumps({**done, "key": key}, indent=2, default=str)
-            )
-    return written
+    return write_references(clinical, labels, folds, results_dir, cohort, seed, extra, key)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tmiclnet.evaluate import references, results, tables
+from tmiclnet import results
+from tmiclnet.evaluate import references, tables
 
 REFERENCE_MODELS = ("logreg_clinical", "logreg_note_fields", "mayo_risk")
 # Recorded fields the cohort keeps in findings.csv (the CT renderer draws them); a fair clinical
@@ -21,7 +22,7 @@ def load_all(
     results_dir: str | os.PathLike, cohort: str, models: list[str] | None = None
 ) -> dict[str, pd.DataFrame]:
     """{model: predictions} for the given models (default: every model with saved results)."""
-    names = models if models is not None else results.available_models(results_dir, cohort)
+    names = models if models is not None else results.trained_models(results_dir, cohort)
     return {m: results.load_predictions(results_dir, cohort, m) for m in names}
 
 
@@ -130,12 +131,12 @@ def history_of(
     data_dir: str | os.PathLike, cohort: str, model: str = tables.MAIN_MODEL
 ) -> pd.DataFrame:
     """history.csv of every fold of a model (empty if it has none)."""
-    return results.read_history(Path(data_dir) / "results", cohort, model)
+    return results.load_history(Path(data_dir) / "results", cohort, model)
 
 
 def has_results(data_dir: str | os.PathLike, name: str) -> bool:
     """True when a cohort was cross-validated (its folds.csv exists) and has a finished model."""
     results_dir = Path(data_dir) / "results"
     return (results_dir / name / "folds.csv").exists() and bool(
-        results.available_models(results_dir, name)
+        results.trained_models(results_dir, name)
     )

@@ -29,12 +29,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tmiclnet import results
+from tmiclnet.batch import MODALITIES
 from tmiclnet.data.render import EXTERNAL, Scanner
-from tmiclnet.evaluate import results as res
 from tmiclnet.evaluate import saved
+from tmiclnet.models.catalogue import ct_only_name
 from tmiclnet.provenance import atomic_write_bytes
 
-MODALITIES = ("ct", "radiomics", "text")
 ROBUSTNESS_VERSION = "2"
 DEFAULT_MODELS = ("tmiclnet_tokens", "tmiclnet_released", "early_fusion", "late_fusion", "ct_only")
 
@@ -184,8 +185,8 @@ def _key(
     if any(c.scanner for c in conditions):  # what the rescanned cohort and its radiomics depend on
         h.update(GENERATOR_VERSION.encode() + params_path(profile.radiomics_params).read_bytes())
         h.update((results_dir.parent / cohort / "cohort.json").read_bytes())
-    for m in sorted(set(models) | {saved.ct_only_name()}):
-        for d in res.fold_dirs(results_dir, cohort, m).values():
+    for m in sorted(set(models) | {ct_only_name()}):
+        for d in results.finished_folds(results_dir, cohort, m).values():
             h.update((d / "done.json").read_bytes())
     return h.hexdigest()[:16]
 
@@ -210,12 +211,12 @@ def evaluate_robustness(
     conditions = conditions or default_conditions()
     if isinstance(models, str):  # "a,b,c", as papermill passes it
         models = [m.strip() for m in models.split(",") if m.strip()]
-    models = [m for m in models if res.fold_dirs(results_dir, cohort_name, m)]
+    models = [m for m in models if results.finished_folds(results_dir, cohort_name, m)]
     if not models:
         raise FileNotFoundError(
             f"{results_dir / cohort_name}: none of the models has saved results"
         )
-    table = res.read_folds(results_dir, cohort_name)
+    table = results.read_folds(results_dir, cohort_name)
     chosen = sorted(int(k) for k in table["fold"].unique())
     chosen = chosen[:folds] if folds else chosen
     key = _key(results_dir, cohort_name, models, conditions, run.seed, run.profile, chosen)
@@ -225,7 +226,7 @@ def evaluate_robustness(
     opened = saved.open_inputs(data_dir, cohort_name, run)
     test_ids = list(table.loc[table["fold"].isin(chosen), "id"])
     scans = {
-        c.scanner: rescan(opened[0], run, c.scanner, data_dir / "cache", test_ids)
+        c.scanner: rescan(opened.cohort, run, c.scanner, data_dir / "cache", test_ids)
         for c in conditions
         if c.scanner
     }
@@ -234,7 +235,7 @@ def evaluate_robustness(
         fold = saved.saved_fold(data_dir, cohort_name, run, int(k), opened)
         y = fold.test.labels.numpy()
         perturbed = {
-            c.name: rescanned_inputs(fold, opened[1], scans[c.scanner], run.profile)
+            c.name: rescanned_inputs(fold, opened.inputs, scans[c.scanner], run.profile)
             if c.scanner
             else perturb(fold.test.inputs, c, run.seed + int(k))
             for c in conditions

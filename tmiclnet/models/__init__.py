@@ -6,20 +6,27 @@
 
 from __future__ import annotations
 
-from tmiclnet.models.catalogue import CONFIG_KEYS, build, catalogue
-from tmiclnet.models.tmiclnet import MODALITIES
+from tmiclnet.batch import MODALITIES
+from tmiclnet.config import Profile
+from tmiclnet.models.catalogue import CONFIG_KEYS, build, catalogue, ct_only_name, modalities_of
 
-__all__ = ["MODALITIES", "build", "catalogue", "model_config"]
+__all__ = ["MODALITIES", "build", "catalogue", "ct_only_name", "modalities_of", "model_config"]
 
 
-def model_config(profile, **overrides) -> dict:
-    """build() arguments taken from a Profile (sizes, text model, CT encoder), then `overrides`."""
+def model_config(profile: Profile, **overrides) -> dict:
+    """build() arguments taken from a Profile (sizes, text model, CT encoder), then `overrides`.
+
+    Args:
+        profile: the profile whose model sizes, CT encoder and text encoder settings are used.
+        **overrides: what the data decide (rad_features, rad_families, text_dim, use_ct_tokens,
+            ct_token_dim) or any other key of `CONFIG_KEYS`.
+    """
     cfg = {
         "ct_depth": profile.ct_depth,
         "ct_widen": profile.ct_widen,
-        "ct_conv1_stride": getattr(profile, "ct_conv1_stride", 2),
-        "rad_hidden": tuple(getattr(profile, "rad_hidden", (256, 128))),
-        "head": getattr(profile, "released_head", "small"),
+        "ct_conv1_stride": profile.ct_conv1_stride,
+        "rad_hidden": tuple(profile.rad_hidden),
+        "head": profile.released_head,
         "text_model": profile.text_model,
         "text_finetune": profile.text_finetune,
         "use_text_tokens": not profile.text_finetune,

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tmiclnet.models.tmiclnet import MODALITIES, TMICLNet, batch_size_of, present_mask
+from tmiclnet.batch import MODALITIES, Batch, ModelOutput, batch_size_of, present_mask
+from tmiclnet.models.tmiclnet import TMICLNet
 
 
 class LateFusion(nn.Module):
@@ -24,7 +25,7 @@ class LateFusion(nn.Module):
         config = {**config, "w2": 0.0}
         self.members = nn.ModuleDict({m: TMICLNet((m,), **config) for m in self.modalities})
 
-    def forward(self, batch: dict) -> dict:
+    def forward(self, batch: Batch) -> ModelOutput:
         b, device = batch_size_of(batch)
         present_all = present_mask(batch, b, device)
         outs = {m: self.members[m](batch) for m in self.modalities}
@@ -46,7 +47,7 @@ class LateFusion(nn.Module):
             "member_logits": {m: outs[m]["logits"] for m in self.modalities},
         }
 
-    def loss(self, output: dict, labels: torch.Tensor) -> torch.Tensor:
+    def loss(self, output: ModelOutput, labels: torch.Tensor) -> torch.Tensor:
         """Sum of the members' cross-entropies, each on the samples that have its modality."""
         total = output["logits"].new_zeros(())
         for m, logits in output["member_logits"].items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 
 import pandas as pd
@@ -169,3 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.csv:
         df.to_csv(args.csv, index=False)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 from torch import nn
 
+from tmiclnet.batch import MODALITIES
 from tmiclnet.models.baselines import LateFusion
-from tmiclnet.models.tmiclnet import MODALITIES, TMICLNet
+from tmiclnet.models.tmiclnet import TMICLNet
 
 ALL = MODALITIES
 
@@ -138,6 +139,22 @@ def catalogue() -> pd.DataFrame:
             for e in ENTRIES
         ]
     )
+
+
+def modalities_of(name: str) -> tuple[str, ...]:
+    """The modalities catalogue model `name` reads, in `MODALITIES` order."""
+    if name not in BY_NAME:
+        raise ValueError(f"unknown model {name!r}; the catalogue has {list(BY_NAME)}")
+    return BY_NAME[name].modalities
+
+
+def ct_only_name() -> str:
+    """The catalogue's CT-only model: it trains the CT encoder whose tokens the cached-CT models
+    read (`Profile.ct_strategy == "cached"`)."""
+    names = [e.name for e in ENTRIES if e.modalities == ("ct",)]
+    if not names:
+        raise ValueError("the catalogue has no CT-only model; use ct_strategy='end_to_end'")
+    return names[0]
 
 
 def build(name: str, **config) -> nn.Module:

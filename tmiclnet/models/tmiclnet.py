@@ -4,9 +4,8 @@ One class, switched by parameters, so the baselines and ablations differ from th
 exactly one thing: the modalities it reads, the variant (`tokens` | `released`), whether IMA runs,
 how vectors are fused (`tcaf` | `concat`) and whether the TMFF alignment term is on (w2 > 0).
 
-Batch/output contract (shared with training and evaluation): see `TMICLNet.forward`.
-Modality order everywhere is ("ct", "radiomics", "text"); the TMFF loss reads m1 = CT,
-m2 = radiomics, m3 = text. A modality missing for a sample (`present[:, i]` False) is masked out
+What a model reads and returns is `tmiclnet.batch` (Batch, ModelOutput, MODALITIES: the modality
+order everywhere; the TMFF loss reads m1 = CT, m2 = radiomics, m3 = text). A modality missing for a sample (`present[:, i]` False) is masked out
 of every attention; where vectors are concatenated it is replaced by a learned "missing" vector,
 never by zeros, and the model still predicts.
 """
@@ -17,51 +16,49 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tmiclnet.batch import MODALITIES, Batch, ModelOutput, batch_size_of, blank_absent, present_mask
+from tmiclnet.config import Profile
 from tmiclnet.models.encoders import CTEncoder, Encoded, RadiomicsEncoder, TextEncoder
 from tmiclnet.models.heads import DenseNet1D, MLPHead
 from tmiclnet.models.ima import IMA
 from tmiclnet.models.losses import TMFFLoss
 from tmiclnet.models.tcaf import ReleasedTCAF, TokenTCAF
 
-MODALITIES = ("ct", "radiomics", "text")
 VARIANTS = ("tokens", "released")
 FUSIONS = ("tcaf", "concat")
 
 
-def present_mask(batch: dict, batch_size: int, device) -> torch.Tensor:
-    """batch['present'] (B,3) bool, or all True when the batch does not say."""
-    present = batch.get("present")
-    if present is None:
-        return torch.ones(batch_size, len(MODALITIES), dtype=torch.bool, device=device)
-    if present.shape != (batch_size, len(MODALITIES)):
-        raise ValueError(
-            f"batch['present'] must be (B,3) over {MODALITIES}, got {tuple(present.shape)}"
-        )
-    return present.to(device=device, dtype=torch.bool)
-
-
-def batch_size_of(batch: dict) -> tuple[int, torch.device]:
-    for key in ("radiomics", "ct_tokens", "ct", "text_tokens", "label"):
-        if key in batch:
-            return batch[key].shape[0], batch[key].device
-    if "text" in batch:
-        return batch["text"]["input_ids"].shape[0], batch["text"]["input_ids"].device
-    raise KeyError("the batch holds no modality (ct/ct_tokens, radiomics, text/text_tokens)")
-
-
-def blank_absent(batch: dict, present: torch.Tensor) -> dict:
-    """Zero the raw inputs of absent samples so NaN or garbage cannot leak through batch norm;
-    those samples are masked out of attention afterwards, so the zeros are never attended to."""
-    out = dict(batch)
-    for key, col in (("ct", 0), ("ct_tokens", 0), ("radiomics", 1), ("text_tokens", 2)):
-        if key in out:
-            keep = present[:, col].view(-1, *([1] * (out[key].dim() - 1)))
-            out[key] = torch.where(keep, torch.nan_to_num(out[key]), torch.zeros_like(out[key]))
-    return out
-
-
 class TMICLNet(nn.Module):
-    """Encoders -> IMA -> fusion -> head, for any subset of the three modalities."""
+    """Encoders -> IMA -> fusion -> head, for any subset of the three modalities.
+
+    Sizes that differ between profiles default to `tmiclnet.config.Profile`'s defaults (the one
+    source of defaults); `tmiclnet.models.model_config(profile)` passes a profile's values.
+
+    Args:
+        modalities: the modalities the model reads, any non-empty subset of `MODALITIES`.
+        variant: "tokens" (the paper: attention over tokens) or "released" (the authors' code:
+            one pooled vector per modality).
+        ima: run intra-modal attention (False: tokens mean-pooled instead).
+        fusion: "tcaf" (cross-attention fusion) or "concat" (concatenated vectors).
+        w1: weight of the TMFF loss's intra-modal term.
+        w2: weight of the TMFF loss's cross-modal alignment term (0: cross-entropy only).
+        rad_features: number of radiomic columns (required; 1 when radiomics are not read).
+        rad_families: column indices of each radiomic family (one token per family).
+        rad_hidden: hidden widths of the released variant's radiomics MLP.
+        text_model: language model folder, hub name or module (fine-tuned text only).
+        text_dim: width of the frozen text token states in the batch.
+        text_finetune: train the language model too.
+        use_text_tokens: read frozen `text_tokens` from the batch instead of running a model.
+        ct_depth: depth of the MONAI 3-D ResNet (10, 18, 34 or 50).
+        ct_widen: width factor of that ResNet.
+        use_ct_tokens: read cached `ct_tokens` from the batch (no CNN in the model).
+        ct_token_dim: width of those cached tokens (default: the ResNet's last stage).
+        ct_conv1_stride: stride of the ResNet's first convolution.
+        dim: width of every token after the encoders.
+        heads: attention heads (default 16 for "released", as the paper; 4 for "tokens").
+        dropout: dropout of IMA and the MLP head.
+        head: size of the released variant's 1-D DenseNet head ("small" or "densenet121").
+    """
 
     def __init__(
         self,
@@ -74,20 +71,20 @@ class TMICLNet(nn.Module):
         *,
         rad_features: int,
         rad_families: list[list[int]] | None = None,
-        rad_hidden: tuple[int, int] = (256, 128),
+        rad_hidden: tuple[int, int] = Profile.rad_hidden,
         text_model=None,
         text_dim: int = 384,
-        text_finetune: bool = False,
+        text_finetune: bool = Profile.text_finetune,
         use_text_tokens: bool = True,
-        ct_depth: int = 10,
-        ct_widen: float = 0.25,
+        ct_depth: int = Profile.ct_depth,
+        ct_widen: float = Profile.ct_widen,
         use_ct_tokens: bool = False,
         ct_token_dim: int | None = None,
-        ct_conv1_stride: int = 2,
+        ct_conv1_stride: int = Profile.ct_conv1_stride,
         dim: int = 256,
         heads: int | None = None,
         dropout: float = 0.2,
-        head: str = "small",
+        head: str = Profile.released_head,
     ) -> None:
         super().__init__()
         bad = [m for m in modalities if m not in MODALITIES]
@@ -115,9 +112,7 @@ class TMICLNet(nn.Module):
                 )
             enc["text"] = TextEncoder(dim, text_dim, lm, text_finetune)
         self.encoders = nn.ModuleDict(enc)
-        heads = heads or (
-            16 if variant == "released" else 4
-        )  # released: the paper's 16; tokens: cheaper
+        heads = heads or (16 if variant == "released" else 4)  # the paper's 16; tokens: cheaper
         self.ima = nn.ModuleDict(
             {m: IMA(dim, variant, ima, heads, dropout) for m in self.modalities}
         )
@@ -166,9 +161,9 @@ class TMICLNet(nn.Module):
         w = present.unsqueeze(-1).to(outs.dtype)
         return (outs * w).sum(1) / w.sum(1).clamp(min=1.0)  # mean over the modalities a sample has
 
-    def forward(self, batch: dict) -> dict:
-        """batch (contract in common docs) -> dict(logits (B,2), features [m1,m2,m3] (B,dim) or None,
-        attention {name: map}, present (B,3)).
+    def forward(self, batch: Batch) -> ModelOutput:
+        """A `tmiclnet.batch.Batch` -> a `tmiclnet.batch.ModelOutput` (logits (B,2), features
+        [m1,m2,m3] (B,dim) or None, attention {name: map}, present (B,3)).
 
         attention keys: "ima/<m>/self" (B,N,N), "ima/<m>/pool" (B,N), "tcaf/<m>" (tokens: (B, keys
         of the other modalities); released: (B,C,C) channel-to-channel), "tcaf/context" (released:
@@ -197,7 +192,7 @@ class TMICLNet(nn.Module):
         }
 
     # -- loss ------------------------------------------------------------------------------------
-    def loss(self, output: dict, labels: torch.Tensor) -> torch.Tensor:
+    def loss(self, output: ModelOutput, labels: torch.Tensor) -> torch.Tensor:
         """TMFF (CE + weighted SDM between modality pairs) when w2 > 0 and there are >= 2 modalities,
         plain cross-entropy otherwise. SDM terms use only rows where both modalities are present."""
         logits, present = output["logits"], output.get("present")

@@ -7,8 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from tmiclnet import results as res
 from tmiclnet.config import PROFILES
-from tmiclnet.train import results as res
 
 
 def design_table() -> pd.DataFrame:

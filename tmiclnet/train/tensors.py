@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
+from tmiclnet.batch import MODALITY_OF
+
 Tensors = dict[str, "torch.Tensor | dict[str, torch.Tensor]"]
 
 
@@ -66,7 +68,15 @@ class TensorData:
         out["label"] = self.labels.index_select(0, rows).to(device)
         return out
 
-    def with_inputs(self, **inputs) -> TensorData:
-        """A copy with some inputs added or replaced (e.g. CT tokens in place of volumes)."""
-        merged = {**self.inputs, **inputs}
-        return TensorData(self.ids, {k: v for k, v in merged.items() if v is not None}, self.labels)
+    def for_model(self, modalities: tuple[str, ...], ct_tokens: torch.Tensor | None = None):
+        """Only the tensors a model of `modalities` reads (indexing unused CT volumes would waste
+        loading time); with `ct_tokens`, those take the place of the CT volumes."""
+        keep = {"present": self.inputs["present"]}
+        for key, value in self.inputs.items():
+            if MODALITY_OF.get(key) in modalities and key not in ("ct", "ct_tokens"):
+                keep[key] = value
+        if "ct" in modalities:
+            keep.update(
+                {"ct_tokens": ct_tokens} if ct_tokens is not None else {"ct": self.inputs["ct"]}
+            )
+        return TensorData(self.ids, keep, self.labels)

@@ -138,7 +138,7 @@ def modality_dropout_mask(
 
     Drawn per row from a generator seeded by (seed, epoch), so single-process and DDP runs, and
     a resumed run, drop the same modalities of the same patients."""
-    from tmiclnet.models.tmiclnet import MODALITIES
+    from tmiclnet.batch import MODALITIES
 
     present = torch.ones(n, len(MODALITIES), dtype=torch.bool)
     used = [MODALITIES.index(m) for m in modalities]

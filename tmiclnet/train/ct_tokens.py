@@ -1,0 +1,62 @@
+"""Cached CT tokens: the CT-only model's encoder, trained once per fold, feeds the fusion models.
+
+With `Profile.ct_strategy == "cached"` (the cpu and quick profiles) the 3-D CNN is the costly part
+of every model that sees CT. It is trained once per fold, inside the CT-only model; its last
+feature map, one token per cell, is then computed once for every patient and saved beside that
+model (`ct_tokens.pt`, keyed by the CT-only model's config hash), and the fusion models of the fold
+read those tokens instead of volumes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from tmiclnet import results
+from tmiclnet.train.ddp import World, barrier
+
+
+@torch.no_grad()
+def extract_ct_tokens(
+    model: nn.Module, ct: torch.Tensor, device: torch.device, batch_size: int = 16
+) -> torch.Tensor:
+    """Raw feature-map tokens (N, cells, C) of the trained CT backbone for every volume.
+
+    Args:
+        model: a trained model holding exactly one `CTBackbone` (the CT-only model).
+        ct: (N, 1, D, H, W) volumes.
+        device: where the backbone runs.
+        batch_size: volumes per forward pass.
+    """
+    from tmiclnet.models.encoders import CTBackbone
+
+    backbones = [m for m in model.modules() if isinstance(m, CTBackbone)]
+    if len(backbones) != 1:
+        raise ValueError(f"expected one CTBackbone in the CT-only model, found {len(backbones)}")
+    backbone = backbones[0].to(device).eval()
+    return torch.cat([backbone(chunk.to(device)).float().cpu() for chunk in ct.split(batch_size)])
+
+
+def fold_ct_tokens(
+    model: nn.Module | None,
+    folder: Path,
+    key: str,
+    ct: torch.Tensor,
+    device: torch.device,
+    world: World,
+) -> tuple[torch.Tensor, str]:
+    """(tokens of every patient, their source tag) for one fold, read from ct_tokens.pt when it
+    was made under `key`, else made with `model` (or the fold's saved CT-only model) and saved."""
+    source = f"ct_tokens:{key[:16]}"
+    tokens = results.read_ct_tokens(folder, key)
+    if tokens is not None:
+        return tokens, source
+    if model is None:  # trained earlier: rebuild it from its checkpoint
+        model, _ = results.load_model(folder)
+    tokens = extract_ct_tokens(model, ct, device)
+    if world.main:
+        results.write_ct_tokens(folder, key, tokens)
+    barrier(world)
+    return tokens, source
