@@ -6,10 +6,11 @@ STAMP   := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pypro
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: env data book test unit nbval clean help
+.PHONY: env data book test lint unit nbval clean help
 help:
 	@echo "make book   [PROFILE=cpu|quick|gpu]  environment, data, notebooks, HTML book"
 	@echo "make test                           environment, quick data and book, unit tests, nbval, browser check"
+	@echo "make lint                           ruff check and ruff format --check (part of make test)"
 	@echo "make env | data | clean"
 
 # Idempotent: re-installs only when the pins change (the stamp is keyed by their hash).
@@ -27,8 +28,12 @@ data: env
 book: data
 	$(PY) -m tmiclnet book build --profile $(PROFILE)
 
+lint: env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 # The quick book is built first: nbval re-executes its executed copies and the browser check reads its HTML.
-test: env
+test: env lint
 	$(MAKE) data PROFILE=quick
 	$(PY) -m tmiclnet book build --profile quick
 	$(PY) -m pytest tests -q

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
-from _train_tiny import Tiny, ddp_worker, synthetic
+from tests.train.tiny import Tiny, ddp_worker, synthetic
 
 from tmiclnet.train import folds
 from tmiclnet.train.ddp import World

@@ -10,7 +10,7 @@ import pytest
 
 from tmiclnet import book
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _notebook(path: Path, *sources: str) -> None:

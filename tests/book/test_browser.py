@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "quick" / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 FLAGS = [
