@@ -75,56 +75,25 @@ class Profile:
     extra: dict = field(default_factory=dict)
 
 
+# One row per profile: only what differs from the defaults above.
+# fmt: off
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
-        name="quick",
-        n_patients=40,
-        n_synthetic=40,
-        volume_shape=(24, 48, 48),
-        radiomics_params="quick.yaml",
-        text_max_tokens=256,
-        ct_depth=10,
-        ct_widen=0.25,
-        folds=2,
-        epochs=2,
-        batch_size=16,
-        text_lines=24,
+        name="quick", n_patients=40, n_synthetic=40, volume_shape=(24, 48, 48),
+        radiomics_params="quick.yaml", folds=2, epochs=2, text_lines=24,
     ),
     "cpu": Profile(
-        name="cpu",
-        n_patients=None,
-        volume_shape=(32, 64, 64),
-        radiomics_params="cpu.yaml",
-        text_max_tokens=256,
-        ct_depth=10,
-        ct_widen=0.25,
-        folds=5,
-        epochs=15,
-        batch_size=16,
-        patience=4,
-        text_lines=24,
+        name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="cpu.yaml",
+        folds=5, epochs=15, patience=4, text_lines=24,
     ),
     "gpu": Profile(
-        name="gpu",
-        n_patients=None,
-        volume_shape=(64, 128, 128),
-        radiomics_params="full.yaml",
-        text_finetune=True,
-        text_max_tokens=512,
-        ct_depth=18,
-        ct_widen=1.0,
-        rad_hidden=(1024, 512),
-        released_head="densenet121",
-        ct_conv1_stride=1,
-        folds=5,
-        epochs=100,
-        batch_size=8,
-        lr=3e-4,
-        patience=15,
-        amp=True,
-        ct_strategy="end_to_end",
+        name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",
+        text_finetune=True, text_max_tokens=512, ct_depth=18, ct_widen=1.0,
+        rad_hidden=(1024, 512), released_head="densenet121", ct_conv1_stride=1, folds=5,
+        epochs=100, batch_size=8, lr=3e-4, patience=15, amp=True, ct_strategy="end_to_end",
     ),
 }
+# fmt: on
 
 
 def get_profile(name: str) -> Profile:

@@ -98,20 +98,20 @@ def test_released_cycle_and_its_fallback_when_a_modality_is_missing() -> None:
     assert cycle_context(present).tolist() == [[2, 0, 1], [1, 0, 1], [0, 0, 0]]
 
 
-def test_gradients_reach_all_three_encoders() -> None:
+def tiny_bert():
+    """A randomly initialised two-head BERT small enough for a unit test (nothing downloaded)."""
     from transformers import BertConfig, BertModel
 
+    config = BertConfig(
+        vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=32,
+    )  # fmt: skip
+    return BertModel(config)
+
+
+def test_gradients_reach_all_three_encoders() -> None:
     torch.manual_seed(0)
-    lm = BertModel(
-        BertConfig(
-            vocab_size=50,
-            hidden_size=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=32,
-        )
-    )
+    lm = tiny_bert()
     model = build(
         "tmiclnet_tokens",
         rad_features=F_RAD,
@@ -139,18 +139,7 @@ def test_gradients_reach_all_three_encoders() -> None:
 
 
 def test_frozen_text_model_gets_no_gradient() -> None:
-    from transformers import BertConfig, BertModel
-
-    lm = BertModel(
-        BertConfig(
-            vocab_size=50,
-            hidden_size=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=32,
-        )
-    )
+    lm = tiny_bert()
     model = build("text_only", text_model=lm, use_text_tokens=False).train()
     batch = {
         "text": {"input_ids": torch.randint(1, 50, (4, 9)), "attention_mask": torch.ones(4, 9)},

@@ -32,6 +32,17 @@ def roc_band(preds: pd.DataFrame, grid: np.ndarray = FPR_GRID) -> tuple[np.ndarr
     return tprs.mean(axis=0), tprs.std(axis=0, ddof=1) if len(tprs) > 1 else np.zeros_like(grid)
 
 
+def _diagonal_figure(
+    fig: Figure, ax, xlabel: str, ylabel: str, title: str, ymax: float, legend: str = "lower right"
+) -> Figure:
+    """Finish a unit-square figure (ROC, calibration): the y = x reference, labels, legend."""
+    ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xlim=(0, 1), ylim=(0, ymax))
+    ax.legend(fontsize=7, loc=legend)
+    fig.tight_layout()
+    return fig
+
+
 def roc_figure(preds_by_model: dict[str, pd.DataFrame], title: str = "ROC (test folds)") -> Figure:
     """One mean ROC line per model with a +/- 1 sd band over folds, and the chance diagonal."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
@@ -40,17 +51,7 @@ def roc_figure(preds_by_model: dict[str, pd.DataFrame], title: str = "ROC (test 
         auc = np.trapezoid(mean, FPR_GRID)
         ax.plot(FPR_GRID, mean, label=f"{name} (AUC of mean curve {auc:.2f})")
         ax.fill_between(FPR_GRID, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), alpha=0.15)
-    ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
-    ax.set(
-        xlabel="1 - specificity (FPR)",
-        ylabel="sensitivity (TPR)",
-        title=title,
-        xlim=(0, 1),
-        ylim=(0, 1.01),
-    )
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return fig
+    return _diagonal_figure(fig, ax, "1 - specificity (FPR)", "sensitivity (TPR)", title, 1.01)
 
 
 def calibration_figure(
@@ -66,17 +67,8 @@ def calibration_figure(
             t["label"], t["prob"], n_bins=n_bins, strategy="quantile"
         )
         ax.plot(mean_pred, frac, marker="o", label=name)
-    ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
-    ax.set(
-        xlabel="mean predicted probability",
-        ylabel="observed fraction positive",
-        title=title,
-        xlim=(0, 1),
-        ylim=(0, 1),
-    )
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    return fig
+    xlabel, ylabel = "mean predicted probability", "observed fraction positive"
+    return _diagonal_figure(fig, ax, xlabel, ylabel, title, 1.0, legend="upper left")
 
 
 def net_benefit(label: np.ndarray, prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from tmiclnet import results as res
+from tmiclnet import results
 from tmiclnet.config import PROFILES
 
 
@@ -47,11 +47,11 @@ def timing_table(
     results_dir: str | Path, cohort: str, models: list[str] | None = None
 ) -> pd.DataFrame:
     """Per model: folds done, wall seconds (all folds), seconds per epoch, data-loading fraction."""
-    models = models or res.trained_models(results_dir, cohort)
+    models = models or results.trained_models(results_dir, cohort)
     rows = []
     for m in models:
-        done = res.load_done(results_dir, cohort, m)
-        hist = res.load_history(results_dir, cohort, m)
+        done = results.load_done(results_dir, cohort, m)
+        hist = results.load_history(results_dir, cohort, m)
         rows.append(
             {
                 "model": m,
@@ -69,7 +69,7 @@ def plot_curves(results_dir: str | Path, cohort: str, models: list[str]):
     """Training and validation loss per epoch (one line per fold), one panel per model."""
     fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 3.2), squeeze=False)
     for ax, m in zip(axes[0], models):
-        hist = res.load_history(results_dir, cohort, m)
+        hist = results.load_history(results_dir, cohort, m)
         for k, h in hist.groupby("fold"):
             (line,) = ax.plot(h["epoch"] + 1, h["train_loss"], alpha=0.6, label=f"train, fold {k}")
             ax.plot(
