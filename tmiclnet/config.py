@@ -64,12 +64,8 @@ class Profile:
     # "cached": the CT encoder is trained once per fold (ct_only) and its tokens feed the fusion
     # models; "end_to_end": every model with CT trains its own encoder on the volumes.
     ct_strategy: str = "cached"
-    # frozen text: each note's token states averaged into this many windows (0 = keep every token);
-    # attention cost grows with the square of the token count
-    text_pool: int = 0
     # frozen text: one token per note line (its word pieces averaged) with the line's number
-    # appended on a log scale (tmiclnet.text_lines); this many lines at most, 0 = off. Takes
-    # precedence over text_pool.
+    # appended on a log scale (tmiclnet.text.lines); this many lines at most, 0 = every word piece
     text_lines: int = 0
     n_jobs: int = 2
     extra: dict = field(default_factory=dict)

@@ -1,10 +1,10 @@
 """Assemble a fold's model inputs as in-memory tensors, fitting every scaler on training rows.
 
 Per cohort, once: CT volumes through the MONAI transforms (cached on disk), radiomic features
-(cached per case by tmiclnet.radiomics), and the clinical notes (frozen-encoder token states from
-tmiclnet.text.embed, or token ids when the text encoder is fine-tuned). Per fold: the radiomics
-pipeline (impute, scale, select) is fitted on the fold's TRAINING rows only and then applied to
-all rows, so validation and test patients never shape the scaling.
+(cached per case by tmiclnet.radiomics), and the clinical notes (`tmiclnet.text.text_inputs`:
+frozen-encoder token states, or token ids when the text encoder is fine-tuned). Per fold: the
+radiomics pipeline (impute, scale, select) is fitted on the fold's TRAINING rows only and then
+applied to all rows, so validation and test patients never shape the scaling.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tmiclnet import text_lines
 from tmiclnet.config import Profile
 from tmiclnet.provenance import atomic_write_bytes
 from tmiclnet.train.folds import FoldSplit
@@ -77,42 +76,6 @@ def ct_volumes(cohort, profile: Profile, cache_dir: Path) -> tuple[torch.Tensor,
     return ct, key
 
 
-def text_inputs(cohort, profile: Profile) -> tuple[dict, dict]:
-    """Frozen: cached token states (text_tokens, text_mask), one per note line with its number
-    (`profile.text_lines`) or pooled to `profile.text_pool` windows. Fine-tuned: token ids (text)."""
-    from tmiclnet import text
-
-    notes = {pid: cohort.note(pid) for pid in cohort.ids}
-    if profile.text_finetune:
-        tokenizer, model = text.load(profile.text_model)
-        enc = text.tokenize([notes[i] for i in cohort.ids], tokenizer, profile.text_max_tokens)
-        key = hashlib.sha256(str(enc["input_ids"].tolist()).encode()).hexdigest()[:16]
-        return {"text": enc}, {"text_dim": int(model.config.hidden_size), "text_key": key}
-    emb = text.embed(notes, profile.text_model, profile.text_max_tokens).select(cohort.ids)
-    tokens, mask = frozen_text_tokens(emb.tokens, emb.mask, [notes[i] for i in cohort.ids], profile)
-    info = {"text_dim": int(tokens.shape[-1]), "text_key": emb.key, "text_pool": profile.text_pool}
-    if profile.text_lines:
-        info["text_lines"] = [profile.text_lines, text_lines.VERSION]
-    return {"text_tokens": tokens, "text_mask": mask}, info
-
-
-def frozen_text_tokens(
-    states: torch.Tensor, mask: torch.Tensor, notes: list[str], profile: Profile, tokenizer=None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """What a model reads of frozen word-piece states under the profile: line tokens with their
-    numbers, windows, or every word piece. Differentiable in `states` (for attributions)."""
-    if profile.text_lines:
-        from tmiclnet import text
-
-        tokenizer = tokenizer or text.load_tokenizer(profile.text_model)[0]
-        return text_lines.line_tokens(
-            notes, states, mask, tokenizer, profile.text_max_tokens, profile.text_lines
-        )
-    if profile.text_pool:
-        return pool_text_tokens(states, mask, profile.text_pool)
-    return states, mask
-
-
 def load_inputs(cohort, profile: Profile, modalities: set[str], cache_dir: Path) -> CohortInputs:
     """Everything the requested modalities need, for every patient of the cohort."""
     unknown = set(modalities) - set(MODALITIES)
@@ -137,6 +100,8 @@ def load_inputs(cohort, profile: Profile, modalities: set[str], cache_dir: Path)
             pd.util.hash_pandas_object(out.radiomics).to_numpy().tobytes()
         ).hexdigest()[:16]
     if "text" in modalities:
+        from tmiclnet.text import text_inputs
+
         out.text, info = text_inputs(cohort, profile)
         out.info.update(info)
     return out
@@ -185,25 +150,3 @@ def fold_inputs(inputs: CohortInputs, split: FoldSplit, profile: Profile) -> Fol
         )
     data = TensorData(inputs.ids, tensors, inputs.labels)
     return FoldInputs(data, split, families, columns)
-
-
-def pool_text_tokens(
-    tokens: torch.Tensor, mask: torch.Tensor, segments: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Average each note's real token states over `segments` contiguous windows.
-
-    (N, L, H) -> (N, segments, H): attention cost falls with the square of the token count, and a
-    note of "Key: value" fields keeps one token per few fields. A note shorter than `segments`
-    keeps one window per real token (the rest masked out).
-    """
-    n, _, h = tokens.shape
-    out = torch.zeros(n, segments, h, dtype=tokens.dtype)
-    out_mask = torch.zeros(n, segments, dtype=torch.bool)
-    for i in range(n):
-        real = tokens[i, mask[i]]  # (n_i, H)
-        k = min(segments, len(real))
-        if k == 0:
-            continue
-        out[i, :k] = torch.nn.functional.adaptive_avg_pool1d(real.T.unsqueeze(0), k)[0].T
-        out_mask[i, :k] = True
-    return out, out_mask
