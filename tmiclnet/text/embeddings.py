@@ -1,7 +1,8 @@
 """The frozen-token cache: a frozen encoder's states of a set of notes, computed once per content.
 
 A frozen encoder gives the same states every time, so :func:`embed` computes them once and
-caches them on disk, keyed by the model's files, the token budget and the notes themselves.
+caches them on disk under `<cache root>/text` (:func:`tmiclnet.config.cache_root`), keyed by the
+model's files, the token budget and the notes themselves.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from tmiclnet.config import project_root
+from tmiclnet.config import cache_root
 from tmiclnet.provenance import atomic_write_bytes
 from tmiclnet.text.model import DEFAULT_MODEL, load, model_hash, resolve, tokenize
 
@@ -89,9 +90,8 @@ def cache_key(model_sha: str, max_tokens: int, notes: dict[str, str]) -> str:
 
 
 def default_cache_dir() -> Path:
-    """$TMICLNET_CACHE/text, else data/cache/text under the project root (never committed)."""
-    base = os.environ.get("TMICLNET_CACHE") or project_root() / "data" / "cache"
-    return Path(base) / "text"
+    """`<cache root>/text`: $TMICLNET_CACHE/text, else data/cache/text (never committed)."""
+    return cache_root() / "text"
 
 
 @torch.no_grad()

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tmiclnet.config import Profile
+from tmiclnet.config import Profile, cache_root
 from tmiclnet.provenance import atomic_write_bytes
 from tmiclnet.train.folds import FoldSplit
 from tmiclnet.train.tensors import TensorData
@@ -43,11 +43,31 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def ct_volumes(cohort, profile: Profile, cache_dir: Path) -> tuple[torch.Tensor, str]:
+def _unlisted_images(cohort) -> list[str]:
+    """sha256 of the images that cohort.json does not list (a hand-written manifest may omit
+    them); empty for a generated cohort, whose manifest lists every file."""
+    listed = (getattr(cohort, "manifest", None) or {}).get("files", {})
+    return [
+        _file_sha(cohort.image_path(pid))
+        for pid in cohort.ids
+        if f"images/{pid}.nii.gz" not in listed
+    ]
+
+
+def ct_volumes(
+    cohort, profile: Profile, cache_dir: str | Path | None = None
+) -> tuple[torch.Tensor, str]:
     """(N,1,D,H,W) volumes of every patient through `CTDataset(train=False)`, cached on disk.
 
     The cache key covers the cohort manifest (sha256 of every file), the volume shape and the
-    transform code, so a regenerated cohort or an edited transform is never served stale.
+    transform code, so a regenerated cohort or an edited transform is never served stale, and two
+    cohorts of one name in different data folders can share the cache.
+
+    Args:
+        cohort: the cohort (`tmiclnet.data.cohort.Cohort`).
+        profile: its volume_shape is read.
+        cache_dir: where the volumes are cached; None = `<cache root>/ct`
+            (:func:`tmiclnet.config.cache_root`).
     """
     from tmiclnet.data import dataset
 
@@ -58,10 +78,12 @@ def ct_volumes(cohort, profile: Profile, cache_dir: Path) -> tuple[torch.Tensor,
                 str(profile.volume_shape),
                 _file_sha(Path(dataset.__file__)),
                 ",".join(cohort.ids),
+                *_unlisted_images(cohort),
             ]
         ).encode()
     ).hexdigest()[:16]
-    path = Path(cache_dir) / f"ct_{cohort.name}_{key}.pt"
+    folder = Path(cache_dir) if cache_dir is not None else cache_root() / "ct"
+    path = folder / f"ct_{cohort.name}_{key}.pt"
     if path.exists():
         return torch.load(path, map_location="cpu", weights_only=True), key
     ds = dataset.CTDataset(cohort, cohort.ids, profile, train=False)
@@ -76,8 +98,17 @@ def ct_volumes(cohort, profile: Profile, cache_dir: Path) -> tuple[torch.Tensor,
     return ct, key
 
 
-def load_inputs(cohort, profile: Profile, modalities: set[str], cache_dir: Path) -> CohortInputs:
-    """Everything the requested modalities need, for every patient of the cohort."""
+def load_inputs(
+    cohort, profile: Profile, modalities: set[str], cache_dir: str | Path | None = None
+) -> CohortInputs:
+    """Everything the requested modalities need, for every patient of the cohort.
+
+    Args:
+        cohort: the cohort (`tmiclnet.data.cohort.Cohort`).
+        profile: the run's profile.
+        modalities: some of MODALITIES.
+        cache_dir: where CT volumes are cached; None = `<cache root>/ct` (see :func:`ct_volumes`).
+    """
     unknown = set(modalities) - set(MODALITIES)
     if unknown:
         raise ValueError(f"unknown modalities {sorted(unknown)}; expected some of {MODALITIES}")
