@@ -52,7 +52,11 @@ class TextEmbeddings:
         return int(self.tokens.shape[-1])
 
     def select(self, ids: list[str]) -> TextEmbeddings:
-        """The rows of `ids`, in that order (a KeyError names the first missing id)."""
+        """The rows of `ids`, in that order (a KeyError names the first missing id).
+
+        Args:
+            ids: the ids wanted, each one of `self.ids`.
+        """
         where = {pid: i for i, pid in enumerate(self.ids)}
         missing = [pid for pid in ids if pid not in where]
         if missing:
