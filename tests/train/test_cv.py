@@ -12,7 +12,7 @@ import torch
 from tmiclnet import results
 from tmiclnet.config import setup
 from tmiclnet.train.cv import cross_validate
-from tmiclnet.train.features import CohortInputs, pool_text_tokens, scale_radiomics
+from tmiclnet.train.features import CohortInputs, scale_radiomics
 from tmiclnet.train.fold import choose_threshold
 
 MODEL = "radiomics_only"
@@ -128,15 +128,6 @@ def test_radiomics_scaler_is_fitted_on_training_rows_only() -> None:
 def test_youden_threshold_separates_a_clean_validation_set() -> None:
     t = choose_threshold([0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.7, 0.9])
     assert 0.3 < t["threshold"] <= 0.7 and t["youden_j"] == 1.0 and t["rule"] == "youden"
-
-
-def test_text_pooling_keeps_only_real_tokens() -> None:
-    tokens = torch.arange(2 * 6 * 1, dtype=torch.float32).reshape(2, 6, 1)
-    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0]], dtype=torch.bool)
-    pooled, pmask = pool_text_tokens(tokens, mask, 2)
-    assert pooled[0, :, 0].tolist() == [0.5, 2.5]  # windows of the 4 real tokens, padding ignored
-    pooled, pmask = pool_text_tokens(tokens, mask, 3)
-    assert pmask[1].tolist() == [True, True, False]  # a 2-token note keeps 2 windows
 
 
 def _with_text(inputs: CohortInputs, seed: int = 1) -> CohortInputs:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
-from tests.train.tiny import Tiny, ddp_worker, synthetic
 
+from tests.train.tiny import Tiny, ddp_worker, synthetic
 from tmiclnet.train import folds
 from tmiclnet.train.ddp import World
 from tmiclnet.train.trainer import TrainConfig, auc, epoch_batches, fit, predict, probabilities

@@ -3,6 +3,9 @@
 Values carry units and reference-range flags (H/L); a missing value is said in words. Stage,
 hepatomegaly and ascites are the image's findings and are never written here (a test checks).
 The wording varies a little between patients (seeded by id) so that a model cannot key on layout.
+
+This writer stays in the data layer, apart from the text package (`tmiclnet.text`, which reads
+notes): data must not import from the layers above it, and a cohort's notes are data.
 """
 
 from __future__ import annotations

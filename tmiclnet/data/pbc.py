@@ -20,13 +20,16 @@ PBC_SHA256 = "26f2738addc7932cad62b21498f013578f1541d700b01634cb5f4840cb9bc2b9"
 HORIZON_DAYS = 1825  # 5 years
 IMAGE_FIELDS = ("stage", "hepato", "ascites")
 # The fields the clinical note states, and the table's columns in order (as in R's survival::pbc)
-TEXT_FIELDS = tuple(
-    "age sex trt spiders edema bili chol albumin copper alk.phos ast trig platelet protime".split()
+# fmt: off
+TEXT_FIELDS = (
+    "age", "sex", "trt", "spiders", "edema", "bili", "chol", "albumin", "copper", "alk.phos",
+    "ast", "trig", "platelet", "protime",
 )
-COLUMNS = tuple(
-    "id time status trt age sex ascites hepato spiders edema "
-    "bili chol albumin copper alk.phos ast trig platelet protime stage".split()
+COLUMNS = (
+    "id", "time", "status", "trt", "age", "sex", "ascites", "hepato", "spiders", "edema", "bili",
+    "chol", "albumin", "copper", "alk.phos", "ast", "trig", "platelet", "protime", "stage",
 )
+# fmt: on
 CITATION = (
     "Fleming T.R., Harrington D.P., Counting Processes and Survival Analysis, Wiley, 1991; "
     "Therneau T.M., Grambsch P.M., Modeling Survival Data, Springer, 2000"

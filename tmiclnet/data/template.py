@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tmiclnet.config import project_root
+from tmiclnet.config import cache_root
 from tmiclnet.provenance import verify
 
 WHEEL = "liver_ct_segmentation_package-1.6.0-py2.py3-none-any.whl"
@@ -35,7 +35,8 @@ LICENCE = "CC BY-SA 4.0 (LiTS / Medical Segmentation Decathlon)"
 
 
 def cache_dir() -> Path:
-    return project_root() / "data" / "cache"
+    """The cache root itself (:func:`tmiclnet.config.cache_root`), where the wheel always lived."""
+    return cache_root()
 
 
 def fetch_template(dest: Path | None = None) -> Path:

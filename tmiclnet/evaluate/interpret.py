@@ -8,8 +8,8 @@ All four read a `SavedFold` (the fold's test patients and saved weights); nothin
   P(death within 5 years) is recorded (Zeiler & Fergus, 2014): model-agnostic and exact, if coarse.
 - Permutation importance of radiomic families: the columns of one family are shuffled together
   across test patients (so within-family correlations survive) and the AUC drop is measured.
-- Token attributions: gradient x input on the frozen language model's word-piece states (pooled
-  into windows exactly as in training), summed over channels: one signed number per word piece.
+- Token attributions: gradient x input on the frozen language model's word-piece states (turned
+  into line tokens exactly as in training), summed over channels: one signed number per word piece.
   Attention weights are not explanations (Jain & Wallace, 2019); the book shows both.
 """
 
@@ -170,13 +170,12 @@ def token_attributions(
     """Gradient x input per word piece of one patient's note, for the log-odds of label 1.
 
     `states` (1, n, H) are the note's word-piece states (`note_states`). They are turned into
-    what the model read exactly as in training (`tmiclnet.train.features.frozen_text_tokens`:
-    line tokens with their numbers, windows, or word pieces), differentiably, so each word piece
-    gets its share of the line or window it fell in. With line tokens, the share of each line's
+    what the model read exactly as in training (`tmiclnet.text.frozen_text_tokens`: line tokens
+    with their numbers, or word pieces), differentiably, so each word piece gets its share of the
+    line it fell in. With line tokens, the share of each line's
     number channels is in `.attrs["numbers"]` (line, number, attribution).
     Returns DataFrame(token, attribution)."""
-    from tmiclnet import text_lines
-    from tmiclnet.train.features import frozen_text_tokens
+    from tmiclnet.text import frozen_text_tokens, lines
 
     model, _ = fold.model(name)
     batch = fold.model_batch(name, _rows(fold.test.inputs, patient, patient + 1))
@@ -215,11 +214,11 @@ def token_attributions(
     if profile.text_lines:
         h = raw.shape[-1]
         share = (seen.grad[0, :, h:] * seen[0, :, h:]).sum(-1).detach().cpu().numpy()
-        spans = text_lines.line_spans(note)[: profile.text_lines]
+        spans = lines.line_spans(note)[: profile.text_lines]
         out.attrs["numbers"] = pd.DataFrame(
             {
                 "line": [note[a:b] for a, b in spans],
-                "number": [text_lines.first_number(note[a:b]) for a, b in spans],
+                "number": [lines.first_number(note[a:b]) for a, b in spans],
                 "attribution": share[: len(spans)],
             }
         )

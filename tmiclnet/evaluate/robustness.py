@@ -121,11 +121,9 @@ class Rescanned:
     radiomics: pd.DataFrame  # raw features, index id
 
 
-def rescan(
-    cohort, run, scanner: Scanner, cache_dir: Path, ids: list[str] | None = None
-) -> Rescanned:
-    """The cohort rendered again by `scanner` (built once), its CT volumes (cached in `cache_dir`,
-    as the originals' are) and its radiomics (cached per case), extracted for `ids` only when given
+def rescan(cohort, run, scanner: Scanner, ids: list[str] | None = None) -> Rescanned:
+    """The cohort rendered again by `scanner` (built once), its CT volumes (in the CT cache, as
+    the originals are) and its radiomics (cached per case), extracted for `ids` only when given
     (radiomics are what costs: the test patients of the folds evaluated are enough)."""
     from tmiclnet.data.cohort import load
     from tmiclnet.data.external import build_external
@@ -135,7 +133,7 @@ def rescan(
     other = load(build_external(cohort.root, scanner, n_jobs=run.profile.n_jobs, verbose=False))
     if other.ids != cohort.ids:
         raise ValueError(f"{other.root}: other patients than {cohort.root}")
-    ct, _ = ct_volumes(other, run.profile, cache_dir)
+    ct, _ = ct_volumes(other, run.profile)
     wanted = set(other.ids if ids is None else ids)
     keep = [pid for pid in other.ids if pid in wanted]
     feats = extract(other, run.profile, ids=keep).features.loc[keep]
@@ -226,9 +224,7 @@ def evaluate_robustness(
     opened = saved.open_inputs(data_dir, cohort_name, run)
     test_ids = list(table.loc[table["fold"].isin(chosen), "id"])
     scans = {
-        c.scanner: rescan(opened.cohort, run, c.scanner, data_dir / "cache", test_ids)
-        for c in conditions
-        if c.scanner
+        c.scanner: rescan(opened.cohort, run, c.scanner, test_ids) for c in conditions if c.scanner
     }
     rows = []
     for k in chosen:

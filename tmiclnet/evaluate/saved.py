@@ -41,7 +41,7 @@ def open_inputs(data_dir: str | Path, cohort_name: str, run) -> OpenedCohort:
     from tmiclnet.train.features import load_inputs
 
     cohort = load(Path(data_dir) / cohort_name)
-    inputs = load_inputs(cohort, run.profile, set(MODALITIES), Path(data_dir) / "cache")
+    inputs = load_inputs(cohort, run.profile, set(MODALITIES))
     return OpenedCohort(
         cohort, inputs, results.read_folds(results.results_root(data_dir), cohort_name)
     )

@@ -84,10 +84,11 @@ def params_path(name: str | Path) -> Path:
 
 
 def default_cache_dir() -> Path:
-    """Shared by profiles and cohorts: entries are keyed by content, so sharing is safe."""
-    from tmiclnet.config import project_root
+    """`<cache root>/radiomics` (:func:`tmiclnet.config.cache_root`): shared by profiles and
+    cohorts, since entries are keyed by content."""
+    from tmiclnet.config import cache_root
 
-    return project_root() / "data" / "cache" / "radiomics"
+    return cache_root() / "radiomics"
 
 
 def cohort_cases(cohort, ids: Iterable[str] | None = None) -> list[Case]:

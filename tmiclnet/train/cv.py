@@ -56,7 +56,7 @@ def run_cv(
     want = set().union(*(modalities_of(m) for m in models))
     if "ct" in want and run.profile.ct_strategy == "cached":
         want |= set(modalities_of(ct_only_name()))
-    inputs = load_inputs(cohort, run.profile, want, results_dir.parent / "cache")
+    inputs = load_inputs(cohort, run.profile, want)
     return cross_validate(
         inputs, cohort.name, cohort.labels, models, run, results_dir, retrain, folds, world
     )

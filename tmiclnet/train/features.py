@@ -1,16 +1,15 @@
 """Assemble a fold's model inputs as in-memory tensors, fitting every scaler on training rows.
 
 Per cohort, once: CT volumes through the MONAI transforms (cached on disk), radiomic features
-(cached per case by tmiclnet.radiomics), and the clinical notes (frozen-encoder token states from
-tmiclnet.text.embed, or token ids when the text encoder is fine-tuned). Per fold: the radiomics
-pipeline (impute, scale, select) is fitted on the fold's TRAINING rows only and then applied to
-all rows, so validation and test patients never shape the scaling.
+(cached per case by tmiclnet.radiomics), and the clinical notes (`tmiclnet.text.text_inputs`:
+frozen-encoder token states, or token ids when the text encoder is fine-tuned). Per fold: the
+radiomics pipeline (impute, scale, select) is fitted on the fold's TRAINING rows only and then
+applied to all rows, so validation and test patients never shape the scaling.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +18,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from tmiclnet import text_lines
-from tmiclnet.config import Profile
-from tmiclnet.provenance import atomic_write_bytes
+from tmiclnet.config import Profile, cache_root
+from tmiclnet.provenance import atomic_torch_save
 from tmiclnet.train.folds import FoldSplit
 from tmiclnet.train.tensors import TensorData
 
@@ -44,11 +42,31 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def ct_volumes(cohort, profile: Profile, cache_dir: Path) -> tuple[torch.Tensor, str]:
+def _unlisted_images(cohort) -> list[str]:
+    """sha256 of the images that cohort.json does not list (a hand-written manifest may omit
+    them); empty for a generated cohort, whose manifest lists every file."""
+    listed = (getattr(cohort, "manifest", None) or {}).get("files", {})
+    return [
+        _file_sha(cohort.image_path(pid))
+        for pid in cohort.ids
+        if f"images/{pid}.nii.gz" not in listed
+    ]
+
+
+def ct_volumes(
+    cohort, profile: Profile, cache_dir: str | Path | None = None
+) -> tuple[torch.Tensor, str]:
     """(N,1,D,H,W) volumes of every patient through `CTDataset(train=False)`, cached on disk.
 
     The cache key covers the cohort manifest (sha256 of every file), the volume shape and the
-    transform code, so a regenerated cohort or an edited transform is never served stale.
+    transform code, so a regenerated cohort or an edited transform is never served stale, and two
+    cohorts of one name in different data folders can share the cache.
+
+    Args:
+        cohort: the cohort (`tmiclnet.data.cohort.Cohort`).
+        profile: its volume_shape is read.
+        cache_dir: where the volumes are cached; None = `<cache root>/ct`
+            (:func:`tmiclnet.config.cache_root`).
     """
     from tmiclnet.data import dataset
 
@@ -59,10 +77,12 @@ def ct_volumes(cohort, profile: Profile, cache_dir: Path) -> tuple[torch.Tensor,
                 str(profile.volume_shape),
                 _file_sha(Path(dataset.__file__)),
                 ",".join(cohort.ids),
+                *_unlisted_images(cohort),
             ]
         ).encode()
     ).hexdigest()[:16]
-    path = Path(cache_dir) / f"ct_{cohort.name}_{key}.pt"
+    folder = Path(cache_dir) if cache_dir is not None else cache_root() / "ct"
+    path = folder / f"ct_{cohort.name}_{key}.pt"
     if path.exists():
         return torch.load(path, map_location="cpu", weights_only=True), key
     ds = dataset.CTDataset(cohort, cohort.ids, profile, train=False)
@@ -71,50 +91,21 @@ def ct_volumes(cohort, profile: Profile, cache_dir: Path) -> tuple[torch.Tensor,
         for i in tqdm(range(len(ds)), desc=f"CT volumes ({cohort.name})", unit="case")
     ]
     ct = torch.stack(vols).contiguous()
-    buf = io.BytesIO()
-    torch.save(ct, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_torch_save(path, ct)
     return ct, key
 
 
-def text_inputs(cohort, profile: Profile) -> tuple[dict, dict]:
-    """Frozen: cached token states (text_tokens, text_mask), one per note line with its number
-    (`profile.text_lines`) or pooled to `profile.text_pool` windows. Fine-tuned: token ids (text)."""
-    from tmiclnet import text
+def load_inputs(
+    cohort, profile: Profile, modalities: set[str], cache_dir: str | Path | None = None
+) -> CohortInputs:
+    """Everything the requested modalities need, for every patient of the cohort.
 
-    notes = {pid: cohort.note(pid) for pid in cohort.ids}
-    if profile.text_finetune:
-        tokenizer, model = text.load(profile.text_model)
-        enc = text.tokenize([notes[i] for i in cohort.ids], tokenizer, profile.text_max_tokens)
-        key = hashlib.sha256(str(enc["input_ids"].tolist()).encode()).hexdigest()[:16]
-        return {"text": enc}, {"text_dim": int(model.config.hidden_size), "text_key": key}
-    emb = text.embed(notes, profile.text_model, profile.text_max_tokens).select(cohort.ids)
-    tokens, mask = frozen_text_tokens(emb.tokens, emb.mask, [notes[i] for i in cohort.ids], profile)
-    info = {"text_dim": int(tokens.shape[-1]), "text_key": emb.key, "text_pool": profile.text_pool}
-    if profile.text_lines:
-        info["text_lines"] = [profile.text_lines, text_lines.VERSION]
-    return {"text_tokens": tokens, "text_mask": mask}, info
-
-
-def frozen_text_tokens(
-    states: torch.Tensor, mask: torch.Tensor, notes: list[str], profile: Profile, tokenizer=None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """What a model reads of frozen word-piece states under the profile: line tokens with their
-    numbers, windows, or every word piece. Differentiable in `states` (for attributions)."""
-    if profile.text_lines:
-        from tmiclnet import text
-
-        tokenizer = tokenizer or text.load_tokenizer(profile.text_model)[0]
-        return text_lines.line_tokens(
-            notes, states, mask, tokenizer, profile.text_max_tokens, profile.text_lines
-        )
-    if profile.text_pool:
-        return pool_text_tokens(states, mask, profile.text_pool)
-    return states, mask
-
-
-def load_inputs(cohort, profile: Profile, modalities: set[str], cache_dir: Path) -> CohortInputs:
-    """Everything the requested modalities need, for every patient of the cohort."""
+    Args:
+        cohort: the cohort (`tmiclnet.data.cohort.Cohort`).
+        profile: the run's profile.
+        modalities: some of MODALITIES.
+        cache_dir: where CT volumes are cached; None = `<cache root>/ct` (see :func:`ct_volumes`).
+    """
     unknown = set(modalities) - set(MODALITIES)
     if unknown:
         raise ValueError(f"unknown modalities {sorted(unknown)}; expected some of {MODALITIES}")
@@ -137,6 +128,8 @@ def load_inputs(cohort, profile: Profile, modalities: set[str], cache_dir: Path)
             pd.util.hash_pandas_object(out.radiomics).to_numpy().tobytes()
         ).hexdigest()[:16]
     if "text" in modalities:
+        from tmiclnet.text import text_inputs
+
         out.text, info = text_inputs(cohort, profile)
         out.info.update(info)
     return out
@@ -185,25 +178,3 @@ def fold_inputs(inputs: CohortInputs, split: FoldSplit, profile: Profile) -> Fol
         )
     data = TensorData(inputs.ids, tensors, inputs.labels)
     return FoldInputs(data, split, families, columns)
-
-
-def pool_text_tokens(
-    tokens: torch.Tensor, mask: torch.Tensor, segments: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Average each note's real token states over `segments` contiguous windows.
-
-    (N, L, H) -> (N, segments, H): attention cost falls with the square of the token count, and a
-    note of "Key: value" fields keeps one token per few fields. A note shorter than `segments`
-    keeps one window per real token (the rest masked out).
-    """
-    n, _, h = tokens.shape
-    out = torch.zeros(n, segments, h, dtype=tokens.dtype)
-    out_mask = torch.zeros(n, segments, dtype=torch.bool)
-    for i in range(n):
-        real = tokens[i, mask[i]]  # (n_i, H)
-        k = min(segments, len(real))
-        if k == 0:
-            continue
-        out[i, :k] = torch.nn.functional.adaptive_avg_pool1d(real.T.unsqueeze(0), k)[0].T
-        out_mask[i, :k] = True
-    return out, out_mask

@@ -23,8 +23,6 @@ def design_table() -> pd.DataFrame:
             if p.text_finetune
             else "frozen, one token per note line + its number"
             if p.text_lines
-            else f"frozen, cached ({p.text_pool} windows)"
-            if p.text_pool
             else "frozen, cached"
         )
         rows.append(

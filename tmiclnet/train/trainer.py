@@ -11,7 +11,6 @@ the multi-process (DDP) runs visit the same global batches.
 from __future__ import annotations
 
 import copy
-import io
 import math
 import random
 import time
@@ -29,7 +28,7 @@ from tqdm.auto import tqdm
 
 from tmiclnet.config import Profile
 from tmiclnet.device import amp_enabled, autocast
-from tmiclnet.provenance import atomic_write_bytes
+from tmiclnet.provenance import atomic_torch_save
 from tmiclnet.train.ddp import SINGLE, World, unwrap, wrap
 from tmiclnet.train.tensors import TensorData
 
@@ -223,9 +222,7 @@ def _cpu_state(model: nn.Module) -> dict:
 
 def save_checkpoint(path: Path, payload: dict) -> None:
     """Write atomically, so a kill during the write leaves the previous checkpoint intact."""
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_torch_save(path, payload)
 
 
 def load_checkpoint(path: Path) -> dict:

@@ -8,10 +8,14 @@ import pytest
 import torch
 
 from tmiclnet import text
+from tmiclnet.text import embeddings
 
 NOTES = {
     "p1": "Age: 58. Sex: female. Bilirubin: 1.4 mg/dL. Albumin: 3.5 g/dL. Ascites: no.",
-    "p2": "Age: 41. Sex: female. Bilirubin: 12.6 mg/dL. Ascites: yes. Edema: present despite diuretics.",
+    "p2": (
+        "Age: 41. Sex: female. Bilirubin: 12.6 mg/dL. Ascites: yes. "
+        "Edema: present despite diuretics."
+    ),
     "p3": "Age: 66. Sex: male.",
 }
 
@@ -67,7 +71,7 @@ def test_cache_hit_returns_identical_tensors_without_recomputing(
     def fail(*args, **kwargs):
         raise AssertionError("recomputed despite a cache hit")
 
-    monkeypatch.setattr(text, "_compute", fail)
+    monkeypatch.setattr(embeddings, "_compute", fail)
     again = text.embed(NOTES, max_tokens=24, cache_dir=tmp_path)
     assert again.key == first.key
     assert torch.equal(again.tokens, first.tokens) and torch.equal(again.mask, first.mask)

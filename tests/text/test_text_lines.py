@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tmiclnet import text
-from tmiclnet.text_lines import (
+from tmiclnet.text.lines import (
     N_CHANNELS,
     first_number,
     line_pooling,

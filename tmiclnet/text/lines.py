@@ -20,7 +20,7 @@ import re
 import numpy as np
 import torch
 
-# a number not glued to a word ("x10^3" is a unit, not a value); the first one on a line is its value
+# a number not glued to a word ("x10^3" is a unit, not a value); a line's first one is its value
 NUMBER = re.compile(r"(?<![A-Za-z0-9.^])\d+(?:\.\d+)?")
 BIN_CENTRES = np.arange(-1.0, 4.01, 0.25)  # log10 of the value: 0.1 to 10,000
 BIN_WIDTH = 0.25
@@ -29,7 +29,11 @@ VERSION = 1  # part of cache and fold keys: bump when the encoding changes
 
 
 def line_spans(note: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of the note's non-blank lines."""
+    """(start, end) character spans of the note's non-blank lines.
+
+    Args:
+        note: the note, lines separated by newlines.
+    """
     spans, start = [], 0
     for line in note.split("\n"):
         end = start + len(line)
@@ -40,13 +44,21 @@ def line_spans(note: str) -> list[tuple[int, int]]:
 
 
 def first_number(line: str) -> float | None:
-    """The first free-standing number of a line ("58-year-old" -> 58), or None."""
+    """The first free-standing number of a line ("58-year-old" -> 58), or None.
+
+    Args:
+        line: one line of a note.
+    """
     match = NUMBER.search(line)
     return float(match.group()) if match else None
 
 
 def number_channels(value: float | None) -> torch.Tensor:
-    """(N_CHANNELS,) encoding of a value: [present, log10, soft bins]; zeros when there is none."""
+    """(N_CHANNELS,) encoding of a value: [present, log10, soft bins]; zeros when there is none.
+
+    Args:
+        value: the line's number (:func:`first_number`); None or <= 0 encodes as all zeros.
+    """
     out = torch.zeros(N_CHANNELS)
     if value is None or value <= 0:
         return out
@@ -60,7 +72,13 @@ def line_pooling(
     spans: list[tuple[int, int]], offsets: list[tuple[int, int]], max_lines: int
 ) -> torch.Tensor:
     """(max_lines, n_tokens) matrix averaging the word pieces of each line span (special tokens
-    excluded). Rows of lines without a word piece (cut off by the token budget) are zero."""
+    excluded). Rows of lines without a word piece (cut off by the token budget) are zero.
+
+    Args:
+        spans: the lines' character spans (:func:`line_spans`).
+        offsets: each word piece's (start, end) characters; (0, 0) marks a special token.
+        max_lines: rows of the matrix; lines past it are dropped.
+    """
     spans = spans[:max_lines]
     pool = torch.zeros(max_lines, len(offsets))
     for row, (lo, hi) in enumerate(spans):
@@ -78,11 +96,20 @@ def line_tokens(
     max_tokens: int,
     max_lines: int = 24,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-line states with number channels: (N, L, H) word pieces -> (N, max_lines, H + N_CHANNELS).
+    """Per-line states with number channels: (N, L, H) -> (N, max_lines, H + N_CHANNELS).
 
-    `states`/`mask` are the frozen encoder's outputs for `notes` (tmiclnet.text.embed) with the
+    `states`/`mask` are the frozen encoder's outputs for `notes` (`tmiclnet.text.embed`) with the
     same tokenizer and budget; the word-piece count of every note is checked against the mask.
-    Differentiable in `states` (interpretation attributes line tokens back to word pieces)."""
+    Differentiable in `states` (interpretation attributes line tokens back to word pieces).
+
+    Args:
+        notes: the notes, in the order of the rows of `states`.
+        states: (N, L, H) word-piece states of the notes.
+        mask: (N, L) True where a real word piece is.
+        tokenizer: the tokenizer that produced `states` (a fast one: offsets are needed).
+        max_tokens: the token budget `states` were computed with.
+        max_lines: line tokens per note at most (`Profile.text_lines`).
+    """
     enc = tokenizer(
         list(notes), truncation=True, max_length=max_tokens, return_offsets_mapping=True
     )

@@ -1,0 +1,68 @@
+"""A cohort's text inputs: what the model reads under each profile setting, and what is hashed."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from tmiclnet import text
+from tmiclnet.config import get_profile
+from tmiclnet.text.lines import N_CHANNELS, line_tokens
+
+NOTES = {
+    "p2": "Hepatology note\n- Total bilirubin 14.5 mg/dL (ref 0.1-1.2) H\n- Albumin 2.9 g/dL L",
+    "p1": "Hepatology note\n- Total bilirubin 0.8 mg/dL (ref 0.1-1.2)\n- Ascites: none",
+}
+
+
+@pytest.fixture
+def cohort(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMICLNET_CACHE", str(tmp_path))  # the embeddings land in tmp_path/text
+    return SimpleNamespace(ids=["p1", "p2"], note=NOTES.__getitem__)
+
+
+def _profile(**changes):
+    return dataclasses.replace(get_profile("quick"), text_max_tokens=48, **changes)
+
+
+def test_word_pieces_pass_through_without_line_tokens() -> None:
+    states, mask = torch.randn(2, 5, 3), torch.ones(2, 5, dtype=torch.bool)
+    out, out_mask = text.frozen_text_tokens(states, mask, ["a", "b"], _profile(text_lines=0))
+    assert out is states and out_mask is mask
+
+
+def test_text_inputs_are_line_tokens_of_the_cached_states(cohort, tmp_path) -> None:
+    profile = _profile(text_lines=6)
+    tensors, info = text.text_inputs(cohort, profile)
+    assert len(list((tmp_path / "text").glob("*.pt"))) == 1  # cached under the cache root
+    emb = text.embed({pid: NOTES[pid] for pid in cohort.ids}, "minilm", 48)
+    tokenizer = text.load_tokenizer("minilm")[0]
+    expected = line_tokens([NOTES["p1"], NOTES["p2"]], emb.tokens, emb.mask, tokenizer, 48, 6)
+    assert torch.equal(tensors["text_tokens"], expected[0])
+    assert torch.equal(tensors["text_mask"], expected[1])
+    assert tensors["text_tokens"].shape == (2, 6, emb.dim + N_CHANNELS)
+    assert info == {
+        "text_dim": emb.dim + N_CHANNELS,
+        "text_key": emb.key,
+        "text_lines": [6, text.lines.VERSION],
+    }
+
+
+def test_text_inputs_keep_word_pieces_when_line_tokens_are_off(cohort) -> None:
+    tensors, info = text.text_inputs(cohort, _profile(text_lines=0))
+    emb = text.embed({pid: NOTES[pid] for pid in cohort.ids}, "minilm", 48)
+    assert torch.equal(tensors["text_tokens"], emb.tokens)
+    assert torch.equal(tensors["text_mask"], emb.mask)
+    assert set(info) == {"text_dim", "text_key"} and info["text_dim"] == emb.dim
+
+
+def test_fine_tuned_text_inputs_are_token_ids(cohort) -> None:
+    tensors, info = text.text_inputs(cohort, _profile(text_finetune=True))
+    tokenizer = text.load_tokenizer("minilm")[0]
+    enc = text.tokenize([NOTES["p1"], NOTES["p2"]], tokenizer, 48)
+    assert set(tensors) == {"text"}
+    assert torch.equal(tensors["text"]["input_ids"], enc["input_ids"])
+    assert info["text_dim"] == 384 and len(info["text_key"]) == 16
