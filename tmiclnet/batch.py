@@ -76,6 +76,16 @@ class ModelOutput(TypedDict, total=False):
     member_logits: dict[str, torch.Tensor]
 
 
+def rows_of(ids: list[str], wanted: list[str], what: str = "inputs") -> torch.Tensor:
+    """Row indices (long) of `wanted` in `ids`, in `wanted`'s order; a KeyError names the first
+    id that has no row (`what` says of what, for the message)."""
+    where = {pid: i for i, pid in enumerate(ids)}
+    missing = [pid for pid in wanted if pid not in where]
+    if missing:
+        raise KeyError(f"no {what} for patient {missing[0]!r} ({len(missing)} missing)")
+    return torch.tensor([where[pid] for pid in wanted], dtype=torch.long)
+
+
 def present_mask(batch: Batch, batch_size: int, device) -> torch.Tensor:
     """batch['present'] (B,3) bool, or all True when the batch does not say."""
     present = batch.get("present")

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from tmiclnet.batch import rows_of
 from tmiclnet.config import cache_root
 from tmiclnet.provenance import atomic_torch_save
 from tmiclnet.text.model import DEFAULT_MODEL, load, model_hash, resolve, tokenize
@@ -56,11 +57,7 @@ class TextEmbeddings:
         Args:
             ids: the ids wanted, each one of `self.ids`.
         """
-        where = {pid: i for i, pid in enumerate(self.ids)}
-        missing = [pid for pid in ids if pid not in where]
-        if missing:
-            raise KeyError(f"no embedding for id {missing[0]!r} ({len(missing)} missing)")
-        rows = torch.tensor([where[pid] for pid in ids], dtype=torch.long)
+        rows = rows_of(self.ids, ids, "embedding")
         return TextEmbeddings(
             list(ids),
             self.tokens[rows],

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tmiclnet.batch import MODALITY_OF
+from tmiclnet.batch import MODALITY_OF, rows_of
 
 Tensors = dict[str, "torch.Tensor | dict[str, torch.Tensor]"]
 
@@ -55,11 +55,7 @@ class TensorData:
 
     def subset(self, ids: list[str]) -> TensorData:
         """The rows of `ids`, in that order."""
-        where = {pid: i for i, pid in enumerate(self.ids)}
-        missing = [pid for pid in ids if pid not in where]
-        if missing:
-            raise KeyError(f"no inputs for patient {missing[0]!r} ({len(missing)} missing)")
-        rows = torch.tensor([where[pid] for pid in ids], dtype=torch.long)
+        rows = rows_of(self.ids, ids)
         return TensorData(list(ids), _take(self.inputs, rows), self.labels.index_select(0, rows))
 
     def batch(self, rows: torch.Tensor, device: torch.device) -> dict:
