@@ -72,7 +72,8 @@ PROBE = r"""
     if (bar) errors.push('progress bar: ' + bar[0].slice(0, 80));
   }
   const body = document.body ? document.body.innerText : '';
-  if (body.includes('Traceback (most recent call last)')) errors.push('text: Traceback (most recent call last)');
+  const tb = 'Traceback (most recent call last)';
+  if (body.includes(tb)) errors.push('text: ' + tb);
   return JSON.stringify({
     errors: errors,
     broken_images: imgs.filter(i => i.naturalWidth === 0).map(i => i.getAttribute('src')),
@@ -354,7 +355,8 @@ def test_the_check_catches_what_a_reader_would_see(tmp_path: Path) -> None:
         '<html><body><div id="top" class="output traceback">ValueError: boom</div>'
         '<img src="missing.png"><a href="nowhere.html">x</a><a href="index.html#gone">y</a>'
         "<pre>Traceback (most recent call last):</pre>"
-        '<div class="cell_output"><pre>epochs:  40%|####      | 2/5 [00:01]</pre></div></body></html>'
+        '<div class="cell_output"><pre>epochs:  40%|####      | 2/5 [00:01]</pre></div>'
+        "</body></html>"
     )
     (tmp_path / "go.html").write_text('<meta http-equiv="Refresh" content="0; url=gone.html" />')
     (tmp_path / "ok.html").write_text('<meta http-equiv="Refresh" content="0; url=index.html" />')

@@ -1,4 +1,4 @@
-"""Interpretation on a small freshly built TMI-CLNet: attention shares, occlusion, permutation, tokens."""
+"""Interpretation on a small freshly built TMI-CLNet: attention, occlusion, permutation, tokens."""
 
 from __future__ import annotations
 

@@ -154,7 +154,8 @@ def test_sdm_matches_a_hand_computed_value_and_is_symmetric() -> None:
     a = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
     b = torch.tensor([[3.0, 0.0], [0.0, 1.0]])
     labels = torch.tensor([0, 1])
-    # S = 2 * I; each row: P = softmax([2, 0]), Q = [1, 0] -> KL = p(log p - log(1+eps)) + r(log r - log eps)
+    # S = 2 * I; each row: P = softmax([2, 0]), Q = [1, 0]
+    # -> KL = p(log p - log(1+eps)) + r(log r - log eps)
     p, r = math.exp(2) / (math.exp(2) + 1), 1 / (math.exp(2) + 1)
     row = p * (math.log(p) - math.log(1 + 1e-8)) + r * (math.log(r) - math.log(1e-8))
     assert sdm_loss(a, b, labels).item() == pytest.approx(2 * row, rel=1e-5)

@@ -172,7 +172,8 @@ def test_pyradiomics_warnings_are_counted_not_printed(cases, tmp_path, capfd) ->
 
 
 def test_different_feature_names_across_cases_are_an_error(tmp_path) -> None:
-    # a LoG sigma wider than a small image is skipped by pyradiomics (with a warning) -> fewer columns
+    # a LoG sigma wider than a small image is skipped by pyradiomics (with a warning):
+    # fewer columns
     params = tmp_path / "log.yaml"
     params.write_text(
         params_path("quick.yaml")

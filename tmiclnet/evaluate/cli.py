@@ -1,4 +1,4 @@
-"""`python -m tmiclnet evaluate --cohort DIR --profile P`: references, tables, CSVs; never trains."""
+"""`python -m tmiclnet evaluate --cohort DIR --profile P`: references, tables, CSVs; no training."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Looking inside a trained TMI-CLNet: cross-modal attention, CT occlusion, radiomic families, words.
+"""Inside a trained TMI-CLNet: cross-modal attention, CT occlusion, radiomic families, words.
 
 All four read a `SavedFold` (the fold's test patients and saved weights); nothing is trained.
 
@@ -157,7 +157,7 @@ def family_permutation_importance(
 
 
 def note_states(note: str, profile) -> torch.Tensor:
-    """(1, n, H) token states of one note from the profile's frozen language model (n real tokens)."""
+    """(1, n, H) token states of one note from the profile's frozen language model (n tokens)."""
     from tmiclnet import text
 
     emb = text.embed({"note": note}, profile.text_model, profile.text_max_tokens)
@@ -226,7 +226,8 @@ def token_attributions(
 
 
 def note_html(attr: pd.DataFrame) -> str:
-    """The note's word pieces coloured by attribution (red raises the predicted risk, blue lowers)."""
+    """The note's word pieces coloured by attribution (red raises the predicted risk, blue lowers
+    it)."""
     scale = float(np.abs(attr["attribution"]).max()) or 1.0
     spans = []
     for tok, a in zip(attr["token"], attr["attribution"]):

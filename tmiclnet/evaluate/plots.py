@@ -1,4 +1,4 @@
-"""Figures from saved predictions: ROC with fold bands, calibration, decision curves, training curves.
+"""Figures from saved predictions: ROC with fold bands, calibration, decision and training curves.
 
 Every function takes {model: predictions} (as from `results.load_predictions`), scores the test
 split only and returns a matplotlib Figure, so notebooks just display it and tests count its lines.

@@ -27,7 +27,8 @@ def load_all(
 
 
 def results_dir_for(cohort_root: str | os.PathLike) -> Path:
-    """`<data_dir>/results` for a cohort folder `<data_dir>/<cohort>` (symlinks kept, not followed)."""
+    """`<data_dir>/results` for a cohort folder `<data_dir>/<cohort>` (symlinks kept, not
+    followed)."""
     return Path(cohort_root).absolute().parent / "results"
 
 
@@ -51,7 +52,7 @@ def build_report(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> Report:
-    """Comparison table, AUC differences vs TMI-CLNet, ablation table and oracle line if possible."""
+    """Comparison table, AUC differences vs TMI-CLNet, ablation table and oracle line if any."""
     preds = load_all(results_dir, cohort)
     if not preds:
         raise FileNotFoundError(f"{Path(results_dir) / cohort}: no saved results to evaluate")

@@ -60,7 +60,7 @@ def default_conditions() -> list[Condition]:
 
 
 def conditions_table(conditions: list[Condition] | None = None) -> pd.DataFrame:
-    """One row per condition: what is dropped, the extra noise and the scanner (flat, for a page)."""
+    """One row per condition: what is dropped, the extra noise, the scanner (flat, for a page)."""
     rows = [
         {
             "name": c.name,
@@ -81,7 +81,7 @@ def window_width_hu() -> float:
 
 
 def add_noise(ct: torch.Tensor, noise_hu: float, seed: int) -> torch.Tensor:
-    """`ct` (N,1,D,H,W in [0,1]) plus Gaussian noise of `noise_hu` HU, clipped back to the window."""
+    """`ct` (N,1,D,H,W in [0,1]) plus Gaussian noise of `noise_hu` HU, clipped to the window."""
     if noise_hu <= 0:
         return ct
     g = torch.Generator().manual_seed(seed)

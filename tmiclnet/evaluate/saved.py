@@ -86,7 +86,7 @@ class SavedFold:
         return self.fold in results.finished_folds(self.results_dir, self.cohort, name)
 
     def model_batch(self, name: str, inputs: dict | None = None) -> Batch:
-        """The batch `name` reads (CT tokens made by the fold's CT-only encoder when it uses them)."""
+        """The batch `name` reads (CT tokens from the fold's CT-only encoder when it uses them)."""
         from tmiclnet.train.tensors import TensorData
 
         model, config = self.model(name)

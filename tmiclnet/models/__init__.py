@@ -1,4 +1,5 @@
-"""TMI-CLNet, its baselines and ablations: `catalogue()` lists them, `build(name, **config)` makes one.
+"""TMI-CLNet, its baselines and ablations: `catalogue()` lists them, `build(name, **config)` makes
+one.
 
 `model_config(profile, **data)` turns a profile into build() arguments, so training code writes
 `build(name, **model_config(run.profile, rad_features=F, rad_families=groups, use_ct_tokens=True))`.

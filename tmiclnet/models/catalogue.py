@@ -1,8 +1,10 @@
-"""Every model the book trains, by name: `catalogue()` lists them, `build(name, **config)` makes one.
+"""Every model the book trains, by name: `catalogue()` lists them, `build(name, **config)` builds
+one.
 
 Like fusilli's model list: each entry declares its modalities and fusion type, so experiments can
 filter and always compare a fusion model with unimodal baselines on the same folds.
-`variant` in the config applies to every entry except the two TMI-CLNet entries, whose name fixes it.
+`variant` in the config applies to every entry except the two TMI-CLNet entries, whose name fixes
+it.
 """
 
 from __future__ import annotations

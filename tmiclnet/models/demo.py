@@ -102,7 +102,7 @@ def shapes(tree, prefix: str = "") -> dict[str, tuple]:
 def toy_points(
     n_per_class: int = 6, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Two 'modalities' of 2-D points for two labels, placed at random angles (no label structure)."""
+    """Two 'modalities' of 2-D points for two labels, at random angles (no label structure)."""
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(2).repeat_interleave(n_per_class)
     a = torch.randn(2 * n_per_class, 2, generator=g)

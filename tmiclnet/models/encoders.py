@@ -24,7 +24,7 @@ RESNET_LAYOUTS = {
 
 @dataclass
 class Encoded:
-    """What every encoder returns: tokens (B,N,dim), mask (B,N) True = real token, pooled (B,dim)."""
+    """What every encoder returns: tokens (B,N,dim), mask (B,N) True = real, pooled (B,dim)."""
 
     tokens: torch.Tensor
     mask: torch.Tensor
@@ -54,7 +54,7 @@ class CTBackbone(nn.Module):
 
     def __init__(self, depth: int = 10, widen: float = 0.25, conv1_stride: int = 2) -> None:
         super().__init__()
-        block, layers = RESNET_LAYOUTS[depth] if depth in RESNET_LAYOUTS else (None, None)
+        block, layers = RESNET_LAYOUTS.get(depth, (None, None))
         if block is None:
             raise ValueError(
                 f"ct_depth {depth} not supported; choose one of {sorted(RESNET_LAYOUTS)}"
@@ -85,7 +85,7 @@ class CTBackbone(nn.Module):
 
 
 class CTEncoder(nn.Module):
-    """CT volume (or cached raw tokens) -> Encoded; the backbone is absent when tokens are cached."""
+    """CT volume (or cached raw tokens) -> Encoded; no backbone when the tokens are cached."""
 
     def __init__(
         self,

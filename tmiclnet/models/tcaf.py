@@ -48,7 +48,8 @@ def cycle_context(present: torch.Tensor) -> torch.Tensor:
 
 
 class ReleasedTCAF(nn.Module):
-    """The authors' scalar-token cycle; (B,k,C) vectors -> (B,k,C) outputs. 9 parameters per modality."""
+    """The authors' scalar-token cycle; (B,k,C) vectors -> (B,k,C) outputs; 9 parameters per
+    modality."""
 
     def __init__(self, n_modalities: int = 3) -> None:
         super().__init__()

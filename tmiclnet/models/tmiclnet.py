@@ -5,9 +5,10 @@ exactly one thing: the modalities it reads, the variant (`tokens` | `released`),
 how vectors are fused (`tcaf` | `concat`) and whether the TMFF alignment term is on (w2 > 0).
 
 What a model reads and returns is `tmiclnet.batch` (Batch, ModelOutput, MODALITIES: the modality
-order everywhere; the TMFF loss reads m1 = CT, m2 = radiomics, m3 = text). A modality missing for a sample (`present[:, i]` False) is masked out
-of every attention; where vectors are concatenated it is replaced by a learned "missing" vector,
-never by zeros, and the model still predicts.
+order everywhere; the TMFF loss reads m1 = CT, m2 = radiomics, m3 = text). A modality missing
+for a sample (`present[:, i]` False) is masked out of every attention; where vectors are
+concatenated it is replaced by a learned "missing" vector, never by zeros, and the model still
+predicts.
 """
 
 from __future__ import annotations
@@ -193,7 +194,8 @@ class TMICLNet(nn.Module):
 
     # -- loss ------------------------------------------------------------------------------------
     def loss(self, output: ModelOutput, labels: torch.Tensor) -> torch.Tensor:
-        """TMFF (CE + weighted SDM between modality pairs) when w2 > 0 and there are >= 2 modalities,
+        """TMFF (CE + weighted SDM between modality pairs) when w2 > 0 and there are >= 2
+        modalities,
         plain cross-entropy otherwise. SDM terms use only rows where both modalities are present."""
         logits, present = output["logits"], output.get("present")
         feats = output["features"]

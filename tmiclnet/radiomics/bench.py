@@ -1,4 +1,4 @@
-"""`python -m tmiclnet bench radiomics`: cases per second, sequential vs parallel, and a cached re-run.
+"""`python -m tmiclnet bench radiomics`: cases per second, sequential vs parallel, a cached re-run.
 
 The same cases are extracted three times, each cold run into its own empty cache: once with one
 process, once with `--jobs` processes (worker start-up included: a user pays it too), then again
@@ -84,23 +84,27 @@ def main(argv: list[str] | None = None) -> int:
     r = run(args.profile, args.cohort, args.cases, args.jobs, args.data_dir, args.all)
     print(
         f"radiomics bench: profile {r['profile']} ({r['params']}, {r['features']} features), "
-        f"{r['cases']} cases, {r['cpus']} CPUs, load {r['load_before']:.1f} -> {r['load_after']:.1f}"
+        f"{r['cases']} cases, {r['cpus']} CPUs, "
+        f"load {r['load_before']:.1f} -> {r['load_after']:.1f}"
     )
     print(f"  CPU time per case (pyradiomics, one core): {r['cpu_s_per_case']:.2f} s")
     print(
         f"  sequential      {r['sequential_s']:7.1f} s  {r['sequential_cases_per_s']:.2f} cases/s"
     )
     print(
-        f"  parallel ({r['jobs']} jobs) {r['parallel_s']:7.1f} s  {r['parallel_cases_per_s']:.2f} cases/s"
+        f"  parallel ({r['jobs']} jobs) {r['parallel_s']:7.1f} s  "
+        f"{r['parallel_cases_per_s']:.2f} cases/s"
         f"  speed-up {r['speedup']:.2f}x (target >= 1.7x)"
     )
     print(
-        f"  cached re-run   {r['cached_s']:7.2f} s  {100 * r['cached_fraction']:.2f} % of the parallel "
+        f"  cached re-run   {r['cached_s']:7.2f} s  "
+        f"{100 * r['cached_fraction']:.2f} % of the parallel "
         "run (target < 2 %)"
     )
     if "all_s" in r:
         print(
-            f"  whole cohort    {r['all_s']:7.1f} s  for {r['all_cases']} cases, cold, {r['jobs']} jobs "
+            f"  whole cohort    {r['all_s']:7.1f} s  for {r['all_cases']} cases, cold, "
+            f"{r['jobs']} jobs "
             f"({r['all_cpu_s']:.0f} CPU-seconds in pyradiomics)"
         )
     if args.json:

@@ -73,7 +73,7 @@ def cross_validate(
     folds: list[int] | None = None,
     world: World = SINGLE,
 ) -> pd.DataFrame:
-    """The CV loop on inputs already assembled (run_cv's body; tests call it on synthetic inputs)."""
+    """The CV loop on inputs already assembled (run_cv's body; tests call it on toy inputs)."""
     results_dir = Path(results_dir)
     cached = run.profile.ct_strategy == "cached" and any("ct" in modalities_of(m) for m in models)
     ct_name = ct_only_name() if cached else None

@@ -153,7 +153,7 @@ class FoldInputs:
 
 
 def scale_radiomics(raw: pd.DataFrame, labels: pd.Series, train_ids: list[str], profile: Profile):
-    """The fold's pipeline fitted on `train_ids` only; returns (all rows scaled, columns, families)."""
+    """The fold's pipeline fitted on `train_ids` only: (all rows scaled, columns, families)."""
     from tmiclnet.radiomics import family_indices
     from tmiclnet.radiomics.preprocess import fit_fold, transform
 

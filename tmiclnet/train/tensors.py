@@ -32,7 +32,7 @@ class TensorData:
     """Patients `ids` with their model inputs (first dimension = patient) and labels."""
 
     ids: list[str]
-    inputs: Tensors  # model batch keys: ct / ct_tokens, radiomics, text / text_tokens+text_mask, present
+    inputs: Tensors  # keys of tmiclnet.batch.Batch (label excepted)
     labels: torch.Tensor  # (N,) long
 
     def __post_init__(self) -> None:
