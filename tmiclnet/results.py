@@ -85,17 +85,25 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@functools.lru_cache(maxsize=1)
-def code_hash() -> str:
-    """The source of the code that trains and defines models: a change there retrains, since a
-    saved checkpoint may no longer load into (or mean the same as) the current model."""
-    package = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Everything in the package that shapes what a network learns or predicts: the models, training,
+# the text inputs (line tokens), the radiomics scaling, the batch contract and this store. The CT
+# transforms and the radiomics extraction are covered by the inputs' content keys instead.
+CODE_PATHS = ("models", "train", "text", "radiomics/preprocess.py", "radiomics/families.py",
+              "batch.py", "results.py", "device.py")  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4)
+def code_hash(package: Path = PACKAGE_DIR) -> str:
+    """sha256 of the source that trains, feeds and defines the models (`CODE_PATHS`): a change
+    there retrains, since a saved checkpoint may no longer load into (or mean the same as) the
+    current model, and marks saved results as outdated for evaluation."""
     h = hashlib.sha256()
-    for sub in ("models", "train"):
-        for path in sorted((package / sub).rglob("*.py")):
+    for entry in CODE_PATHS:
+        target = package / entry
+        for path in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
             h.update(path.relative_to(package).as_posix().encode())
             h.update(path.read_bytes())
-    h.update((package / "device.py").read_bytes())
     return h.hexdigest()
 
 
@@ -227,6 +235,24 @@ def load_done(results_dir: PathLike, cohort: str, model: str) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def unusable(results_dir: PathLike, cohort: str, model: str) -> str | None:
+    """Why a model's saved results must not enter the tables, or None when they may.
+
+    A model is left out when fewer of its folds finished than folds.csv has (a mean over the
+    finished ones would be a mean over other patients), or when a network was trained by other
+    code than the current (its done.json records the code hash it was trained with).
+    """
+    finished = finished_folds(results_dir, cohort, model)
+    has_folds = folds_path(results_dir, cohort).exists()  # absent: results written without training
+    expected = read_folds(results_dir, cohort)["fold"].nunique() if has_folds else len(finished)
+    if len(finished) < expected:
+        return f"{len(finished)} of {expected} folds finished"
+    codes = {read_json(d / "done.json").get("code", code_hash()) for d in finished.values()}
+    if codes != {code_hash()}:
+        return "trained by other code than the current; retrain it"
+    return None
 
 
 # -- trained networks ------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_text_inputs_are_line_tokens_of_the_cached_states(cohort, tmp_path) -> N
     assert info == {
         "text_dim": emb.dim + N_CHANNELS,
         "text_key": emb.key,
-        "text_lines": [6, text.lines.VERSION],
+        "text_lines": 6,
     }
 
 

@@ -18,11 +18,23 @@ REFERENCE_MODELS = ("logreg_clinical", "logreg_note_fields", "mayo_risk")
 RECORDED_IMAGE_FIELDS = ("stage", "hepato", "ascites")
 
 
+def usable_models(results_dir: str | os.PathLike, cohort: str) -> tuple[list[str], list[str]]:
+    """(models whose every fold finished with the current code, a note on each one set apart)."""
+    usable, notes = [], []
+    for m in results.trained_models(results_dir, cohort):
+        why = results.unusable(results_dir, cohort, m)
+        if why is None:
+            usable.append(m)
+        else:
+            notes.append(f"{m}: {why}; left out of every table")
+    return usable, notes
+
+
 def load_all(
     results_dir: str | os.PathLike, cohort: str, models: list[str] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """{model: predictions} for the given models (default: every model with saved results)."""
-    names = models if models is not None else results.trained_models(results_dir, cohort)
+    """{model: predictions} for the given models (default: every model `usable_models` keeps)."""
+    names = models if models is not None else usable_models(results_dir, cohort)[0]
     return {m: results.load_predictions(results_dir, cohort, m) for m in names}
 
 
@@ -53,10 +65,11 @@ def build_report(
     seed: int = 0,
 ) -> Report:
     """Comparison table, AUC differences vs TMI-CLNet, ablation table and oracle line if any."""
-    preds = load_all(results_dir, cohort)
+    names, set_apart = usable_models(results_dir, cohort)
+    preds = load_all(results_dir, cohort, names)
     if not preds:
         raise FileNotFoundError(f"{Path(results_dir) / cohort}: no saved results to evaluate")
-    rep = Report(cohort, sorted(preds), tables.comparison(preds))
+    rep = Report(cohort, sorted(preds), tables.comparison(preds), notes=set_apart)
     if tables.MAIN_MODEL in preds:
         rep.differences = tables.auc_differences(preds, n_boot=n_boot, seed=seed)
         for m in rep.differences.attrs.get("skipped", []):

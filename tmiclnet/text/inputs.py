@@ -40,7 +40,7 @@ def text_inputs(cohort, profile: Profile) -> tuple[dict, dict]:
     tokens, mask = frozen_text_tokens(emb.tokens, emb.mask, [notes[i] for i in cohort.ids], profile)
     info = {"text_dim": int(tokens.shape[-1]), "text_key": emb.key}
     if profile.text_lines:
-        info["text_lines"] = [profile.text_lines, lines.VERSION]
+        info["text_lines"] = profile.text_lines
     return {"text_tokens": tokens, "text_mask": mask}, info
 
 

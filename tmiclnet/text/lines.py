@@ -25,7 +25,6 @@ NUMBER = re.compile(r"(?<![A-Za-z0-9.^])\d+(?:\.\d+)?")
 BIN_CENTRES = np.arange(-1.0, 4.01, 0.25)  # log10 of the value: 0.1 to 10,000
 BIN_WIDTH = 0.25
 N_CHANNELS = 2 + len(BIN_CENTRES)  # has a number, log10 value, soft bins
-VERSION = 1  # part of cache and fold keys: bump when the encoding changes
 
 
 def line_spans(note: str) -> list[tuple[int, int]]:

@@ -47,13 +47,17 @@ def fold_ct_tokens(
     device: torch.device,
     world: World,
 ) -> tuple[torch.Tensor, str]:
-    """(tokens of every patient, their source tag) for one fold, read from ct_tokens.pt when it
-    was made under `key`, else made with `model` (or the fold's saved CT-only model) and saved."""
+    """(tokens of every patient, their source tag) for one fold.
+
+    `model` is the CT-only model just trained (then the tokens are always made anew from it: a
+    retrained encoder must never be paired with tokens of an earlier run), or None when its fold
+    was already done (then ct_tokens.pt is read when it was made under `key`, else the tokens
+    are made from the saved checkpoint)."""
     source = f"ct_tokens:{key[:16]}"
-    tokens = results.read_ct_tokens(folder, key)
-    if tokens is not None:
-        return tokens, source
-    if model is None:  # trained earlier: rebuild it from its checkpoint
+    if model is None:
+        tokens = results.read_ct_tokens(folder, key)
+        if tokens is not None:
+            return tokens, source
         model, _ = results.load_model(folder)
     tokens = extract_ct_tokens(model, ct, device)
     if world.main:

@@ -160,6 +160,7 @@ def train_fold(job: FoldJob) -> tuple[dict, nn.Module | None]:
                 "inputs": sorted(fin.data.inputs),
             },
             "config_hash": key,
+            "code": results.code_hash(),
             "timing": timing,
             "best_epoch": result.best_epoch,
             "device": str(run.device),

@@ -1,0 +1,86 @@
+"""No stale numbers: fold keys cover the code that shapes them, a retrain regenerates what feeds
+other models, and the test fold's labels reach nothing that is trained or chosen."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tmiclnet import results
+from tmiclnet.config import setup
+from tmiclnet.train.cv import cross_validate
+from tmiclnet.train.features import CohortInputs
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+MODELS = ["ct_only", "ct_radiomics"]  # the second reads the first one's cached CT tokens
+
+
+def _inputs(n: int = 48, seed: int = 0) -> CohortInputs:
+    """Tiny CT volumes and radiomics, both carrying the label a little."""
+    g = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    ids = [f"c-{i:03d}" for i in range(n)]
+    y = torch.tensor(rng.random(n) < 0.45, dtype=torch.long)
+    ct = torch.rand(n, 1, 16, 16, 16, generator=g) * 0.5 + 0.3 * y.float().view(-1, 1, 1, 1, 1)
+    cols = [f"original_firstorder_f{j}" for j in range(4)]
+    rad = pd.DataFrame(rng.normal(size=(n, 4)) + y.numpy()[:, None], index=ids, columns=cols)
+    return CohortInputs(ids, y, ct=ct, radiomics=rad, info={"ct_key": "t", "radiomics_key": "t"})
+
+
+def _run(tmp_path):
+    run = setup("quick", tmp_path, seed=0, device="cpu")
+    return run.replace(profile=dataclasses.replace(run.profile, folds=2, epochs=2, n_jobs=1))
+
+
+def _cv(inputs, run, out, labels=None, **kw):
+    labels = pd.Series(inputs.labels.numpy(), index=inputs.ids) if labels is None else labels
+    return cross_validate(inputs, "syn", labels, MODELS, run, out, folds=[0], **kw)
+
+
+def test_an_edit_of_the_radiomics_scaling_changes_the_code_hash(tmp_path) -> None:
+    copy = tmp_path / "tmiclnet"
+    shutil.copytree(results.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert results.code_hash(copy) == results.code_hash()
+    path = copy / "radiomics" / "preprocess.py"
+    path.write_text(path.read_text() + "\n# an edit\n")
+    results.code_hash.cache_clear()  # one process sees one code; the test edits it under it
+    assert results.code_hash(copy) != results.code_hash()
+
+
+def test_retrain_regenerates_the_cached_ct_tokens(tmp_path) -> None:
+    run, out = _run(tmp_path), tmp_path / "results"
+    _cv(_inputs(), run, out)
+    folder = results.fold_dir(out, "syn", "ct_only", 0)
+    saved = torch.load(folder / "ct_tokens.pt", weights_only=True)
+    stale = {"key": saved["key"], "tokens": torch.zeros_like(saved["tokens"])}
+    torch.save(stale, folder / "ct_tokens.pt")  # what an earlier run of the encoder left
+    table = _cv(_inputs(), run, out, retrain=True)
+    assert set(table["status"]) == {"trained"}
+    again = torch.load(folder / "ct_tokens.pt", weights_only=True)["tokens"]
+    assert torch.equal(again, saved["tokens"])  # made anew by the retrained encoder
+    assert again.abs().sum() > 0
+
+
+def test_test_labels_reach_nothing_on_the_cached_token_path(tmp_path) -> None:
+    """Permuting the test fold's labels leaves every prediction of the fold unchanged."""
+    run, inputs = _run(tmp_path), _inputs()
+    _cv(inputs, run, tmp_path / "a")
+    folds = results.read_folds(tmp_path / "a", "syn")
+    test = folds["fold"] == 0
+    rng = np.random.default_rng(1)
+    folds.loc[test, "label"] = rng.permutation(folds.loc[test, "label"].to_numpy())
+    labels = folds.set_index("id")["label"].loc[inputs.ids]
+    assert (labels.to_numpy() != inputs.labels.numpy()).any()
+    (tmp_path / "b" / "syn").mkdir(parents=True)
+    folds.to_csv(results.folds_path(tmp_path / "b", "syn"), index=False)
+    permuted = dataclasses.replace(inputs, labels=torch.tensor(labels.to_numpy()))
+    _cv(permuted, run, tmp_path / "b", labels=labels)
+    for model in MODELS:
+        a, b = (results.load_predictions(tmp_path / r, "syn", model) for r in "ab")
+        np.testing.assert_array_equal(a["prob"], b["prob"])
+        assert a["threshold"].equals(b["threshold"])
