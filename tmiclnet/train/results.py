@@ -1,4 +1,4 @@
-"""The saved results of training, one folder per (cohort, model, fold), read by evaluation.
+"""The saved results of training, one folder per (cohort, model, fold), read by evaluation::
 
     <data_dir>/results/<cohort>/folds.csv                        id,label,fold (shared by models)
     <data_dir>/results/<cohort>/<model>/fold<k>/predictions.csv  id,label,prob,split (val|test)
