@@ -84,7 +84,11 @@ def load_tokenizer(name_or_path: str | os.PathLike = DEFAULT_MODEL):
 
 
 def load(name_or_path: str | os.PathLike = DEFAULT_MODEL):
-    """(tokenizer, model) loaded offline from a folder or a cached hub name; model in eval mode."""
+    """(tokenizer, model) loaded offline from a folder or a cached hub name; model in eval mode.
+
+    Args:
+        name_or_path: a model folder, a hub name already in the local cache, or `minilm`.
+    """
     from transformers import AutoModel, AutoTokenizer
 
     folder = resolve(name_or_path)
@@ -214,6 +218,14 @@ def embed(
 
     The result is cached as `<cache_dir>/<key>.pt`, key = (model files' sha256, max_tokens, the
     ordered (id, note) pairs), so a changed note, model or budget never reuses stale states.
+
+    Args:
+        notes: note text by patient id.
+        model_name: a model folder, a cached hub name, or `minilm` (the default).
+        max_tokens: each note is truncated to this many tokens.
+        cache_dir: where embeddings are cached (None: the package's default cache).
+        batch_size: notes encoded per forward pass.
+        use_cache: False recomputes even when a cached result exists.
     """
     if not notes:
         raise ValueError("embed: no notes given")

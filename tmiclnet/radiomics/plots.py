@@ -33,7 +33,7 @@ def spearman(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def redundancy(table: pd.DataFrame, threshold: float = 0.9) -> float:
-    """Fraction of feature pairs with absolute Spearman rho above `threshold` (constant features skipped)."""
+    """Fraction of feature pairs with absolute Spearman rho above `threshold` (constants skipped)."""
     corr = spearman(table.loc[:, table.nunique() > 1]).to_numpy()
     upper = corr[np.triu_indices_from(corr, k=1)]
     return float(np.mean(np.abs(upper) > threshold)) if upper.size else float("nan")
