@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 .PHONY: env data book test unit nbval clean help
 help:
 	@echo "make book   [PROFILE=cpu|quick|gpu]  environment, data, notebooks, HTML book"
-	@echo "make test                           environment, quick data and book, unit tests, nbval, browser check"
+	@echo "make test                           environment, quick data and book, link check, unit tests, nbval, browser check"
 	@echo "make env | data | clean"
 
 # Idempotent: re-installs only when the pins change (the stamp is keyed by their hash).
@@ -31,6 +31,7 @@ book: data
 test: env
 	$(MAKE) data PROFILE=quick
 	$(PY) -m tmiclnet book build --profile quick
+	$(PY) -m tmiclnet.book_links _build/quick/_build/html
 	$(PY) -m pytest tests -q
 	$(PY) -m pytest -q --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider _build/executed/quick/*.ipynb
 
