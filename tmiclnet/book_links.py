@@ -54,9 +54,7 @@ def _parse(path: Path) -> _Page:
 def pages(html_dir: Path) -> list[Path]:
     """The site's HTML pages (assets and copied sources left out)."""
     return sorted(
-        p
-        for p in html_dir.rglob("*.html")
-        if not SKIPPED_DIRS & set(p.relative_to(html_dir).parts)
+        p for p in html_dir.rglob("*.html") if not SKIPPED_DIRS & set(p.relative_to(html_dir).parts)
     )
 
 
