@@ -107,6 +107,11 @@ def _cell(rec: dict | None, field: str) -> str:
     return "not recorded" if rec is None else str(rec[field])
 
 
+def _when(rec: dict | None) -> str:
+    """`2026-12-01T09:09:37Z` as `2026-12-01 09:09` (UTC), short enough for a table cell."""
+    return "not recorded" if rec is None else rec["executed_at"][:16].replace("T", " ")
+
+
 def _host(rec: dict | None) -> str:
     if rec is None:
         return "not recorded"
@@ -128,7 +133,7 @@ def report_markdown(runs: dict) -> str:
         wall = "not recorded" if rec is None else f"{rec['wall_s']:.1f} s"
         rows.append(
             f"| {{doc}}`../notebooks/{entry['notebook']}` | {_cell(rec, 'profile')} | {wall} "
-            f"| {'yes' if entry['cached'] else 'no'} | {_cell(rec, 'executed_at')} | {_host(rec)} |"
+            f"| {'yes' if entry['cached'] else 'no'} | {_when(rec)} | {_host(rec)} |"
         )
     m = runs["machine"]
     n_cached = sum(e["cached"] for e in runs["notebooks"])
@@ -140,10 +145,10 @@ def report_markdown(runs: dict) -> str:
             f"finished at {runs['finished_at']} on {m['usable_cores']} of {m['cores']} cores "
             f"({m['device']}, {m['platform']}, Python {m['python']}).",
             "",
-            f"Of {len(rows)} notebooks, {len(rows) - n_cached} were executed by this build and "
-            f"{n_cached} came from the runner's cache (their source, parameters, package and "
-            "data were unchanged since the run recorded here). The wall time is that of the "
-            f"papermill run that made the copy shown; together {total:.0f} s.",
+            f"Notebooks executed by this build: {len(rows) - n_cached} of {len(rows)}; taken from "
+            f"the runner's cache: {n_cached} (their source, parameters, package and data were "
+            "unchanged since the run recorded here). The wall time is that of the papermill run "
+            f"that made the copy shown; together {total:.0f} s.",
             "",
             "| Notebook | Profile | Wall time | From cache | Executed at (UTC) | Machine |",
             "| --- | --- | --- | --- | --- | --- |",

@@ -39,14 +39,14 @@ def test_report_page_has_one_row_per_notebook_with_its_facts() -> None:
     page = book_report.report_markdown(runs_payload())
     rows = [line for line in page.splitlines() if line.startswith("| {doc}")]
     assert rows == [
-        "| {doc}`../notebooks/00_environment` | quick | 3.0 s | no | 2026-12-01T09:00:00Z "
+        "| {doc}`../notebooks/00_environment` | quick | 3.0 s | no | 2026-12-01 09:00 "
         "| 2 of 8 cores, cpu (2 threads) |",
-        "| {doc}`../notebooks/01_cohort` | quick | 12.3 s | yes | 2026-12-01T09:00:00Z "
+        "| {doc}`../notebooks/01_cohort` | quick | 12.3 s | yes | 2026-12-01 09:00 "
         "| 2 of 8 cores, cpu (2 threads) |",
         "| {doc}`../notebooks/02_radiomics` | not recorded | not recorded | yes | not recorded "
         "| not recorded |",
     ]
-    assert "1 were executed by this build and 2 came from the runner's cache" in page
+    assert "executed by this build: 1 of 3; taken from the runner's cache: 2" in page
     assert page.startswith("# Execution report\n")
 
 
