@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from tmiclnet import book_report
 from tmiclnet.config import PACKAGE_DIR, default_data_dir, get_profile, project_root
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "book")
@@ -68,12 +69,17 @@ def source_fingerprint(nb_path: Path) -> bytes:
     return json.dumps(cells).encode()
 
 
+def _assembles_the_book(path: Path) -> bool:
+    """This runner and its helpers (tmiclnet/book*.py): no notebook imports them."""
+    return path.parent == PACKAGE_DIR and path.name.startswith("book") and path.suffix == ".py"
+
+
 def package_fingerprint() -> bytes:
-    """Every file of the package but this runner: the notebooks run its code, so a change re-runs
+    """Every file of the package but the runner's: the notebooks run its code, so a change re-runs
     them; a change to how the book is assembled does not."""
     h = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path != Path(__file__).resolve():
+        if path.is_file() and "__pycache__" not in path.parts and not _assembles_the_book(path):
             h.update(str(path.relative_to(PACKAGE_DIR)).encode())
             h.update(path.read_bytes())
     return h.hexdigest().encode()
@@ -113,8 +119,9 @@ def execute(nb_path: Path, out_path: Path, parameters: dict, cwd: Path) -> None:
         failed = out_path.with_name(out_path.stem + ".failed.ipynb")
         os.replace(tmp, failed)
         first_line = err.source.strip().splitlines()[0] if err.source.strip() else ""
+        cell = _source_cell_number(nb_path, err.source)
         raise NotebookFailed(
-            f"{nb_path} failed in cell {_source_cell_number(nb_path, err.source)} ({first_line!r}): "
+            f"{nb_path} failed in cell {cell} ({first_line!r}): "
             f"{err.ename}: {err.evalue}\n"
             f"  the executed copy with the traceback is {failed}"
         ) from None
@@ -175,6 +182,8 @@ def run(
         default_data_dir(profile) if "data_dir" not in parameters else Path(parameters["data_dir"])
     )
     previous = _sha(package_fingerprint(), json.dumps(parameters, sort_keys=True).encode())
+    host = book_report.machine(str(parameters.get("device", "auto")))
+    entries: list[dict] = []
     for nb_path in notebooks:
         key = _sha(previous.encode(), source_fingerprint(nb_path), data_fingerprint(data))
         previous = key
@@ -184,12 +193,19 @@ def run(
             continue
         if not force and out_path.exists() and stamp.exists() and stamp.read_text() == key:
             print(f"  unchanged  {nb_path.relative_to(root)}")
+            rec = book_report.read_record(out_path, key)
+            entries.append({"notebook": nb_path.stem, "cached": True, "record": rec})
             continue
         start = time.perf_counter()
         stamp.unlink(missing_ok=True)
+        book_report.record_path(out_path).unlink(missing_ok=True)
         execute(nb_path, out_path, parameters, cwd=nb_path.parent)
+        wall = time.perf_counter() - start
+        rec = book_report.write_record(out_path, key, profile, wall, host, parameters)
         stamp.write_text(key)
-        print(f"  executed   {nb_path.relative_to(root)} in {time.perf_counter() - start:.0f} s")
+        entries.append({"notebook": nb_path.stem, "cached": False, "record": rec})
+        print(f"  executed   {nb_path.relative_to(root)} in {wall:.0f} s")
+    book_report.write_runs(out_dir, profile, entries)
     return out_dir
 
 
@@ -208,6 +224,9 @@ def stage(root: Path, executed: Path, stage_dir: Path) -> Path:
     (stage_dir / "notebooks").mkdir()
     for nb_path in toc_notebooks(root):
         shutil.copy2(executed / nb_path.name, stage_dir / "notebooks" / nb_path.name)
+    if (root / book_report.REPORT_PAGE).exists():
+        raise SystemExit(f"{root / book_report.REPORT_PAGE}: the build writes this page; remove it")
+    book_report.write_report_page(stage_dir, executed)
     return stage_dir
 
 
@@ -249,7 +268,10 @@ def build(
     ]
     print("  " + " ".join(cmd))
     jb = Path(sys.executable).with_name("jupyter-book")
-    done = subprocess.run([str(jb) if jb.exists() else cmd[0], *cmd[1:]], cwd=root)
+    # autodoc (book/api.md) imports the package: document the tree being built, not another copy
+    path = [str(root), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+    done = subprocess.run([str(jb) if jb.exists() else cmd[0], *cmd[1:]], cwd=root, env=env)
     if done.returncode != 0:
         raise SystemExit(f"jupyter-book build failed (exit {done.returncode}); see the log above")
     index = output / "_build" / "html" / "index.html"

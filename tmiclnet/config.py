@@ -134,7 +134,14 @@ class Run:
 def setup(
     profile: str = "quick", data_dir: str | os.PathLike = "", seed: int = 0, device: str = "auto"
 ) -> Run:
-    """Resolve a notebook's parameters cell: profile, data folder, seeds and device."""
+    """Resolve a notebook's parameters cell: profile, data folder, seeds and device.
+
+    Args:
+        profile: `quick`, `cpu` or `gpu` (see `PROFILES`).
+        data_dir: where the cohorts live; empty means `default_data_dir(profile)`.
+        seed: seeds Python, NumPy and torch, so a run repeats bit for bit on CPU.
+        device: `auto` (a GPU when one is visible) or any torch device string.
+    """
     prof = get_profile(profile)
     seed_everything(seed)
     return Run(

@@ -1,4 +1,4 @@
-"""The results store: one folder layout, written by training and the references, read by everyone.
+"""The results store: one folder layout, written by training and the references, read by all::
 
     <data_dir>/results/<cohort>/folds.csv                       id,label,fold (shared by models)
     <data_dir>/results/<cohort>/<model>/fold<k>/predictions.csv id,label,prob,split (val|test)

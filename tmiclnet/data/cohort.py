@@ -215,7 +215,19 @@ def build(
     force: bool = False,
     verbose: bool = True,
 ) -> Path:
-    """Build (or resume, or reuse) the cohort `name` under `data_dir/name`; return its folder."""
+    """Build (or resume, or reuse) the cohort `name` under `data_dir/name`; return its folder.
+
+    Args:
+        name: one of `COHORTS` (`pbc`: real records; `synthetic`: controlled signal).
+        profile: sets the number of patients and the CT volume size.
+        data_dir: the parent folder; the cohort goes to `data_dir/name`.
+        seed: seeds the renderer (and the synthetic cohort's draws).
+        horizon_days: the label is death within this many days of registration.
+        strengths: the synthetic cohort's per-modality signal strengths (None: defaults).
+        n_jobs: processes rendering CT (None: the profile's).
+        force: rebuild even when a complete cohort with the same parameters exists.
+        verbose: print progress lines.
+    """
     if name not in COHORTS:
         raise ValueError(f"unknown cohort {name!r}; choose one of {COHORTS}")
 
@@ -332,7 +344,11 @@ class Cohort:
 
 
 def load(path: str | Path) -> Cohort:
-    """Validate the folder (raising CohortError listing every problem), then open it."""
+    """Validate the folder (raising CohortError listing every problem), then open it.
+
+    Args:
+        path: a cohort folder (`labels.csv`, `clinical.csv`, `notes/`, `images/`, `masks/`).
+    """
     root = Path(path)
     stamp = root / STAMP
     fingerprint = _fingerprint(root) if root.is_dir() else ""

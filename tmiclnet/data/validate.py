@@ -214,7 +214,12 @@ def check_manifest(root: Path, problems: list[Problem]) -> None:
 
 
 def validate(root: str | Path, images: bool = True) -> list[Problem]:
-    """Every problem of the cohort folder `root` (an empty list when it is valid)."""
+    """Every problem of the cohort folder `root` (an empty list when it is valid).
+
+    Args:
+        root: the cohort folder to check.
+        images: also read every image and mask (grid, emptiness); False skips them (faster).
+    """
     root = Path(root)
     if not root.is_dir():
         return [Problem(str(root), "-", "not a folder")]

@@ -6,6 +6,7 @@ content (see `cache`), collects pyradiomics' log records and Python warnings int
 instead of printing them, and turns a failing case into an error that names it.
 
 Policies:
+
 - a case whose mask is empty, too small (`minimumROISize` in the parameter file) or flat in one
   direction fails with :class:`RadiomicsCaseError` naming every failing case, its mask and why;
   the other cases are still computed and cached first;

@@ -33,14 +33,14 @@ def spearman(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def redundancy(table: pd.DataFrame, threshold: float = 0.9) -> float:
-    """Fraction of feature pairs with |Spearman rho| above `threshold` (constant ones skipped)."""
+    """Share of feature pairs with absolute Spearman rho above `threshold` (constants left out)."""
     corr = spearman(table.loc[:, table.nunique() > 1]).to_numpy()
     upper = corr[np.triu_indices_from(corr, k=1)]
     return float(np.mean(np.abs(upper) > threshold)) if upper.size else float("nan")
 
 
 def correlation_heatmap(table: pd.DataFrame, image: str = "original") -> plt.Figure:
-    """|Spearman rho| between the features of one image type, grouped by class."""
+    """Absolute Spearman rho between the features of one image type, grouped by class."""
     cols = [c for c in table.columns if image_type_of(c.rpartition("_")[0]) == image]
     cols = [c for c in cols if table[c].nunique() > 1]
     corr = spearman(table[cols]).abs()

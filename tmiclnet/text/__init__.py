@@ -1,10 +1,10 @@
 """Clinical text, in one place: load a language model offline, tokenise and embed notes once,
 turn word pieces into line tokens, and assemble what a model reads of a cohort's notes.
 
-Modules: :mod:`~tmiclnet.text.model` (find, load and identify a model), :mod:`~tmiclnet.text.
-embeddings` (the frozen-token cache), :mod:`~tmiclnet.text.lines` (one token per note line with
-its number), :mod:`~tmiclnet.text.inputs` (a cohort's text inputs under a profile). The notes
-themselves are written by `tmiclnet.data.notes`, which stays in the data layer.
+Modules: :mod:`~tmiclnet.text.model` (find, load and identify a model),
+:mod:`~tmiclnet.text.embeddings` (the frozen-token cache), :mod:`~tmiclnet.text.lines` (one token
+per note line with its number), :mod:`~tmiclnet.text.inputs` (a cohort's text inputs under a
+profile). The notes themselves are written by `tmiclnet.data.notes`, which stays in the data layer.
 """
 
 from tmiclnet.text import lines
