@@ -19,6 +19,7 @@ import pandas as pd
 
 from tmiclnet.config import Profile
 from tmiclnet.data import nifti, pbc
+from tmiclnet.data.marker import check_replaceable, is_generated, write_marker
 from tmiclnet.data.notes import write_note
 from tmiclnet.data.render import (
     DEFAULT,
@@ -38,6 +39,10 @@ from tmiclnet.provenance import atomic_write_text, sha256_file
 GENERATOR_VERSION = "1.1.0"
 COHORTS = ("pbc", "synthetic")
 STAMP = ".validated"
+WAY_OUT = (
+    "keep your own cohort outside the build's --data-dir (e.g. data/own/<name>) and pass it "
+    "as --cohort DIR; delete this folder yourself if it is an old build"
+)
 
 
 def n_synthetic(profile: Profile) -> int:
@@ -259,11 +264,17 @@ def write_cohort(
     key = _key(params)
     done = root / "cohort.json"
     if done.exists() and not force and json.loads(done.read_text()).get("key") == key:
+        adopt_if_pristine(root)
         return root
     pending_key = root / ".build-key"
-    if root.exists() and (force or not pending_key.exists() or pending_key.read_text() != key):
-        shutil.rmtree(root)  # built with other parameters: rebuild rather than mix
+    mixed = force or not pending_key.exists() or pending_key.read_text() != key
+    if root.exists() and mixed and (root.is_symlink() or any(root.iterdir())):
+        check_replaceable(root, way_out=WAY_OUT)
+        shutil.rmtree(root)  # ours, built with other parameters: rebuild rather than mix
     root.mkdir(parents=True, exist_ok=True)
+    if not is_generated(root):
+        check_replaceable(root, way_out=WAY_OUT)  # an unmarked folder is never written into
+        write_marker(root)
     atomic_write_text(pending_key, key)
     made = tables(root)
     shape, seed = tuple(params["volume_shape"]), params["seed"]
@@ -282,6 +293,21 @@ def write_cohort(
     manifest = _manifest(root, params, made)
     atomic_write_text(done, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return root
+
+
+def adopt_if_pristine(root: Path) -> None:
+    """Mark an up-to-date folder built before markers existed, if every file is as recorded.
+
+    Nothing is deleted here; the check only keeps a user's edited copy of a built cohort from
+    being adopted (and so later rebuilt over)."""
+    if is_generated(root) or root.is_symlink():
+        return
+    from tmiclnet.data.validate import check_manifest
+
+    problems: list = []
+    check_manifest(root, problems)
+    if not problems and (root / ".build-key").exists():
+        write_marker(root)
 
 
 # ---------------------------------------------------------------- reading
