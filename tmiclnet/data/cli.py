@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
+from tmiclnet import options
+from tmiclnet.cli_errors import OneLineParser, UsageError
 from tmiclnet.config import default_data_dir, get_profile
 from tmiclnet.data import pbc
 from tmiclnet.data.cohort import COHORTS, build
@@ -26,10 +27,13 @@ def _strengths(items: list[str] | None) -> dict | None:
     for item in items:
         name, _, value = item.partition("=")
         if name not in MODALITIES or not value:
-            raise SystemExit(
+            raise UsageError(
                 f"--strength {item!r}: expected MODALITY=VALUE with MODALITY in {MODALITIES}"
             )
-        strengths[name] = float(value)
+        try:
+            strengths[name] = float(value)
+        except ValueError:
+            raise UsageError(f"--strength {item!r}: {value!r} is not a number") from None
     return strengths
 
 
@@ -56,19 +60,28 @@ def _build(args) -> int:
     return 0
 
 
+def _folder(args) -> str:
+    """The cohort folder, given as `--cohort DIR` (as in train and evaluate) or positionally."""
+    given = [f for f in (args.folder, args.cohort) if f]
+    if len(given) != 1 or (args.folder and args.cohort and args.folder != args.cohort):
+        raise UsageError("validate: name one cohort folder, as --cohort DIR")
+    return given[0]
+
+
 def _validate(args) -> int:
-    problems = validate(args.folder)
+    folder = _folder(args)
+    problems = validate(folder)
     for p in problems:
         print(p)
-    print(f"{args.folder}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
+    print(f"{folder}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
     return 1 if problems else 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tmiclnet data")
+    parser = OneLineParser(prog="python -m tmiclnet data")
     sub = parser.add_subparsers(dest="action", required=True)
     b = sub.add_parser("build", help="build the PBC and synthetic cohorts (resumes, reuses)")
-    b.add_argument("--profile", default="cpu")
+    b.add_argument("--profile", default="cpu", choices=options.profile_names())
     b.add_argument("--cohort", action="append", choices=COHORTS, help="default: both")
     b.add_argument("--data-dir", default="", help="default: data/generated/<profile>")
     b.add_argument("--seed", type=int, default=0)
@@ -82,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--n-jobs", type=int, default=None)
     b.add_argument("--force", action="store_true", help="rebuild even if up to date")
     v = sub.add_parser("validate", help="check a cohort folder; list every problem")
-    v.add_argument("folder")
+    v.add_argument("folder", nargs="?", help="the cohort folder (or --cohort DIR)")
+    v.add_argument("--cohort", default="", help="the cohort folder")
     args = parser.parse_args(argv)
+    if args.action == "build" and args.n_jobs is not None:
+        options.positive("--n-jobs", args.n_jobs)
     return _build(args) if args.action == "build" else _validate(args)

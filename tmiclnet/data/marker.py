@@ -17,7 +17,7 @@ from tmiclnet.provenance import atomic_write_text
 MARKER = ".tmiclnet-generated"
 
 
-class NotGeneratedError(RuntimeError):
+class NotGeneratedError(OSError):
     """A folder the package would delete or overwrite was not written by it."""
 
 

@@ -53,6 +53,11 @@ class CohortError(ValueError):
         lines = "\n".join(f"  {p}" for p in problems[:50])
         more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
         super().__init__(f"{root}: {len(problems)} problem(s):\n{lines}{more}")
+        first = problems[0] if problems else "?"
+        self.summary = (
+            f"{root}: {len(problems)} problem(s), the first: {first} "
+            f"(`python -m tmiclnet data validate --cohort {root}` lists them all)"
+        )
 
 
 def _read_table(path: Path, problems: list[Problem]) -> pd.DataFrame | None:

@@ -11,22 +11,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from tmiclnet.config import setup
+from tmiclnet import options
+from tmiclnet.cli_errors import OneLineParser, UsageError
+from tmiclnet.config import get_profile, setup
 from tmiclnet.train import ddp
 from tmiclnet.train.cv import run_cv
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(
-        prog="python -m tmiclnet train", description=__doc__.split("\n")[0]
-    )
+    ap = OneLineParser(prog="python -m tmiclnet train", description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="catalogue name(s), comma-separated, or 'all'")
     ap.add_argument("--cohort", required=True, help="cohort folder (e.g. data/generated/cpu/pbc)")
-    ap.add_argument("--profile", default="cpu", help="quick | cpu | gpu")
+    ap.add_argument("--profile", default="cpu", choices=options.profile_names())
     ap.add_argument("--results", default="", help="results folder (default: <cohort>/../results)")
     ap.add_argument("--folds", default="", help="comma-separated fold indices (default: all)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default="auto")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:1 | mps")
     ap.add_argument("--retrain", action="store_true", help="train even when results exist")
     return ap.parse_args(argv)
 
@@ -44,19 +44,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv or [])
     cohort = Path(args.cohort)
     if not cohort.is_dir():
-        raise SystemExit(f"--cohort {cohort}: no such folder")
-    run = setup(args.profile, cohort.parent, args.seed, args.device)
+        raise UsageError(f"--cohort {cohort}: no such folder")
+    names = options.models(args.model)
+    folds = options.folds(args.folds, get_profile(args.profile).folds)
+    run = setup(args.profile, cohort.parent, args.seed, options.device(args.device))
     world, device = ddp.from_env(run.device)
     run = run.replace(device=device)
     try:
         summary = run_cv(
             cohort,
-            model_names(args.model),
+            names,
             run,
             retrain=args.retrain,
             results_dir=args.results or None,
             world=world,
-            folds=[int(k) for k in args.folds.split(",")] if args.folds else None,
+            folds=folds,
         )
     finally:
         ddp.shutdown()
