@@ -69,11 +69,21 @@ def _folder(args) -> str:
 
 
 def _validate(args) -> int:
+    from tmiclnet.data.facts import describe, grid_facts
+    from tmiclnet.data.manifest import write_manifest
+
     folder = _folder(args)
-    problems = validate(folder)
+    folds = get_profile(args.profile).folds if args.profile else None
+    problems = validate(folder, folds=folds)
     for p in problems:
         print(p)
+    if Path(folder).is_dir() and (Path(folder) / "images").is_dir():
+        ids = [p.name[: -len(".nii.gz")] for p in (Path(folder) / "images").glob("*.nii.gz")]
+        for line in describe(grid_facts(Path(folder), ids)):
+            print(f"fact: {line}")
     print(f"{folder}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
+    if args.write_manifest and not problems:
+        print(f"wrote {write_manifest(Path(folder))}")
     return 1 if problems else 0
 
 
@@ -97,6 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     v = sub.add_parser("validate", help="check a cohort folder; list every problem")
     v.add_argument("folder", nargs="?", help="the cohort folder (or --cohort DIR)")
     v.add_argument("--cohort", default="", help="the cohort folder")
+    v.add_argument(
+        "--profile",
+        default="",
+        choices=["", *options.profile_names()],
+        help="the profile you will train with: each class needs at least its folds' count",
+    )
+    v.add_argument(
+        "--write-manifest",
+        action="store_true",
+        help="when valid and it has none, write cohort.json (every file's sha256)",
+    )
     args = parser.parse_args(argv)
     if args.action == "build" and args.n_jobs is not None:
         options.positive("--n-jobs", args.n_jobs)

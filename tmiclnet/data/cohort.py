@@ -312,13 +312,10 @@ def adopt_if_pristine(root: Path) -> None:
 
 # ---------------------------------------------------------------- reading
 def _fingerprint(root: Path) -> str:
-    """Names, sizes and mtimes of every file: cheap, and it changes when any file does."""
-    items = sorted(
-        (p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in root.rglob("*")
-        if p.is_file() and p.name != STAMP
-    )
-    return hashlib.sha256(json.dumps(items).encode()).hexdigest()
+    """The content of every file: a file changed in place, size and time kept, is noticed."""
+    from tmiclnet.data.manifest import fingerprint
+
+    return fingerprint(root, skip=STAMP)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tmiclnet.data import nifti
+from tmiclnet.data import checks, nifti
 from tmiclnet.data.pbc import TEXT_FIELDS
 from tmiclnet.provenance import sha256_file
 
@@ -64,28 +64,40 @@ def _read_table(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     if not path.exists():
         problems.append(Problem(path.name, "-", "file missing"))
         return None
+    separator = checks.separator_problem(path)
+    if separator:
+        problems.append(Problem(path.name, "-", separator))
+        return None
     try:
         table = pd.read_csv(path, dtype={"id": str})
     except Exception as exc:  # noqa: BLE001 - any parse failure is reported, not raised
-        problems.append(Problem(path.name, "-", f"unreadable csv: {exc}"))
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        problems.append(Problem(path.name, "-", f"unreadable csv: {reason}"))
         return None
     if len(table.columns) == 0 or table.columns[0] != "id":
         problems.append(Problem(path.name, "id", "first column must be `id`"))
         return None
+    if table.empty:
+        problems.append(Problem(path.name, "-", "no patients (a header and no rows)"))
+        return None
+    table["id"] = table["id"].astype(str)
     for dup in sorted(set(table["id"][table["id"].duplicated()])):
         problems.append(Problem(path.name, "id", f"duplicate id {dup!r}"))
     return table.drop_duplicates("id").set_index("id")
 
 
-def check_labels(labels: pd.DataFrame, problems: list[Problem]) -> None:
+def check_labels(labels: pd.DataFrame, problems: list[Problem], folds: int | None = None) -> None:
     if "label" not in labels.columns:
         problems.append(Problem("labels.csv", "label", "missing column"))
         return
     numbers = pd.to_numeric(labels["label"], errors="coerce")
-    for pid in labels.index[~numbers.isin([0, 1])]:
+    bad = ~numbers.isin([0, 1])
+    for pid in labels.index[bad]:
         problems.append(
             Problem("labels.csv", f"label[{pid}]", f"{labels['label'][pid]!r} is not 0 or 1")
         )
+    if not bad.all():
+        checks.label_balance(numbers[~bad].astype(int), folds, problems)
 
 
 def check_clinical(clinical: pd.DataFrame, problems: list[Problem]) -> None:
@@ -123,6 +135,9 @@ def check_clinical(clinical: pd.DataFrame, problems: list[Problem]) -> None:
 
 
 def check_ids(root: Path, ids: set[str], clinical_ids: set[str], problems: list[Problem]) -> None:
+    bad = checks.id_problems("labels.csv", ids, problems)
+    bad |= checks.id_problems("clinical.csv", clinical_ids - ids, problems)
+    ids, clinical_ids = ids - bad, clinical_ids - bad
     for pid in sorted(ids - clinical_ids):
         problems.append(
             Problem("clinical.csv", "id", f"id {pid!r} in labels.csv has no clinical row")
@@ -143,8 +158,11 @@ def check_ids(root: Path, ids: set[str], clinical_ids: set[str], problems: list[
             )
 
 
-def check_case(root: Path, pid: str, problems: list[Problem]) -> None:
-    """Readability, shape/affine agreement and a binary, non-empty mask for one patient."""
+def check_case(
+    root: Path, pid: str, problems: list[Problem], roi_minimum: tuple[int, int] = (0, 1)
+) -> None:
+    """Readability, shape/affine agreement, a binary, non-empty mask of at least `roi_minimum`
+    (pyradiomics' minimumROISize, minimumROIDimensions), and a 3-D, finite, HU image."""
     loaded = {}
     for sub in ("images", "masks"):
         path = root / sub / f"{pid}.nii.gz"
@@ -169,6 +187,13 @@ def check_case(root: Path, pid: str, problems: list[Problem]) -> None:
             )
         elif not values.max(initial=0):
             problems.append(Problem(f"masks/{pid}.nii.gz", "values", "mask is empty"))
+        else:
+            for name, reason in checks.mask_problems(mask, roi_minimum):
+                problems.append(Problem(f"masks/{pid}.nii.gz", name, reason))
+    if "images" in loaded:
+        mask = loaded["masks"][0] if "masks" in loaded else None
+        for name, reason in checks.volume_problems(loaded["images"][0], mask):
+            problems.append(Problem(f"images/{pid}.nii.gz", name, reason))
     if len(loaded) == 2:
         (img, a1), (msk, a2) = loaded["images"], loaded["masks"]
         if img.shape != msk.shape:
@@ -218,8 +243,14 @@ def check_manifest(root: Path, problems: list[Problem]) -> None:
             problems.append(Problem(rel, "sha256", "content differs from cohort.json"))
 
 
-def validate(root: str | Path, images: bool = True) -> list[Problem]:
-    """Every problem of the cohort folder `root` (an empty list when it is valid)."""
+def validate(root: str | Path, images: bool = True, folds: int | None = None) -> list[Problem]:
+    """Every problem of the cohort folder `root` (an empty list when it is valid).
+
+    Args:
+        root: the cohort folder.
+        images: read every image and mask (False: tables and notes only).
+        folds: check that each class has at least this many patients (None: not checked).
+    """
     root = Path(root)
     if not root.is_dir():
         return [Problem(str(root), "-", "not a folder")]
@@ -227,16 +258,18 @@ def validate(root: str | Path, images: bool = True) -> list[Problem]:
     labels = _read_table(root / "labels.csv", problems)
     clinical = _read_table(root / "clinical.csv", problems)
     if labels is not None:
-        check_labels(labels, problems)
+        check_labels(labels, problems, folds)
     if clinical is not None:
         check_clinical(clinical, problems)
     if labels is None:
         return problems
     ids = set(labels.index)
     check_ids(root, ids, set(clinical.index) if clinical is not None else ids, problems)
+    ids -= checks.id_problems("labels.csv", ids, [])
+    roi = checks.roi_minimum() if images else (0, 1)
     for pid in sorted(ids):
         if images:
-            check_case(root, pid, problems)
+            check_case(root, pid, problems, roi)
         check_note(root, pid, problems)
     check_manifest(root, problems)
     return problems

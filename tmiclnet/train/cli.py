@@ -40,6 +40,17 @@ def model_names(spec: str) -> list[str]:
     return [m.strip() for m in spec.split(",") if m.strip()]
 
 
+def _check_balance(cohort: Path, n_folds: int) -> None:
+    """Refuse a cohort (validated by `load`) with fewer patients of a class than folds."""
+    from tmiclnet.data.checks import label_balance
+    from tmiclnet.data.cohort import load
+
+    problems: list = []
+    label_balance(load(cohort).labels, n_folds, problems)
+    if problems:
+        raise UsageError(f"{cohort / 'labels.csv'}: {problems[0].reason}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv or [])
     cohort = Path(args.cohort)
@@ -47,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(f"--cohort {cohort}: no such folder")
     names = options.models(args.model)
     folds = options.folds(args.folds, get_profile(args.profile).folds)
+    _check_balance(cohort, get_profile(args.profile).folds)
     run = setup(args.profile, cohort.parent, args.seed, options.device(args.device))
     world, device = ddp.from_env(run.device)
     run = run.replace(device=device)
