@@ -7,6 +7,7 @@ process group and trains its share of every batch; only rank 0 writes results.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:1 | mps")
     ap.add_argument("--retrain", action="store_true", help="train even when results exist")
+    ap.add_argument(
+        "--radiomics-params",
+        default="",
+        help="pyradiomics parameter file (default: the profile's); set resampledPixelSpacing here",
+    )
     return ap.parse_args(argv)
 
 
@@ -60,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     folds = options.folds(args.folds, get_profile(args.profile).folds)
     _check_balance(cohort, get_profile(args.profile).folds)
     run = setup(args.profile, cohort.parent, args.seed, options.device(args.device))
+    if args.radiomics_params:
+        from tmiclnet.radiomics.extract import params_path
+
+        params = str(params_path(args.radiomics_params).absolute())
+        run = run.replace(profile=dataclasses.replace(run.profile, radiomics_params=params))
     world, device = ddp.from_env(run.device)
     run = run.replace(device=device)
     try:
