@@ -1,4 +1,5 @@
-"""`python -m tmiclnet data {build,validate}`: build the cohorts, or check a cohort folder."""
+"""`python -m tmiclnet data {build,validate,init}`: build the cohorts, check a cohort folder, or
+draft the schema of a user's clinical table."""
 
 from __future__ import annotations
 
@@ -87,6 +88,36 @@ def _validate(args) -> int:
     return 1 if problems else 0
 
 
+def _init(args) -> int:
+    """Draft schema.yaml beside the clinical table, never over an existing one."""
+    from tmiclnet.data import schema
+    from tmiclnet.data.validate import _read_table
+
+    csv = Path(args.csv)
+    target = csv.parent / schema.SCHEMA
+    if target.exists():
+        raise UsageError(f"{target}: exists; not overwritten (edit it, or delete it to redraft)")
+    problems: list = []
+    table = _read_table(csv, problems)
+    if problems:
+        raise UsageError(
+            f"{csv.parent / problems[0].file}: {problems[0].field}: {problems[0].reason}"
+        )
+    drafted = schema.draft(table)
+    header = (
+        f"# Drafted by `python -m tmiclnet data init {csv.name}` from {len(table)} rows.\n"
+        "# Check every unit and range (observed values are not plausible limits), the Mayo\n"
+        "# mapping (null: no Mayo score) and the label's meaning, then run data validate.\n"
+    )
+    path = schema.write(csv.parent, drafted, header)
+    numeric = len(drafted.numeric())
+    print(
+        f"wrote {path}: {len(drafted.columns)} columns ({numeric} numeric), "
+        f"Mayo score {'mapped' if drafted.mayo else 'not available'}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m tmiclnet data")
     sub = parser.add_subparsers(dest="action", required=True)
@@ -118,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="when valid and it has none, write cohort.json (every file's sha256)",
     )
+    i = sub.add_parser("init", help="draft schema.yaml from a clinical table (beside it)")
+    i.add_argument("csv", help="the cohort's clinical.csv")
     args = parser.parse_args(argv)
     if args.action == "build" and args.n_jobs is not None:
         options.positive("--n-jobs", args.n_jobs)
-    return _build(args) if args.action == "build" else _validate(args)
+    return {"build": _build, "validate": _validate, "init": _init}[args.action](args)

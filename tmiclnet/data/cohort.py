@@ -19,6 +19,7 @@ import pandas as pd
 
 from tmiclnet.config import Profile
 from tmiclnet.data import nifti, pbc
+from tmiclnet.data import schema as schemas
 from tmiclnet.data.marker import check_replaceable, is_generated, write_marker
 from tmiclnet.data.notes import write_note
 from tmiclnet.data.render import (
@@ -36,7 +37,7 @@ from tmiclnet.data.template import WHEEL_SHA256
 from tmiclnet.data.validate import CohortError, validate
 from tmiclnet.provenance import atomic_write_text, sha256_file
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"  # 1.2.0: schema.yaml written beside clinical.csv
 COHORTS = ("pbc", "synthetic")
 STAMP = ".validated"
 WAY_OUT = (
@@ -100,6 +101,7 @@ def pbc_tables(profile: Profile, horizon_days: int) -> dict:
         "clinical": sub[list(pbc.TEXT_FIELDS)],
         "findings": findings,
         "labels": labels[ids],
+        "label_meaning": f"1 = died within {horizon_days} days of registration",
         "extra": {
             "label_counts": pbc.label_counts(table, horizon_days),
             "missing_in_cohort": pbc.missing_counts(sub),
@@ -127,7 +129,8 @@ def synthetic_tables(profile: Profile, seed: int, strengths: dict | None) -> dic
         "oracle_auc": out["oracle"]["population"]["all"],
         "oracle": out["oracle"],
     }
-    return {**out, "extra": extra}
+    meaning = "1 = drawn from the known model's risk (tmiclnet.data.synthetic)"
+    return {**out, "extra": extra, "label_meaning": meaning}
 
 
 # ---------------------------------------------------------------- writing
@@ -179,6 +182,11 @@ def _write_tables(root: Path, tables: dict, seed: int) -> None:
     atomic_write_text(root / "findings.csv", _csv(tables["findings"]))
     if "latents" in tables:
         atomic_write_text(root / "latents.csv", _csv(tables["latents"]))
+    schemas.write(
+        root,
+        schemas.pbc_schema(tables.get("label_meaning", "")),
+        "# Written by `python -m tmiclnet data build`: the PBC trial's fields.\n",
+    )
     for pid, row in tables["clinical"].iterrows():
         note = write_note(row.to_dict(), stable_seed(pid, seed, "note"))
         atomic_write_text(root / "notes" / f"{pid}.txt", note)
@@ -263,8 +271,9 @@ def write_cohort(
 
     key = _key(params)
     done = root / "cohort.json"
+    if done.exists():
+        adopt_if_pristine(root)  # a build from before markers: ours if untouched
     if done.exists() and not force and json.loads(done.read_text()).get("key") == key:
-        adopt_if_pristine(root)
         return root
     pending_key = root / ".build-key"
     mixed = force or not pending_key.exists() or pending_key.read_text() != key
@@ -296,17 +305,23 @@ def write_cohort(
 
 
 def adopt_if_pristine(root: Path) -> None:
-    """Mark an up-to-date folder built before markers existed, if every file is as recorded.
+    """Mark a folder built before markers existed, if it holds exactly the files cohort.json lists,
+    each with its recorded sha256.
 
-    Nothing is deleted here; the check only keeps a user's edited copy of a built cohort from
-    being adopted (and so later rebuilt over)."""
-    if is_generated(root) or root.is_symlink():
+    Nothing is deleted here; the check keeps a user's edited or extended copy of a built cohort
+    from being adopted (and so later rebuilt over)."""
+    if is_generated(root) or root.is_symlink() or not (root / ".build-key").exists():
         return
+    from tmiclnet.data.manifest import listed_files
     from tmiclnet.data.validate import check_manifest
 
+    try:
+        recorded = json.loads((root / "cohort.json").read_text("utf-8")).get("files", {})
+    except (OSError, ValueError):
+        return
     problems: list = []
     check_manifest(root, problems)
-    if not problems and (root / ".build-key").exists():
+    if not problems and sorted(recorded) == listed_files(root):
         write_marker(root)
 
 
@@ -327,6 +342,12 @@ class Cohort:
     labels: pd.Series
     clinical: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    schema: schemas.Schema | None = None  # schema.yaml, or the PBC schema when there is none
+
+    @property
+    def radiomics_spacing(self) -> list[float] | None:
+        """The spacing (mm) the schema asks radiomics to resample to, if any."""
+        return self.schema.radiomics_spacing_mm if self.schema else None
 
     @property
     def name(self) -> str:
@@ -375,5 +396,10 @@ def load(path: str | Path) -> Cohort:
     manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
     ids = sorted(labels.index)
     return Cohort(
-        root=root, ids=ids, labels=labels.loc[ids], clinical=clinical.loc[ids], manifest=manifest
+        root=root,
+        ids=ids,
+        labels=labels.loc[ids],
+        clinical=clinical.loc[ids],
+        manifest=manifest,
+        schema=schemas.for_folder(root),
     )

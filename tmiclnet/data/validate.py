@@ -15,24 +15,14 @@ import numpy as np
 import pandas as pd
 
 from tmiclnet.data import checks, nifti
-from tmiclnet.data.pbc import TEXT_FIELDS
+from tmiclnet.data.schema import Schema, pbc_schema
+from tmiclnet.data.schema import read as read_schema
 from tmiclnet.provenance import sha256_file
 
-# Plausible human values (wide on purpose: they catch unit errors and typos, not disease).
-RANGES: dict[str, tuple[float, float]] = {
-    "age": (0, 120),
-    "bili": (0, 80),
-    "chol": (20, 3000),
-    "albumin": (0.5, 7.0),
-    "copper": (0, 2000),
-    "alk.phos": (5, 30000),
-    "ast": (1, 5000),
-    "trig": (5, 5000),
-    "platelet": (1, 2000),
-    "protime": (5, 60),
-}
-CODES: dict[str, set] = {"sex": {"m", "f"}, "trt": {1, 2}, "spiders": {0, 1}, "edema": {0, 0.5, 1}}
-REQUIRED_CLINICAL = TEXT_FIELDS
+NO_SCHEMA_HINT = (
+    " (the PBC schema applies without a schema.yaml; `python -m tmiclnet data init "
+    "clinical.csv` drafts one for your columns)"
+)
 
 
 @dataclass(frozen=True)
@@ -100,36 +90,65 @@ def check_labels(labels: pd.DataFrame, problems: list[Problem], folds: int | Non
         checks.label_balance(numbers[~bad].astype(int), folds, problems)
 
 
-def check_clinical(clinical: pd.DataFrame, problems: list[Problem]) -> None:
-    for col in REQUIRED_CLINICAL:
+def check_clinical(
+    clinical: pd.DataFrame, problems: list[Problem], schema: Schema | None = None
+) -> None:
+    """Every declared column present; numbers, ranges and allowed values as the schema says.
+
+    Args:
+        clinical: the table (index id).
+        problems: where problems are appended.
+        schema: the cohort's schema (None: the built-in PBC schema).
+    """
+    schema = schema or pbc_schema()
+    hint = "" if schema.source != "built-in PBC schema" else NO_SCHEMA_HINT
+    for col in schema.columns:
         if col not in clinical.columns:
-            problems.append(Problem("clinical.csv", col, "missing column"))
-    for col, (low, high) in RANGES.items():
+            problems.append(Problem("clinical.csv", col, f"missing column{hint}"))
+    for col, desc in schema.columns.items():
         if col not in clinical.columns:
             continue
-        values = pd.to_numeric(clinical[col], errors="coerce")
-        for pid in values.index[values.isna() & clinical[col].notna()]:
-            problems.append(
-                Problem("clinical.csv", f"{col}[{pid}]", f"{clinical[col][pid]!r} is not a number")
-            )
+        if desc["type"] == "numeric":
+            _check_numeric(clinical[col], col, desc, problems)
+        elif desc.get("values"):
+            allowed = {str(v) for v in desc["values"]}
+            for pid, value in clinical[col].dropna().items():
+                if str(value) not in allowed:
+                    problems.append(
+                        Problem(
+                            "clinical.csv",
+                            f"{col}[{pid}]",
+                            f"{value!r} not one of {sorted(allowed)}",
+                        )
+                    )
+
+
+def _check_numeric(column: pd.Series, col: str, desc: dict, problems: list[Problem]) -> None:
+    values = pd.to_numeric(column, errors="coerce")
+    for pid in values.index[values.isna() & column.notna()]:
+        problems.append(
+            Problem("clinical.csv", f"{col}[{pid}]", f"{column[pid]!r} is not a number")
+        )
+    if desc.get("range"):
+        low, high = (float(v) for v in desc["range"])
+        unit = f" {desc['unit']}" if desc.get("unit") and desc["unit"] != "?" else ""
         for pid in values.index[(values < low) | (values > high)]:
             problems.append(
                 Problem(
                     "clinical.csv",
                     f"{col}[{pid}]",
-                    f"{values[pid]:g} outside the physiological range [{low:g}, {high:g}]",
+                    f"{values[pid]:g} outside the physiological range [{low:g}, {high:g}]{unit}",
                 )
             )
-    for col, allowed in CODES.items():
-        if col not in clinical.columns:
-            continue
-        for pid, value in clinical[col].dropna().items():
-            if value not in allowed:
+    if desc.get("values"):
+        allowed = {float(v) for v in desc["values"]}
+        for pid, value in values.dropna().items():
+            if float(value) not in allowed:
                 problems.append(
                     Problem(
                         "clinical.csv",
                         f"{col}[{pid}]",
-                        f"{value!r} not one of {sorted(map(str, allowed))}",
+                        f"{value:g} not one of {sorted(map(str, desc['values']))}",
                     )
                 )
 
@@ -259,8 +278,13 @@ def validate(root: str | Path, images: bool = True, folds: int | None = None) ->
     clinical = _read_table(root / "clinical.csv", problems)
     if labels is not None:
         check_labels(labels, problems, folds)
-    if clinical is not None:
-        check_clinical(clinical, problems)
+    try:
+        schema, readable = read_schema(root), True
+    except ValueError as exc:  # the columns cannot be checked against a broken schema
+        problems.append(Problem("schema.yaml", "-", str(exc).split(": ", 1)[-1]))
+        schema, readable = None, False
+    if clinical is not None and readable:
+        check_clinical(clinical, problems, schema)
     if labels is None:
         return problems
     ids = set(labels.index)
