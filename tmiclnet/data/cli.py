@@ -118,6 +118,18 @@ def _init(args) -> int:
     return 0
 
 
+def _foreign(args) -> int:
+    """Re-export a built cohort as the own-data page's "foreign" example."""
+    from tmiclnet.data import foreign
+    from tmiclnet.data.cohort import load
+
+    out = foreign.export(load(args.cohort), args.out)
+    print(
+        f"wrote {out}: {len(list((out / 'images').glob('*.nii.gz')))} patients, LPS, mixed spacing"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m tmiclnet data")
     sub = parser.add_subparsers(dest="action", required=True)
@@ -151,7 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     i = sub.add_parser("init", help="draft schema.yaml from a clinical table (beside it)")
     i.add_argument("csv", help="the cohort's clinical.csv")
+    f = sub.add_parser("foreign", help="re-export a built cohort as another hospital would")
+    f.add_argument(
+        "--cohort", required=True, help="a built cohort, e.g. data/generated/quick/synthetic"
+    )
+    f.add_argument("--out", required=True, help="a new folder, e.g. data/own/foreign")
     args = parser.parse_args(argv)
     if args.action == "build" and args.n_jobs is not None:
         options.positive("--n-jobs", args.n_jobs)
-    return {"build": _build, "validate": _validate, "init": _init}[args.action](args)
+    actions = {"build": _build, "validate": _validate, "init": _init, "foreign": _foreign}
+    return actions[args.action](args)
