@@ -48,7 +48,8 @@ def describe(facts: dict[str, Counter]) -> list[str]:
             continue
         items = ", ".join(f"{value} ({n})" for value, n in counts.most_common(6))
         more = f", ... {len(counts) - 6} more" if len(counts) > 6 else ""
-        spread = " - mixed: every volume is resampled for the CNN" if len(counts) > 1 else ""
+        what = "reoriented to RAS" if name == "orientation" else "resampled to one grid"
+        spread = f" - mixed: the CNN reads every volume {what}" if len(counts) > 1 else ""
         lines.append(f"{name}: {items}{more}{spread}")
     return lines
 

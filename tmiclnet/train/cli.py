@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(f"--cohort {cohort}: no such folder")
     names = options.models(args.model)
     folds = options.folds(args.folds, get_profile(args.profile).folds)
+    device = options.device(args.device)  # every option is checked before the cohort is read
     _check_balance(cohort, get_profile(args.profile).folds)
-    run = setup(args.profile, cohort.parent, args.seed, options.device(args.device))
+    run = setup(args.profile, cohort.parent, args.seed, device)
     if args.radiomics_params:
         from tmiclnet.radiomics.extract import params_path
 
