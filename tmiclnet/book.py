@@ -280,17 +280,24 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    from tmiclnet.cli_errors import OneLineParser
+    from tmiclnet.options import profile_names
+
+    parser = OneLineParser(
         prog="python -m tmiclnet book",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("action", choices=["run", "build"])
-    parser.add_argument("--profile", default="cpu", help="quick, cpu or gpu (default: cpu)")
-    parser.add_argument("--only", nargs="*", help="notebook names to run (e.g. 01_cohort)")
+    parser.add_argument("--profile", default="cpu", choices=profile_names(), help="default: cpu")
+    parser.add_argument("--only", nargs="+", help="notebook names to run (run only)")
     parser.add_argument("--force", action="store_true", help="re-run even unchanged notebooks")
     parser.add_argument("--output", type=Path, help="where _build/html goes (build only)")
     args = parser.parse_args(argv)
+    if args.action == "build" and args.only:
+        parser.error("--only applies to `book run`; `book build` renders every notebook")
+    if args.action == "run" and args.output:
+        parser.error("--output applies to `book build`, not `book run`")
     try:
         if args.action == "run":
             run(args.profile, only=args.only, force=args.force)
@@ -303,4 +310,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tmiclnet.cli_errors import guarded
+
+    sys.exit(guarded(main, sys.argv[1:], "tmiclnet.book"))

@@ -39,7 +39,7 @@ def _write_case(root: Path, pid: str, mask: np.ndarray | None = None, affine=Non
     image = np.full((6, 8, 8), 60, np.int16)
     if mask is None:
         mask = np.zeros((6, 8, 8), np.uint8)
-        mask[2:4, 2:6, 2:6] = 1
+        mask[1:5, 2:6, 2:6] = 1  # 64 voxels: pyradiomics' minimumROISize
     nifti.write(root / "images" / f"{pid}.nii.gz", image, np.diag([2.0, 2.0, 2.0, 1.0]))
     nifti.write(root / "masks" / f"{pid}.nii.gz", mask, affine)
 

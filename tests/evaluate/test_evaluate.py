@@ -162,7 +162,7 @@ def test_logreg_scaler_sees_training_rows_only() -> None:
 
 def test_references_write_the_results_layout(tmp_path) -> None:
     clin, y, folds = _clinical()
-    names = references.write_references(clin, y, folds, tmp_path, "toy")
+    names = references.ensure_references(clin, y, folds, tmp_path, "toy")
     assert names == ["logreg_clinical", "mayo_risk"]
     for name in names:
         preds = results.load_predictions(tmp_path, "toy", name)
@@ -174,7 +174,7 @@ def test_references_write_the_results_layout(tmp_path) -> None:
         metrics.fold_metrics(results.load_predictions(tmp_path, "toy", "mayo_risk"))
     )
     assert mayo.loc["auc", "mean"] > 0.7  # bilirubin carries the label here
-    assert references.write_references(clin.drop(columns="albumin"), y, folds, tmp_path, "t2") == [
+    assert references.ensure_references(clin.drop(columns="albumin"), y, folds, tmp_path, "t2") == [
         "logreg_clinical"
     ]
 
@@ -239,7 +239,7 @@ def test_references_are_keyed_by_content_and_reports_build(tmp_path) -> None:
 def test_clinical_reference_uses_recorded_extra_fields(tmp_path) -> None:
     clin, y, folds = _clinical()
     extra = pd.DataFrame({"stage": np.where(y == 1, 4, 2)}, index=clin.index)
-    names = references.write_references(clin, y, folds, tmp_path, "toy", extra=extra)
+    names = references.ensure_references(clin, y, folds, tmp_path, "toy", extra=extra)
     assert names == ["logreg_clinical", "logreg_note_fields", "mayo_risk"]
     done = json.loads((tmp_path / "toy" / "logreg_clinical" / "fold0" / "done.json").read_text())
     note = json.loads((tmp_path / "toy" / "logreg_note_fields" / "fold0" / "done.json").read_text())

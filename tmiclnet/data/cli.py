@@ -1,12 +1,14 @@
-"""`python -m tmiclnet data {build,validate}`: build the cohorts, or check a cohort folder."""
+"""`python -m tmiclnet data {build,validate,init}`: build the cohorts, check a cohort folder, or
+draft the schema of a user's clinical table."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
+from tmiclnet import options
+from tmiclnet.cli_errors import OneLineParser, UsageError
 from tmiclnet.config import default_data_dir, get_profile
 from tmiclnet.data import pbc
 from tmiclnet.data.cohort import COHORTS, build
@@ -26,10 +28,13 @@ def _strengths(items: list[str] | None) -> dict | None:
     for item in items:
         name, _, value = item.partition("=")
         if name not in MODALITIES or not value:
-            raise SystemExit(
+            raise UsageError(
                 f"--strength {item!r}: expected MODALITY=VALUE with MODALITY in {MODALITIES}"
             )
-        strengths[name] = float(value)
+        try:
+            strengths[name] = float(value)
+        except ValueError:
+            raise UsageError(f"--strength {item!r}: {value!r} is not a number") from None
     return strengths
 
 
@@ -56,19 +61,80 @@ def _build(args) -> int:
     return 0
 
 
+def _folder(args) -> str:
+    """The cohort folder, given as `--cohort DIR` (as in train and evaluate) or positionally."""
+    given = [f for f in (args.folder, args.cohort) if f]
+    if len(given) != 1 or (args.folder and args.cohort and args.folder != args.cohort):
+        raise UsageError("validate: name one cohort folder, as --cohort DIR")
+    return given[0]
+
+
 def _validate(args) -> int:
-    problems = validate(args.folder)
+    from tmiclnet.data.facts import describe, grid_facts
+    from tmiclnet.data.manifest import write_manifest
+
+    folder = _folder(args)
+    folds = get_profile(args.profile).folds if args.profile else None
+    problems = validate(folder, folds=folds)
     for p in problems:
         print(p)
-    print(f"{args.folder}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
+    if Path(folder).is_dir() and (Path(folder) / "images").is_dir():
+        ids = [p.name[: -len(".nii.gz")] for p in (Path(folder) / "images").glob("*.nii.gz")]
+        for line in describe(grid_facts(Path(folder), ids)):
+            print(f"fact: {line}")
+    print(f"{folder}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
+    if args.write_manifest and not problems:
+        print(f"wrote {write_manifest(Path(folder))}")
     return 1 if problems else 0
 
 
+def _init(args) -> int:
+    """Draft schema.yaml beside the clinical table, never over an existing one."""
+    from tmiclnet.data import schema
+    from tmiclnet.data.validate import _read_table
+
+    csv = Path(args.csv)
+    target = csv.parent / schema.SCHEMA
+    if target.exists():
+        raise UsageError(f"{target}: exists; not overwritten (edit it, or delete it to redraft)")
+    problems: list = []
+    table = _read_table(csv, problems)
+    if problems:
+        raise UsageError(
+            f"{csv.parent / problems[0].file}: {problems[0].field}: {problems[0].reason}"
+        )
+    drafted = schema.draft(table)
+    header = (
+        f"# Drafted by `python -m tmiclnet data init {csv.name}` from {len(table)} rows.\n"
+        "# Check every unit and range (observed values are not plausible limits), the Mayo\n"
+        "# mapping (null: no Mayo score) and the label's meaning, then run data validate.\n"
+    )
+    path = schema.write(csv.parent, drafted, header)
+    numeric = len(drafted.numeric())
+    print(
+        f"wrote {path}: {len(drafted.columns)} columns ({numeric} numeric), "
+        f"Mayo score {'mapped' if drafted.mayo else 'not available'}"
+    )
+    return 0
+
+
+def _foreign(args) -> int:
+    """Re-export a built cohort as the own-data page's "foreign" example."""
+    from tmiclnet.data import foreign
+    from tmiclnet.data.cohort import load
+
+    out = foreign.export(load(args.cohort), args.out)
+    print(
+        f"wrote {out}: {len(list((out / 'images').glob('*.nii.gz')))} patients, LPS, mixed spacing"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tmiclnet data")
+    parser = OneLineParser(prog="python -m tmiclnet data")
     sub = parser.add_subparsers(dest="action", required=True)
     b = sub.add_parser("build", help="build the PBC and synthetic cohorts (resumes, reuses)")
-    b.add_argument("--profile", default="cpu")
+    b.add_argument("--profile", default="cpu", choices=options.profile_names())
     b.add_argument("--cohort", action="append", choices=COHORTS, help="default: both")
     b.add_argument("--data-dir", default="", help="default: data/generated/<profile>")
     b.add_argument("--seed", type=int, default=0)
@@ -82,6 +148,28 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--n-jobs", type=int, default=None)
     b.add_argument("--force", action="store_true", help="rebuild even if up to date")
     v = sub.add_parser("validate", help="check a cohort folder; list every problem")
-    v.add_argument("folder")
+    v.add_argument("folder", nargs="?", help="the cohort folder (or --cohort DIR)")
+    v.add_argument("--cohort", default="", help="the cohort folder")
+    v.add_argument(
+        "--profile",
+        default="",
+        choices=["", *options.profile_names()],
+        help="the profile you will train with: each class needs at least its folds' count",
+    )
+    v.add_argument(
+        "--write-manifest",
+        action="store_true",
+        help="when valid and it has none, write cohort.json (every file's sha256)",
+    )
+    i = sub.add_parser("init", help="draft schema.yaml from a clinical table (beside it)")
+    i.add_argument("csv", help="the cohort's clinical.csv")
+    f = sub.add_parser("foreign", help="re-export a built cohort as another hospital would")
+    f.add_argument(
+        "--cohort", required=True, help="a built cohort, e.g. data/generated/quick/synthetic"
+    )
+    f.add_argument("--out", required=True, help="a new folder, e.g. data/own/foreign")
     args = parser.parse_args(argv)
-    return _build(args) if args.action == "build" else _validate(args)
+    if args.action == "build" and args.n_jobs is not None:
+        options.positive("--n-jobs", args.n_jobs)
+    actions = {"build": _build, "validate": _validate, "init": _init, "foreign": _foreign}
+    return actions[args.action](args)

@@ -8,6 +8,7 @@ stopped, and a folder built with other parameters is rebuilt rather than mixed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -19,6 +20,8 @@ import pandas as pd
 
 from tmiclnet.config import Profile
 from tmiclnet.data import nifti, pbc
+from tmiclnet.data import schema as schemas
+from tmiclnet.data.marker import check_replaceable, is_generated, write_marker
 from tmiclnet.data.notes import write_note
 from tmiclnet.data.render import (
     DEFAULT,
@@ -35,9 +38,13 @@ from tmiclnet.data.template import WHEEL_SHA256
 from tmiclnet.data.validate import CohortError, validate
 from tmiclnet.provenance import atomic_write_text, sha256_file
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"  # 1.2.0: schema.yaml written beside clinical.csv
 COHORTS = ("pbc", "synthetic")
 STAMP = ".validated"
+WAY_OUT = (
+    "keep your own cohort outside the build's --data-dir (e.g. data/own/<name>) and pass it "
+    "as --cohort DIR; delete this folder yourself if it is an old build"
+)
 
 
 def n_synthetic(profile: Profile) -> int:
@@ -95,6 +102,7 @@ def pbc_tables(profile: Profile, horizon_days: int) -> dict:
         "clinical": sub[list(pbc.TEXT_FIELDS)],
         "findings": findings,
         "labels": labels[ids],
+        "label_meaning": f"1 = died within {horizon_days} days of registration",
         "extra": {
             "label_counts": pbc.label_counts(table, horizon_days),
             "missing_in_cohort": pbc.missing_counts(sub),
@@ -122,7 +130,8 @@ def synthetic_tables(profile: Profile, seed: int, strengths: dict | None) -> dic
         "oracle_auc": out["oracle"]["population"]["all"],
         "oracle": out["oracle"],
     }
-    return {**out, "extra": extra}
+    meaning = "1 = drawn from the known model's risk (tmiclnet.data.synthetic)"
+    return {**out, "extra": extra, "label_meaning": meaning}
 
 
 # ---------------------------------------------------------------- writing
@@ -174,6 +183,11 @@ def _write_tables(root: Path, tables: dict, seed: int) -> None:
     atomic_write_text(root / "findings.csv", _csv(tables["findings"]))
     if "latents" in tables:
         atomic_write_text(root / "latents.csv", _csv(tables["latents"]))
+    schemas.write(
+        root,
+        schemas.pbc_schema(tables.get("label_meaning", "")),
+        "# Written by `python -m tmiclnet data build`: the PBC trial's fields.\n",
+    )
     for pid, row in tables["clinical"].iterrows():
         note = write_note(row.to_dict(), stable_seed(pid, seed, "note"))
         atomic_write_text(root / "notes" / f"{pid}.txt", note)
@@ -270,19 +284,27 @@ def write_cohort(
 
     key = _key(params)
     done = root / "cohort.json"
+    if done.exists():
+        adopt_if_pristine(root)  # a build from before markers: ours if untouched
     if done.exists() and not force and json.loads(done.read_text()).get("key") == key:
         return root
     pending_key = root / ".build-key"
-    if root.exists() and (force or not pending_key.exists() or pending_key.read_text() != key):
-        shutil.rmtree(root)  # built with other parameters: rebuild rather than mix
+    mixed = force or not pending_key.exists() or pending_key.read_text() != key
+    if root.exists() and mixed and (root.is_symlink() or any(root.iterdir())):
+        check_replaceable(root, way_out=WAY_OUT)
+        shutil.rmtree(root)  # ours, built with other parameters: rebuild rather than mix
     root.mkdir(parents=True, exist_ok=True)
+    if not is_generated(root):
+        check_replaceable(root, way_out=WAY_OUT)  # an unmarked folder is never written into
+        write_marker(root)
     atomic_write_text(pending_key, key)
     made = tables(root)
     shape, seed = tuple(params["volume_shape"]), params["seed"]
     todo = [pid for pid in made["labels"].index if not (root / "images" / f"{pid}.nii.gz").exists()]
     if verbose:
         print(
-            f"{params['cohort']}: rendering {len(todo)} of {len(made['labels'])} patients at {shape}"
+            f"{params['cohort']}: rendering {len(todo)} of {len(made['labels'])} patients "
+            f"at {shape}"
         )
     find = made["findings"][["fibrosis", "liver_scale", "ascites_mm"]]
     # Worker start-up (importing torch and MONAI) costs more than rendering a few dozen patients.
@@ -296,15 +318,33 @@ def write_cohort(
     return root
 
 
+def adopt_if_pristine(root: Path) -> None:
+    """Mark a folder built before markers existed, if it holds exactly the files cohort.json lists,
+    each with its recorded sha256.
+
+    Nothing is deleted here; the check keeps a user's edited or extended copy of a built cohort
+    from being adopted (and so later rebuilt over)."""
+    if is_generated(root) or root.is_symlink() or not (root / ".build-key").exists():
+        return
+    from tmiclnet.data.manifest import listed_files
+    from tmiclnet.data.validate import check_manifest
+
+    try:
+        recorded = json.loads((root / "cohort.json").read_text("utf-8")).get("files", {})
+    except (OSError, ValueError):
+        return
+    problems: list = []
+    check_manifest(root, problems)
+    if not problems and sorted(recorded) == listed_files(root):
+        write_marker(root)
+
+
 # ---------------------------------------------------------------- reading
 def _fingerprint(root: Path) -> str:
-    """Names, sizes and mtimes of every file: cheap, and it changes when any file does."""
-    items = sorted(
-        (p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in root.rglob("*")
-        if p.is_file() and p.name != STAMP
-    )
-    return hashlib.sha256(json.dumps(items).encode()).hexdigest()
+    """The content of every file: a file changed in place, size and time kept, is noticed."""
+    from tmiclnet.data.manifest import fingerprint
+
+    return fingerprint(root, skip=STAMP)
 
 
 @dataclass
@@ -316,6 +356,12 @@ class Cohort:
     labels: pd.Series
     clinical: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    schema: schemas.Schema | None = None  # schema.yaml, or the PBC schema when there is none
+
+    @property
+    def radiomics_spacing(self) -> list[float] | None:
+        """The spacing (mm) the schema asks radiomics to resample to, if any."""
+        return self.schema.radiomics_spacing_mm if self.schema else None
 
     @property
     def name(self) -> str:
@@ -356,10 +402,8 @@ def load(path: str | Path) -> Cohort:
         problems = validate(root)
         if problems:
             raise CohortError(root, problems)
-        try:
+        with contextlib.suppress(OSError):  # read-only folder: validate again next time
             atomic_write_text(stamp, fingerprint)
-        except OSError:
-            pass  # read-only folder: validate again next time
     labels = (
         pd.read_csv(root / "labels.csv", dtype={"id": str}).set_index("id")["label"].astype(int)
     )
@@ -368,5 +412,10 @@ def load(path: str | Path) -> Cohort:
     manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
     ids = sorted(labels.index)
     return Cohort(
-        root=root, ids=ids, labels=labels.loc[ids], clinical=clinical.loc[ids], manifest=manifest
+        root=root,
+        ids=ids,
+        labels=labels.loc[ids],
+        clinical=clinical.loc[ids],
+        manifest=manifest,
+        schema=schemas.for_folder(root),
     )

@@ -1,7 +1,9 @@
 """MONAI transforms and a cached dataset of CT volumes for training the CT encoder.
 
-Deterministic steps (load, channel-first, resize to the profile's shape, liver window to [0, 1])
-run once and are cached in memory; random augmentations run on training data only, after the cache.
+Deterministic steps (load, channel-first, reorient to RAS, resample a cohort of mixed grids to a
+common one, resize to the profile's shape, liver window to [0, 1]) run once and are cached in
+memory; random augmentations run on training data only, after the cache. Reorienting makes the
+same anatomy saved as RAS or LPS give the same tensor.
 """
 
 from __future__ import annotations
@@ -13,16 +15,35 @@ from monai import transforms as mt
 from monai.data import CacheDataset
 
 from tmiclnet.config import Profile
+from tmiclnet.data.grid import CommonGrid, common_grid
 
 # Abdominal soft-tissue window (level 50 HU, width 400 HU): the liver's range, mapped to [0, 1].
 WINDOW_HU = (-150.0, 250.0)
 
 
-def ct_transforms(profile: Profile, train: bool) -> mt.Compose:
-    """Load + resample + window (every split), then small affine/intensity jitter (train only)."""
+def _regrid(grid: CommonGrid | None) -> list:
+    """Resample to the common spacing, then pad or crop to its field of view (mixed cohorts)."""
+    if grid is None:
+        return []
+    return [
+        mt.Spacingd(keys="ct", pixdim=grid.spacing, mode="bilinear", padding_mode="border"),
+        mt.ResizeWithPadOrCropd(keys="ct", spatial_size=grid.shape, mode="edge"),
+    ]
+
+
+def ct_transforms(profile: Profile, train: bool, grid: CommonGrid | None = None) -> mt.Compose:
+    """Load + reorient + resample + window (every split), then small jitter (train only).
+
+    Args:
+        profile: gives the volume shape the CNN reads.
+        train: add the random augmentations.
+        grid: the cohort's common grid when its volumes differ (`grid.common_grid`), else None.
+    """
     steps = [
         mt.LoadImaged(keys="ct", image_only=True),
         mt.EnsureChannelFirstd(keys="ct", channel_dim="no_channel"),
+        mt.Orientationd(keys="ct", axcodes="RAS", labels=(("L", "R"), ("P", "A"), ("I", "S"))),
+        *_regrid(grid),
         mt.Resized(keys="ct", spatial_size=tuple(profile.volume_shape), mode="trilinear"),
         mt.ScaleIntensityRanged(
             keys="ct", a_min=WINDOW_HU[0], a_max=WINDOW_HU[1], b_min=0.0, b_max=1.0, clip=True
@@ -66,7 +87,7 @@ class CTDataset(CacheDataset):
             }
             for pid in ids
         ]
-        transform = ct_transforms(profile, train)
+        transform = ct_transforms(profile, train, common_grid(cohort))
         transform.set_random_state(seed=seed)
         super().__init__(
             records,

@@ -20,7 +20,7 @@ from tmiclnet.data import cohort as cohorts
 from tmiclnet.data.render import EXTERNAL, Scanner
 from tmiclnet.provenance import atomic_write_bytes, sha256_file
 
-COPIED = ("clinical.csv", "labels.csv", "findings.csv", "latents.csv")
+COPIED = ("clinical.csv", "labels.csv", "findings.csv", "latents.csv", "schema.yaml")
 
 
 def external_root(source: str | Path, scanner: Scanner = EXTERNAL) -> Path:

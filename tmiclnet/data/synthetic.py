@@ -38,7 +38,7 @@ class SyntheticModel:
 
 
 def population_auc(model: SyntheticModel, n: int = 200_000, seed: int = 12345) -> dict:
-    """Oracle AUCs of the model's population (Monte Carlo, fixed seed): all latents, and each alone."""
+    """Oracle AUCs of the model's population (Monte Carlo, fixed seed): all latents, each alone."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, 3))
     y = rng.random(n) < model.risk(z)

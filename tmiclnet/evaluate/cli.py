@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
 
+from tmiclnet import options
+from tmiclnet.cli_errors import OneLineParser, UsageError
 from tmiclnet.evaluate import report
 from tmiclnet.provenance import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m tmiclnet evaluate", description="Evaluate saved results of one cohort."
     )
     parser.add_argument(
         "--cohort", required=True, help="cohort folder, e.g. data/generated/cpu/pbc"
     )
-    parser.add_argument("--profile", default="cpu", help="accepted for symmetry with `train`")
+    parser.add_argument(
+        "--profile", default="cpu", choices=options.profile_names(), help="as given to `train`"
+    )
     parser.add_argument(
         "--results", default="", help="results folder (default: <cohort>/../results)"
     )
@@ -28,11 +31,19 @@ def main(argv: list[str] | None = None) -> int:
         "--no-references", action="store_true", help="skip logistic regression / Mayo"
     )
     args = parser.parse_args(argv)
+    options.positive("--n-boot", args.n_boot)
 
     from tmiclnet.data.cohort import load
 
+    if not Path(args.cohort).is_dir():
+        raise UsageError(f"--cohort {args.cohort}: no such folder")
     cohort = load(Path(args.cohort))
     results_dir = Path(args.results) if args.results else report.results_dir_for(cohort.root)
+    if not (results_dir / cohort.name / "folds.csv").exists():
+        raise UsageError(
+            f"{results_dir / cohort.name}: no saved results to evaluate; train first "
+            f"(python -m tmiclnet train --cohort {args.cohort} --model all)"
+        )
     if not args.no_references:
         print("references:", ", ".join(report.add_references(cohort, results_dir, args.seed)))
     rep = report.build_report(results_dir, cohort.name, cohort.oracle_auc, args.n_boot, args.seed)

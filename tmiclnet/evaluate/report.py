@@ -95,6 +95,7 @@ def add_references(cohort_obj, results_dir: str | os.PathLike, seed: int = 0) ->
         cohort_obj.name,
         seed,
         recorded_extra(cohort_obj),
+        schema=getattr(cohort_obj, "schema", None),
     )
 
 

@@ -74,14 +74,18 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tmiclnet bench radiomics", description=__doc__)
     parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--cohort", default="pbc")
+    parser.add_argument(
+        "--cohort", default="pbc", help="a cohort folder (as in train), or a name under --data-dir"
+    )
     parser.add_argument("--data-dir", default=None, help="default: data/generated/<profile>")
     parser.add_argument("--cases", type=int, default=12)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--all", action="store_true", help="also time the whole cohort, cold")
     parser.add_argument("--json", default=None, help="also write the report to this file")
     args = parser.parse_args(argv)
-    r = run(args.profile, args.cohort, args.cases, args.jobs, args.data_dir, args.all)
+    folder = Path(args.cohort)
+    cohort = str(folder.absolute()) if folder.is_dir() else args.cohort  # / keeps absolute paths
+    r = run(args.profile, cohort, args.cases, args.jobs, args.data_dir, args.all)
     print(
         f"radiomics bench: profile {r['profile']} ({r['params']}, {r['features']} features), "
         f"{r['cases']} cases, {r['cpus']} CPUs, "

@@ -116,10 +116,13 @@ def extract(
     ids: Iterable[str] | None = None,
     progress: bool = True,
 ) -> Extraction:
-    """Extract the profile's parameter file on every case of `cohort` (or `ids`)."""
+    """Extract the profile's parameter file on every case of `cohort` (or `ids`), resampled to
+    the cohort's spacing when its scans differ (`tmiclnet.radiomics.spacing`)."""
+    from tmiclnet.radiomics.spacing import params_for
+
     return extract_cases(
         cohort_cases(cohort, ids),
-        params_path(profile.radiomics_params),
+        params_for(cohort, params_path(profile.radiomics_params)),
         n_jobs=profile.n_jobs if n_jobs is None else n_jobs,
         cache_dir=cache_dir,
         progress=progress,

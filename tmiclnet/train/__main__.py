@@ -2,7 +2,8 @@
 
 import sys
 
+from tmiclnet.cli_errors import guarded
 from tmiclnet.train.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(guarded(main, sys.argv[1:], "tmiclnet.train"))

@@ -7,27 +7,33 @@ process group and trains its share of every batch; only rank 0 writes results.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
 
-from tmiclnet.config import setup
+from tmiclnet import options
+from tmiclnet.cli_errors import OneLineParser, UsageError
+from tmiclnet.config import get_profile, setup
 from tmiclnet.train import ddp
 from tmiclnet.train.cv import run_cv
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(
-        prog="python -m tmiclnet train", description=__doc__.split("\n")[0]
-    )
+    ap = OneLineParser(prog="python -m tmiclnet train", description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="catalogue name(s), comma-separated, or 'all'")
     ap.add_argument("--cohort", required=True, help="cohort folder (e.g. data/generated/cpu/pbc)")
-    ap.add_argument("--profile", default="cpu", help="quick | cpu | gpu")
+    ap.add_argument("--profile", default="cpu", choices=options.profile_names())
     ap.add_argument("--results", default="", help="results folder (default: <cohort>/../results)")
     ap.add_argument("--folds", default="", help="comma-separated fold indices (default: all)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default="auto")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:1 | mps")
     ap.add_argument("--retrain", action="store_true", help="train even when results exist")
+    ap.add_argument(
+        "--radiomics-params",
+        default="",
+        help="pyradiomics parameter file (default: the profile's); set resampledPixelSpacing here",
+    )
     return ap.parse_args(argv)
 
 
@@ -40,23 +46,43 @@ def model_names(spec: str) -> list[str]:
     return [m.strip() for m in spec.split(",") if m.strip()]
 
 
+def _check_balance(cohort: Path, n_folds: int) -> None:
+    """Refuse a cohort (validated by `load`) with fewer patients of a class than folds."""
+    from tmiclnet.data.checks import label_balance
+    from tmiclnet.data.cohort import load
+
+    problems: list = []
+    label_balance(load(cohort).labels, n_folds, problems)
+    if problems:
+        raise UsageError(f"{cohort / 'labels.csv'}: {problems[0].reason}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv or [])
     cohort = Path(args.cohort)
     if not cohort.is_dir():
-        raise SystemExit(f"--cohort {cohort}: no such folder")
-    run = setup(args.profile, cohort.parent, args.seed, args.device)
+        raise UsageError(f"--cohort {cohort}: no such folder")
+    names = options.models(args.model)
+    folds = options.folds(args.folds, get_profile(args.profile).folds)
+    device = options.device(args.device)  # every option is checked before the cohort is read
+    _check_balance(cohort, get_profile(args.profile).folds)
+    run = setup(args.profile, cohort.parent, args.seed, device)
+    if args.radiomics_params:
+        from tmiclnet.radiomics.extract import params_path
+
+        params = str(params_path(args.radiomics_params).absolute())
+        run = run.replace(profile=dataclasses.replace(run.profile, radiomics_params=params))
     world, device = ddp.from_env(run.device)
     run = run.replace(device=device)
     try:
         summary = run_cv(
             cohort,
-            model_names(args.model),
+            names,
             run,
             retrain=args.retrain,
             results_dir=args.results or None,
             world=world,
-            folds=[int(k) for k in args.folds.split(",")] if args.folds else None,
+            folds=folds,
         )
     finally:
         ddp.shutdown()

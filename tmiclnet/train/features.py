@@ -69,11 +69,12 @@ def ct_volumes(
             (:func:`tmiclnet.config.cache_root`).
     """
     from tmiclnet.data import dataset
+    from tmiclnet.data.manifest import content_digest
 
     key = hashlib.sha256(
         "|".join(
             [
-                _file_sha(cohort.root / "cohort.json"),
+                content_digest(cohort.root),  # cohort.json's sha256, or the files' if none
                 str(profile.volume_shape),
                 _file_sha(Path(dataset.__file__)),
                 ",".join(cohort.ids),
