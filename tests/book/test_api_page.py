@@ -26,7 +26,7 @@ def documented() -> list[str]:
 
 
 def programs() -> dict[str, list[str]]:
-    """Per page, its code as IPython runs it: each notebook's code cells, the own-data page's blocks.
+    """Per page, its code as IPython runs it: a notebook's code cells, the own-data page's blocks.
 
     A page's cells share one namespace, so an import in one cell names what a later cell calls.
     """
@@ -193,7 +193,7 @@ def test_the_pages_call_tmiclnet_by_name() -> None:
 
 
 def test_args_entries_reads_a_google_section() -> None:
-    doc = "First.\n\nArgs:\n    a: one.\n    b (int): two,\n        wrapped.\n\nReturns:\n    c: no."
+    doc = "First.\n\nArgs:\n    a: one.\n    b (int): two,\n        more.\n\nReturns:\n    c: no."
     assert args_entries(doc) == {"a", "b"}
     assert args_entries("First.\n\nReturns:\n    a: no.") == set()
 
