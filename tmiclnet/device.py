@@ -50,7 +50,11 @@ def autocast(device: torch.device, enabled: bool = True):
 
 
 def describe(device: torch.device) -> str:
-    """One human line about the device, for the notebooks' headers."""
+    """One human line about the device, for the notebooks' headers.
+
+    Args:
+        device: the torch device to describe, e.g. ``run.device``.
+    """
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
         return f"{props.name} ({props.total_memory / 2**30:.0f} GiB)"

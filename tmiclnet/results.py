@@ -36,7 +36,13 @@ PathLike = str | os.PathLike
 
 # -- layout ----------------------------------------------------------------------------------------
 def results_root(data_dir: PathLike) -> Path:
-    """`<data_dir>/results`: where training writes unless told otherwise."""
+    """`<data_dir>/results`: where training writes unless told otherwise.
+
+    Used by notebook 08 (training).
+
+    Args:
+        data_dir: the run's data folder (``run.data_dir``).
+    """
     return Path(data_dir) / "results"
 
 
@@ -45,10 +51,24 @@ def cohort_dir(results_dir: PathLike, cohort: str) -> Path:
 
 
 def folds_path(results_dir: PathLike, cohort: str) -> Path:
+    """`<results_dir>/<cohort>/folds.csv`: every patient's fold.
+
+    Args:
+        results_dir: the results folder (`results_root`).
+        cohort: the cohort's name, e.g. ``pbc``.
+    """
     return cohort_dir(results_dir, cohort) / "folds.csv"
 
 
 def fold_dir(results_dir: PathLike, cohort: str, model: str, fold: int) -> Path:
+    """`<results_dir>/<cohort>/<model>/fold<fold>`: one trained fold's files.
+
+    Args:
+        results_dir: the results folder (`results_root`).
+        cohort: the cohort's name, e.g. ``pbc``.
+        model: the catalogue name of the model.
+        fold: the fold number.
+    """
     return cohort_dir(results_dir, cohort) / model / f"fold{fold}"
 
 

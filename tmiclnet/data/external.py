@@ -96,6 +96,13 @@ def comparison_figure(source: str | Path, pid: str, scanner: Scanner = EXTERNAL)
     """One patient as the cohort's scanner and as `scanner` imaged them: axial and coronal slices.
 
     The coronal row is drawn at the voxel spacing's aspect, so thicker slices look thicker.
+
+    Used by notebook 10 (robustness).
+
+    Args:
+        source: the built cohort folder (imaged by the default scanner).
+        pid: the patient id to show, e.g. ``pbc-0001``.
+        scanner: the other scanner; its copy of `source` must exist (`build_external`).
     """
     import matplotlib.pyplot as plt
 

@@ -51,7 +51,14 @@ FINDINGS_GRID = [
 
 
 def findings_gallery(shape: tuple[int, int, int], seed: int = 7):
-    """One anatomy (one seed) rendered with each finding: stages 1-4, then hepatomegaly/ascites."""
+    """One anatomy (one seed) rendered with each finding: stages 1-4, then hepatomegaly/ascites.
+
+    Used by notebook 01 (cohort).
+
+    Args:
+        shape: the rendered volume's (D, H, W) size, in voxels.
+        seed: render seed: one anatomy shared by every panel.
+    """
     fig, axes = plt.subplots(2, 4, figsize=(11, 5.8))
     rendered = [render(f, shape, seed) for _, f in FINDINGS_GRID]
     k = _slice_index(rendered[0][1])
@@ -63,7 +70,14 @@ def findings_gallery(shape: tuple[int, int, int], seed: int = 7):
 
 
 def cohort_examples(cohort, per_row: int = 4):
-    """Real cohort patients: the first patient of each recorded stage, then ascites/hepatomegaly."""
+    """Real cohort patients: the first patient of each recorded stage, then ascites/hepatomegaly.
+
+    Used by notebook 01 (cohort).
+
+    Args:
+        cohort: a cohort loaded with `tmiclnet.data.cohort.load`.
+        per_row: panels per row of the figure.
+    """
     findings = cohort.findings()
     picks = []
     for stage in (1, 2, 3, 4):
@@ -88,7 +102,15 @@ def cohort_examples(cohort, per_row: int = 4):
 
 
 def renderer_steps(findings: Findings, shape: tuple[int, int, int], seed: int):
-    """The renderer's intermediate volumes for one patient, left to right."""
+    """The renderer's intermediate volumes for one patient, left to right.
+
+    Used by notebook 01 (cohort).
+
+    Args:
+        findings: what the renderer draws (`tmiclnet.data.render.Findings`).
+        shape: the rendered volume's (D, H, W) size, in voxels.
+        seed: render seed of the patient's anatomy and noise.
+    """
     steps: dict = {}
     render(findings, shape, seed, steps=steps)
     titles = {
@@ -132,7 +154,13 @@ def _summary(values: pd.Series, col: str) -> str:
 
 
 def clinical_by_outcome(cohort) -> pd.DataFrame:
-    """Each note field by 5-year outcome (median [IQR] or share), with the count missing."""
+    """Each note field by 5-year outcome (median [IQR] or share), with the count missing.
+
+    Used by notebook 01 (cohort).
+
+    Args:
+        cohort: a cohort loaded with `tmiclnet.data.cohort.load`.
+    """
     table = cohort.clinical.join(cohort.labels)
     rows = {}
     for col in table.columns.drop("label"):
@@ -146,7 +174,14 @@ def clinical_by_outcome(cohort) -> pd.DataFrame:
 
 
 def survival_by_stage(table: pd.DataFrame | None = None, horizon_days: int = pbc.HORIZON_DAYS):
-    """Kaplan-Meier curves of death (transplant censored) by histologic stage, all 418 patients."""
+    """Kaplan-Meier curves of death (transplant censored) by histologic stage, all 418 patients.
+
+    Used by notebook 01 (cohort).
+
+    Args:
+        table: the PBC table (`tmiclnet.data.pbc.load_table`); None loads the vendored one.
+        horizon_days: the label horizon drawn as a dashed line, in days.
+    """
     table = pbc.load_table() if table is None else table
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for stage in (1, 2, 3, 4):
@@ -166,7 +201,13 @@ def survival_by_stage(table: pd.DataFrame | None = None, horizon_days: int = pbc
 
 
 def label_balance(cohorts: dict) -> pd.DataFrame:
-    """Patients, events and event rate per cohort."""
+    """Patients, events and event rate per cohort.
+
+    Used by notebook 01 (cohort).
+
+    Args:
+        cohorts: cohort name -> cohort loaded with `tmiclnet.data.cohort.load`.
+    """
     return pd.DataFrame.from_dict(
         {
             name: {

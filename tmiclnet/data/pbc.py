@@ -47,7 +47,11 @@ def patient_id(number: int) -> str:
 
 
 def load_table(path: Path | None = None) -> pd.DataFrame:
-    """All 418 patients, indexed by string id, after checking the file's sha256 and columns."""
+    """All 418 patients, indexed by string id, after checking the file's sha256 and columns.
+
+    Args:
+        path: the csv to read; None means the vendored copy (its sha256 is checked either way).
+    """
     path = verify(path or csv_path(), PBC_SHA256)
     table = pd.read_csv(path, index_col=0)
     missing = [c for c in COLUMNS if c not in table.columns]
@@ -72,7 +76,12 @@ def label_table(table: pd.DataFrame, horizon_days: int = HORIZON_DAYS) -> pd.Ser
 
 
 def label_counts(table: pd.DataFrame, horizon_days: int = HORIZON_DAYS) -> dict:
-    """Counts behind the label, to print: eligible, events, censored before the horizon."""
+    """Counts behind the label, to print: eligible, events, censored before the horizon.
+
+    Args:
+        table: the PBC table from `load_table`.
+        horizon_days: a death within this many days is an event (label 1).
+    """
     labels = label_table(table, horizon_days)
     return {
         "horizon_days": int(horizon_days),
@@ -85,7 +94,11 @@ def label_counts(table: pd.DataFrame, horizon_days: int = HORIZON_DAYS) -> dict:
 
 
 def missing_counts(table: pd.DataFrame) -> dict[str, int]:
-    """How many values each field lacks (reported, never silently dropped)."""
+    """How many values each field lacks (reported, never silently dropped).
+
+    Args:
+        table: the PBC table from `load_table`.
+    """
     counts = table.isna().sum()
     return {k: int(v) for k, v in counts.items() if v}
 

@@ -55,7 +55,14 @@ FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 @dataclass(frozen=True)
 class Findings:
-    """What the renderer draws. `fibrosis` is continuous in [0, 3]: PBC stage s maps to s - 1."""
+    """What the renderer draws. `fibrosis` is continuous in [0, 3]: PBC stage s maps to s - 1.
+
+    Args:
+        fibrosis: fibrosis in [0, 3] (PBC stage minus 1); drives texture, septa and nodularity.
+        liver_scale: linear scale of the liver: 1 is the template's size, about 1.15 is
+            hepatomegaly.
+        ascites_mm: thickness of the perihepatic fluid rim, in mm (0: no ascites).
+    """
 
     fibrosis: float
     liver_scale: float = 1.0  # linear scale of the liver (hepatomegaly ~ 1.15)

@@ -40,7 +40,15 @@ def _forward(fold: SavedFold, name: str, inputs: dict | None = None) -> dict:
 
 
 def modality_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.DataFrame:
-    """Query modality x key modality: mean share of TCAF attention (rows sum to 1)."""
+    """Query modality x key modality: mean share of TCAF attention (rows sum to 1).
+
+    Used by notebook 11 (interpretation).
+
+    Args:
+        fold: the fold's test patients and saved models (`tmiclnet.evaluate.saved.saved_fold`).
+        name: a model saved in that fold with token TCAF/IMA attention maps, e.g.
+            ``tmiclnet_tokens``.
+    """
     model, _ = fold.model(name)
     att = _forward(fold, name)["attention"]
     mods = tuple(model.modalities)
@@ -61,7 +69,15 @@ def modality_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.Dat
 
 
 def family_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.Series:
-    """Mean TCAF attention that the CT and text queries give each radiomic family token."""
+    """Mean TCAF attention that the CT and text queries give each radiomic family token.
+
+    Used by notebook 11 (interpretation).
+
+    Args:
+        fold: the fold's test patients and saved models (`tmiclnet.evaluate.saved.saved_fold`).
+        name: a model saved in that fold with token TCAF/IMA attention maps, e.g.
+            ``tmiclnet_tokens``.
+    """
     from tmiclnet.radiomics import feature_families
 
     model, _ = fold.model(name)
@@ -91,7 +107,17 @@ def ct_occlusion(
 ) -> np.ndarray:
     """Change of P(label=1) when each block of patient `patient`'s CT is set to the volume mean.
 
-    Returns a (D, H, W) map (positive = the block pushed the risk up) on the CT grid."""
+    Returns a (D, H, W) map (positive = the block pushed the risk up) on the CT grid.
+
+    Used by notebook 11 (interpretation).
+
+    Args:
+        fold: the fold's test patients and saved models (`tmiclnet.evaluate.saved.saved_fold`).
+        name: the catalogue name of a model saved in that fold, e.g. ``tmiclnet_tokens``.
+        patient: row of the patient among the fold's test patients (0-based).
+        blocks: how many blocks the CT is cut into along (D, H, W).
+        chunk: occluded volumes per forward pass (bounds the memory used).
+    """
     inputs = _rows(fold.test.inputs, patient, patient + 1)
     ct = inputs["ct"]
     d, h, w = ct.shape[2:]
@@ -134,7 +160,16 @@ def _repeat(v, n: int):
 def family_permutation_importance(
     fold: SavedFold, name: str, n_repeats: int = 5, seed: int = 0
 ) -> pd.Series:
-    """AUC drop when one radiomic family is shuffled across the fold's test patients."""
+    """AUC drop when one radiomic family is shuffled across the fold's test patients.
+
+    Used by notebook 11 (interpretation).
+
+    Args:
+        fold: the fold's test patients and saved models (`tmiclnet.evaluate.saved.saved_fold`).
+        name: the catalogue name of a model saved in that fold, e.g. ``tmiclnet_tokens``.
+        n_repeats: shuffles per family; the AUC drops are averaged over them.
+        seed: seed of the shuffles.
+    """
     from tmiclnet.radiomics import feature_families
 
     y = fold.test.labels.numpy()
@@ -157,7 +192,14 @@ def family_permutation_importance(
 
 
 def note_states(note: str, profile) -> torch.Tensor:
-    """(1, n, H) token states of one note from the profile's frozen language model (n tokens)."""
+    """(1, n, H) token states of one note from the profile's frozen language model (n tokens).
+
+    Used by notebook 11 (interpretation).
+
+    Args:
+        note: the clinical note's text.
+        profile: the run's profile (`run.profile`): names the language model and its token limit.
+    """
     from tmiclnet import text
 
     emb = text.embed({"note": note}, profile.text_model, profile.text_max_tokens)
@@ -174,7 +216,19 @@ def token_attributions(
     with their numbers, or word pieces), differentiably, so each word piece gets its share of the
     line it fell in. With line tokens, the share of each line's
     number channels is in `.attrs["numbers"]` (line, number, attribution).
-    Returns DataFrame(token, attribution)."""
+    Returns DataFrame(token, attribution).
+
+    Used by notebook 11 (interpretation).
+
+    Args:
+        fold: the fold's test patients and saved models (`tmiclnet.evaluate.saved.saved_fold`).
+        name: the catalogue name of a model saved in that fold, e.g. ``tmiclnet_tokens``.
+        patient: row of the patient among the fold's test patients (0-based).
+        tokenizer: the profile's tokenizer (`tmiclnet.text.load_tokenizer`).
+        note: that patient's note text (the one `states` were computed from).
+        states: (1, n, H) word-piece states of `note`, from `note_states`.
+        profile: the run's profile (`run.profile`), as the model was trained with.
+    """
     from tmiclnet.text import frozen_text_tokens, lines
 
     model, _ = fold.model(name)
@@ -227,7 +281,13 @@ def token_attributions(
 
 def note_html(attr: pd.DataFrame) -> str:
     """The note's word pieces coloured by attribution (red raises the predicted risk, blue lowers
-    it)."""
+    it).
+
+    Used by notebook 11 (interpretation).
+
+    Args:
+        attr: DataFrame(token, attribution) from `token_attributions`.
+    """
     scale = float(np.abs(attr["attribution"]).max()) or 1.0
     spans = []
     for tok, a in zip(attr["token"], attr["attribution"]):

@@ -44,7 +44,15 @@ def _diagonal_figure(
 
 
 def roc_figure(preds_by_model: dict[str, pd.DataFrame], title: str = "ROC (test folds)") -> Figure:
-    """One mean ROC line per model with a +/- 1 sd band over folds, and the chance diagonal."""
+    """One mean ROC line per model with a +/- 1 sd band over folds, and the chance diagonal.
+
+    Used by notebook 09 (evaluation).
+
+    Args:
+        preds_by_model: model name -> its predictions (columns fold, split, label, prob), as
+            `tmiclnet.evaluate.report.evaluate_cohort` returns them; test rows are used.
+        title: the axes' title.
+    """
     fig, ax = plt.subplots(figsize=(5.5, 5))
     for name, preds in preds_by_model.items():
         mean, sd = roc_band(preds)
@@ -59,7 +67,16 @@ def calibration_figure(
     n_bins: int = 5,
     title: str = "Calibration (pooled test predictions)",
 ) -> Figure:
-    """Observed event rate vs mean predicted probability (quantile bins), one line per model."""
+    """Observed event rate vs mean predicted probability (quantile bins), one line per model.
+
+    Used by notebook 09 (evaluation).
+
+    Args:
+        preds_by_model: model name -> its predictions (columns fold, split, label, prob), as
+            `tmiclnet.evaluate.report.evaluate_cohort` returns them; test rows are used.
+        n_bins: number of quantile bins of predicted probability.
+        title: the axes' title.
+    """
     fig, ax = plt.subplots(figsize=(5.5, 5))
     for name, preds in preds_by_model.items():
         t = _test(preds)
@@ -89,7 +106,16 @@ def decision_figure(
     thresholds: np.ndarray | None = None,
     title: str = "Decision curves (pooled test predictions)",
 ) -> Figure:
-    """Net benefit vs threshold probability per model, with treat-all and treat-none."""
+    """Net benefit vs threshold probability per model, with treat-all and treat-none.
+
+    Used by notebook 09 (evaluation).
+
+    Args:
+        preds_by_model: model name -> its predictions (columns fold, split, label, prob), as
+            `tmiclnet.evaluate.report.evaluate_cohort` returns them; test rows are used.
+        thresholds: threshold probabilities in (0, 1) to draw; None: 40 from 0.02 to 0.8.
+        title: the axes' title.
+    """
     thresholds = np.linspace(0.02, 0.8, 40) if thresholds is None else thresholds
     fig, ax = plt.subplots(figsize=(6, 4.5))
     label = None
@@ -118,7 +144,15 @@ def decision_figure(
 
 
 def training_figure(history: pd.DataFrame, title: str = "Training curves") -> Figure:
-    """Train/val loss and val AUC per epoch, one line per fold (history.csv with a fold column)."""
+    """Train/val loss and val AUC per epoch, one line per fold (history.csv with a fold column).
+
+    Used by notebook 09 (evaluation).
+
+    Args:
+        history: history.csv rows of every fold (`tmiclnet.evaluate.report.history_of`): fold,
+            epoch, train_loss, val_loss, val_auc.
+        title: the figure's title.
+    """
     fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(9, 3.5))
     for k, h in history.groupby("fold"):
         (line,) = ax_loss.plot(h["epoch"], h["train_loss"], label=f"fold {k} train")
@@ -139,7 +173,17 @@ def heatmap_figure(
     cmap: str = "viridis",
     center: float | None = None,
 ) -> Figure:
-    """A labelled heatmap of a small table (NaN cells left blank), values written in the cells."""
+    """A labelled heatmap of a small table (NaN cells left blank), values written in the cells.
+
+    Used by notebooks 10 (robustness) and 11 (interpretation).
+
+    Args:
+        table: the small table to draw (rows and columns labelled; NaN left blank).
+        title: the axes' title.
+        fmt: format string of the value written in each cell.
+        cmap: matplotlib colormap name.
+        center: value the colour scale is centred on (symmetric limits); None: the data's range.
+    """
     values = table.to_numpy(dtype=float)
     fig, ax = plt.subplots(figsize=(1.1 * values.shape[1] + 2.5, 0.45 * values.shape[0] + 1.6))
     kw = {}
@@ -159,7 +203,16 @@ def heatmap_figure(
 
 
 def bar_figure(values: pd.Series, title: str, xlabel: str, top: int = 15) -> Figure:
-    """Horizontal bars of the `top` largest values (largest on top)."""
+    """Horizontal bars of the `top` largest values (largest on top).
+
+    Used by notebook 11 (interpretation).
+
+    Args:
+        values: the values to draw, indexed by label.
+        title: the axes' title.
+        xlabel: the value axis' label.
+        top: how many of the largest values to show.
+    """
     shown = values.sort_values(ascending=False).head(top)[::-1]
     fig, ax = plt.subplots(figsize=(6, 0.3 * len(shown) + 1.2))
     ax.barh([str(i) for i in shown.index], shown.to_numpy())
@@ -172,7 +225,16 @@ def bar_figure(values: pd.Series, title: str, xlabel: str, top: int = 15) -> Fig
 def occlusion_figure(
     ct: np.ndarray, occlusion: np.ndarray, n_slices: int = 3, title: str = "Occlusion sensitivity"
 ) -> Figure:
-    """Axial slices of a CT (D,H,W in [0,1]) with the occlusion map overlaid (red raises risk)."""
+    """Axial slices of a CT (D,H,W in [0,1]) with the occlusion map overlaid (red raises risk).
+
+    Used by notebook 11 (interpretation).
+
+    Args:
+        ct: the CT volume (D, H, W), intensities scaled to [0, 1].
+        occlusion: the (D, H, W) map from `tmiclnet.evaluate.interpret.ct_occlusion`.
+        n_slices: axial slices shown, evenly spaced from 25 % to 75 % of the depth.
+        title: the figure's title.
+    """
     d = ct.shape[0]
     slices = np.linspace(d * 0.25, d * 0.75, n_slices).round().astype(int)
     span = float(np.abs(occlusion).max()) or 1.0

@@ -109,7 +109,15 @@ def recorded_extra(cohort_obj) -> pd.DataFrame | None:
 
 
 def headline_models(preds_by_model: dict[str, pd.DataFrame], n_best: int = 2) -> list[str]:
-    """The models worth a figure: TMI-CLNet, the classical references and the best other models."""
+    """The models worth a figure: TMI-CLNet, the classical references and the best other models.
+
+    Used by notebook 09 (evaluation).
+
+    Args:
+        preds_by_model: model name -> its predictions (columns fold, split, label, prob), as
+            `tmiclnet.evaluate.report.evaluate_cohort` returns them; test rows are used.
+        n_best: how many of the other models to add, best mean AUC first.
+    """
     from tmiclnet.evaluate import metrics
 
     fixed = [m for m in (tables.MAIN_MODEL, *REFERENCE_MODELS) if m in preds_by_model]
@@ -131,7 +139,17 @@ def evaluate_cohort(
 ) -> tuple[Report, dict[str, pd.DataFrame]]:
     """Load `<data_dir>/<name>`, score the references on its saved folds, build its report.
 
-    Returns the report and {model: predictions} (the references included)."""
+    Returns the report and {model: predictions} (the references included).
+
+    Used by notebook 09 (evaluation).
+
+    Args:
+        data_dir: the run's data folder (``run.data_dir``): holds `<name>/` and `results/`.
+        name: the cohort's folder name, e.g. ``pbc``.
+        n_boot: bootstrap resamples for the confidence intervals.
+        seed: seed of the references' fits and of the bootstrap.
+        with_references: also score the classical references on the saved folds first.
+    """
     from tmiclnet.data.cohort import load
 
     cohort = load(Path(data_dir) / name)
@@ -145,12 +163,27 @@ def evaluate_cohort(
 def history_of(
     data_dir: str | os.PathLike, cohort: str, model: str = tables.MAIN_MODEL
 ) -> pd.DataFrame:
-    """history.csv of every fold of a model (empty if it has none)."""
+    """history.csv of every fold of a model (empty if it has none).
+
+    Used by notebook 09 (evaluation).
+
+    Args:
+        data_dir: the run's data folder (``run.data_dir``): holds `results/`.
+        cohort: the cohort's name, e.g. ``pbc``.
+        model: the catalogue name of the trained model.
+    """
     return results.load_history(Path(data_dir) / "results", cohort, model)
 
 
 def has_results(data_dir: str | os.PathLike, name: str) -> bool:
-    """True when a cohort was cross-validated (its folds.csv exists) and has a finished model."""
+    """True when a cohort was cross-validated (its folds.csv exists) and has a finished model.
+
+    Used by notebook 09 (evaluation).
+
+    Args:
+        data_dir: the run's data folder (``run.data_dir``): holds `<name>/` and `results/`.
+        name: the cohort's name, e.g. ``pbc``.
+    """
     results_dir = Path(data_dir) / "results"
     return (results_dir / name / "folds.csv").exists() and bool(
         results.trained_models(results_dir, name)

@@ -60,7 +60,13 @@ def default_conditions() -> list[Condition]:
 
 
 def conditions_table(conditions: list[Condition] | None = None) -> pd.DataFrame:
-    """One row per condition: what is dropped, the extra noise, the scanner (flat, for a page)."""
+    """One row per condition: what is dropped, the extra noise, the scanner (flat, for a page).
+
+    Used by notebook 10 (robustness).
+
+    Args:
+        conditions: the conditions to list; None: `default_conditions()`.
+    """
     rows = [
         {
             "name": c.name,
@@ -201,7 +207,20 @@ def evaluate_robustness(
 
     `folds`: evaluate the first that many folds only (None or 0: all), which bounds the cost of
     re-extracting radiomics for the external center. Returns DataFrame(model, fold, condition,
-    auc, n); models without saved results are skipped."""
+    auc, n); models without saved results are skipped.
+
+    Used by notebook 10 (robustness).
+
+    Args:
+        data_dir: the run's data folder (``run.data_dir``): holds the cohort and `results/`.
+        cohort_name: the cohort's name, e.g. ``pbc``.
+        run: the notebook's `tmiclnet.config.Run`: its profile and device are used, its seed and
+            profile are part of the cache key.
+        models: catalogue names, as a list or one comma-separated string (as papermill passes it);
+            models without saved results are skipped.
+        conditions: the perturbations to apply; None: `default_conditions()`.
+        folds: evaluate the first that many folds only; None or 0: all.
+    """
     from sklearn.metrics import roc_auc_score
 
     data_dir = Path(data_dir)
@@ -258,7 +277,13 @@ def evaluate_robustness(
 
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Models x conditions: mean test AUC over folds ('—' where a condition does not apply)."""
+    """Models x conditions: mean test AUC over folds ('—' where a condition does not apply).
+
+    Used by notebook 10 (robustness).
+
+    Args:
+        df: the (model, fold, condition, auc, n) table from `evaluate_robustness`.
+    """
     order = [c.name for c in default_conditions() if c.name in set(df["condition"])]
     order += [c for c in df["condition"].unique() if c not in order]
     table = df.groupby(["model", "condition"])["auc"].mean().unstack("condition")
@@ -266,7 +291,13 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def drop_table(df: pd.DataFrame) -> pd.DataFrame:
-    """AUC change against the unperturbed model, per model and condition (mean over folds)."""
+    """AUC change against the unperturbed model, per model and condition (mean over folds).
+
+    Used by notebook 10 (robustness).
+
+    Args:
+        df: the (model, fold, condition, auc, n) table from `evaluate_robustness`.
+    """
     base = df[df["condition"] == "none"].set_index(["model", "fold"])["auc"]
     d = df.join(base.rename("base"), on=["model", "fold"])
     d["change"] = d["auc"] - d["base"]

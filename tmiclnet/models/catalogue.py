@@ -162,8 +162,10 @@ def ct_only_name() -> str:
 def build(name: str, **config) -> nn.Module:
     """A freshly initialised catalogue model (seed torch first for reproducible weights).
 
-    config: rad_features (required when the model reads radiomics; default 1 otherwise), and any
-    of CONFIG_KEYS; `tmiclnet.models.model_config(profile)` gives the profile's sizes.
+    Args:
+        name: a catalogue name (`tmiclnet.models.catalogue()` lists them), e.g. ``tmiclnet_tokens``.
+        **config: rad_features (required when the model reads radiomics; default 1 otherwise), and
+            any of CONFIG_KEYS; `tmiclnet.models.model_config(profile)` gives the profile's sizes.
     """
     if name not in BY_NAME:
         raise ValueError(f"unknown model {name!r}; the catalogue has {list(BY_NAME)}")

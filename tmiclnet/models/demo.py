@@ -42,7 +42,15 @@ def pick_ids(labels: pd.Series, n: int) -> list[str]:
 
 
 def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
-    """`n` real patients of `<run.data_dir>/<cohort_name>` as a model batch (CT as volumes)."""
+    """`n` real patients of `<run.data_dir>/<cohort_name>` as a model batch (CT as volumes).
+
+    Used by notebooks 04 to 07 (encoders, IMA, TCAF, TMFF loss).
+
+    Args:
+        run: the notebook's `tmiclnet.config.Run`: its data folder and profile.
+        n: how many patients, alternating label 0 and 1.
+        cohort_name: the cohort's folder name under ``run.data_dir``.
+    """
     from tmiclnet import radiomics, text
     from tmiclnet.data.cohort import load
     from tmiclnet.data.dataset import CTDataset
@@ -87,7 +95,14 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
 
 
 def shapes(tree, prefix: str = "") -> dict[str, tuple]:
-    """Flat {key: shape} of a batch or output (nested dicts and lists included; None kept)."""
+    """Flat {key: shape} of a batch or output (nested dicts and lists included; None kept).
+
+    Used by notebook 04 (encoders).
+
+    Args:
+        tree: a batch or a model output: nested dicts, lists and tuples of tensors or None.
+        prefix: prepended to every key (the nesting path, when recursing).
+    """
     out: dict[str, tuple] = {}
     items = tree.items() if isinstance(tree, dict) else enumerate(tree)
     for key, value in items:
@@ -102,7 +117,14 @@ def shapes(tree, prefix: str = "") -> dict[str, tuple]:
 def toy_points(
     n_per_class: int = 6, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Two 'modalities' of 2-D points for two labels, at random angles (no label structure)."""
+    """Two 'modalities' of 2-D points for two labels, at random angles (no label structure).
+
+    Used by notebook 07 (TMFF loss).
+
+    Args:
+        n_per_class: points per label and modality.
+        seed: seed of the random points.
+    """
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(2).repeat_interleave(n_per_class)
     a = torch.randn(2 * n_per_class, 2, generator=g)
@@ -118,7 +140,18 @@ def fit_sdm(
     lr: float = 0.05,
     logit_scale: float = 2.0,
 ) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
-    """Move the points themselves by gradient descent on sdm_loss; returns (a, b, loss curve)."""
+    """Move the points themselves by gradient descent on sdm_loss; returns (a, b, loss curve).
+
+    Used by notebook 07 (TMFF loss).
+
+    Args:
+        a: (B, d) starting points of modality A.
+        b: (B, d) starting points of modality B, paired with `a` by row.
+        labels: (B,) integer labels.
+        steps: Adam steps.
+        lr: Adam's learning rate.
+        logit_scale: scale s of the cosine similarities in `sdm_loss`.
+    """
     a, b = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
     opt = torch.optim.Adam([a, b], lr=lr)
     curve = []
@@ -132,7 +165,17 @@ def fit_sdm(
 
 
 def plot_points(ax, a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, title: str) -> None:
-    """Unit-normalised points: circles = modality A, crosses = modality B, colour = label."""
+    """Unit-normalised points: circles = modality A, crosses = modality B, colour = label.
+
+    Used by notebook 07 (TMFF loss).
+
+    Args:
+        ax: the matplotlib Axes to draw on.
+        a: (B, 2) points of modality A (drawn unit-normalised, as circles).
+        b: (B, 2) points of modality B (drawn unit-normalised, as crosses).
+        labels: (B,) labels 0 or 1, the colour of each point.
+        title: the axes' title.
+    """
     a, b = torch.nn.functional.normalize(a, dim=1), torch.nn.functional.normalize(b, dim=1)
     colours = np.array(["tab:blue", "tab:orange"])[labels.numpy()]
     t = np.linspace(0, 2 * np.pi, 200)
@@ -145,7 +188,18 @@ def plot_points(ax, a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, titl
 
 
 def heatmap(ax, matrix, title: str, xlabels=None, ylabels=None, cmap: str = "viridis"):
-    """A labelled attention map (rows = queries, columns = keys)."""
+    """A labelled attention map (rows = queries, columns = keys).
+
+    Used by notebooks 04 to 06 (encoders, IMA, TCAF).
+
+    Args:
+        ax: the matplotlib Axes to draw on.
+        matrix: 2-D array or tensor, rows = queries and columns = keys.
+        title: the axes' title.
+        xlabels: one label per column (key), or None.
+        ylabels: one label per row (query), or None.
+        cmap: matplotlib colormap name.
+    """
     m = np.asarray(matrix.detach().cpu() if torch.is_tensor(matrix) else matrix)
     im = ax.imshow(m, aspect="auto", cmap=cmap, interpolation="nearest")
     ax.set_title(title)
@@ -158,7 +212,13 @@ def heatmap(ax, matrix, title: str, xlabels=None, ylabels=None, cmap: str = "vir
 
 
 def parameter_table(model: torch.nn.Module) -> pd.DataFrame:
-    """Parameters per top-level block (encoders, ima, tcaf, head ...) of a model."""
+    """Parameters per top-level block (encoders, ima, tcaf, head ...) of a model.
+
+    Used by notebook 04 (encoders).
+
+    Args:
+        model: a built model (`tmiclnet.models.build`).
+    """
     rows = []
     for name, child in model.named_children():
         for sub, part in (

@@ -108,6 +108,12 @@ def one_token_closed_form(block: SelfAttentionBlock, x: torch.Tensor) -> torch.T
 
     With a single key the softmax is 1, so queries and keys drop out; comparing this with
     `block(x[:, None], mask)` shows the attention block is a residual MLP in disguise.
+
+    Used by notebook 05 (IMA).
+
+    Args:
+        block: the attention block to check, in eval mode.
+        x: (B, d) one token per row, d the block's width.
     """
     d = x.shape[-1]
     attn = block.attn

@@ -27,6 +27,13 @@ def sdm_loss(
     S = s * a_hat @ b_hat.T (rows L2-normalised), P = softmax(S) row-wise, Q[i,j] = 1[y_i = y_j] /
     #{k: y_k = y_i}; the loss is mean_i sum_j P (log P - log(Q + eps)) for S and for S.T.
     Symmetric in (a, b).
+
+    Args:
+        a: (B, d) vectors of one modality.
+        b: (B, d) vectors of the other modality, paired with `a` by row.
+        labels: (B,) integer class labels; rows with equal labels are matches in Q.
+        logit_scale: s, the scale of the cosine similarities.
+        eps: added to Q before its log, so non-matches give a finite log.
     """
     if a.shape != b.shape or a.dim() != 2 or labels.shape != a.shape[:1]:
         raise ValueError(
@@ -52,6 +59,11 @@ class TMFFLoss(nn.Module):
     `present` (B,3) bool, optional: each SDM term uses only the rows that have both modalities
     (and is skipped when fewer than two such rows remain), so a missing modality never adds a
     made-up vector to the similarity matrix.
+
+    Args:
+        w1: in [0, 1]: weight of the two pairs with m3 against the (m1, m2) pair.
+        w2: weight of the SDM terms against the cross-entropy (0: cross-entropy only).
+        logit_scale: s of every SDM term (`sdm_loss`).
     """
 
     def __init__(self, w1: float = 0.2, w2: float = 0.01, logit_scale: float = 2.0) -> None:

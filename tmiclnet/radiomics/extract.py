@@ -73,7 +73,11 @@ class Extraction:
 
 
 def params_path(name: str | Path) -> Path:
-    """A parameter file: a name in tmiclnet/radiomics/params/ (e.g. "full.yaml") or a path."""
+    """A parameter file: a name in tmiclnet/radiomics/params/ (e.g. "full.yaml") or a path.
+
+    Args:
+        name: a file name in tmiclnet/radiomics/params/ (e.g. ``full.yaml``) or a path.
+    """
     path = Path(name)
     if not path.is_absolute() and not path.exists():
         path = PARAMS_DIR / path
@@ -93,6 +97,12 @@ def default_cache_dir() -> Path:
 
 
 def cohort_cases(cohort, ids: Iterable[str] | None = None) -> list[Case]:
+    """The cohort's patients as radiomics cases (id, image path, mask path).
+
+    Args:
+        cohort: a cohort loaded with `tmiclnet.data.cohort.load`.
+        ids: the patient ids to take, in this order; None: all of the cohort's.
+    """
     ids = cohort.ids if ids is None else list(ids)
     return [Case(i, Path(cohort.image_path(i)), Path(cohort.mask_path(i))) for i in ids]
 
@@ -117,7 +127,17 @@ def extract(
     progress: bool = True,
 ) -> Extraction:
     """Extract the profile's parameter file on every case of `cohort` (or `ids`), resampled to
-    the cohort's spacing when its scans differ (`tmiclnet.radiomics.spacing`)."""
+    the cohort's spacing when its scans differ (`tmiclnet.radiomics.spacing`).
+
+    Args:
+        cohort: a cohort loaded with `tmiclnet.data.cohort.load`.
+        profile: its ``radiomics_params`` names the parameter file; its ``n_jobs`` is the default
+            worker count.
+        n_jobs: worker processes; None: ``profile.n_jobs``.
+        cache_dir: the feature cache folder; None: the default cache.
+        ids: the patient ids to extract; None: all of the cohort's.
+        progress: show a progress bar.
+    """
     from tmiclnet.radiomics.spacing import params_for
 
     return extract_cases(

@@ -35,7 +35,12 @@ def family_of(column: str) -> str:
 
 
 def feature_families(columns: Sequence[str]) -> dict[str, list[str]]:
-    """Ordered family name -> its columns, in the order families first appear in `columns`."""
+    """Ordered family name -> its columns, in the order families first appear in `columns`.
+
+    Args:
+        columns: radiomic feature columns, named as pyradiomics names them
+            (``original_glcm_Contrast``).
+    """
     families: dict[str, list[str]] = {}
     for column in columns:
         families.setdefault(family_of(column), []).append(column)
@@ -43,7 +48,12 @@ def feature_families(columns: Sequence[str]) -> dict[str, list[str]]:
 
 
 def family_indices(columns: Sequence[str]) -> list[list[int]]:
-    """Column-index groups, one per family, for a model's `rad_families` config."""
+    """Column-index groups, one per family, for a model's `rad_families` config.
+
+    Args:
+        columns: radiomic feature columns, named as pyradiomics names them
+            (``original_glcm_Contrast``).
+    """
     position = {c: i for i, c in enumerate(columns)}
     return [[position[c] for c in cols] for cols in feature_families(columns).values()]
 

@@ -10,7 +10,14 @@ from tmiclnet.radiomics.families import CLASSES, DESCRIPTIONS, feature_families,
 
 
 def families_table(columns) -> pd.DataFrame:
-    """Features per class (rows) and image type (columns), with what each class measures."""
+    """Features per class (rows) and image type (columns), with what each class measures.
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        columns: radiomic feature columns, named as pyradiomics names them
+            (``original_glcm_Contrast``).
+    """
     fams = feature_families(columns)
     counts = pd.DataFrame(
         [(f.rpartition("_")[2], image_type_of(f), len(c)) for f, c in fams.items()],
@@ -33,14 +40,28 @@ def spearman(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def redundancy(table: pd.DataFrame, threshold: float = 0.9) -> float:
-    """Share of feature pairs with absolute Spearman rho above `threshold` (constants left out)."""
+    """Share of feature pairs with absolute Spearman rho above `threshold` (constants left out).
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        table: radiomic features, one row per patient (index id), one column per feature.
+        threshold: absolute Spearman rho, in [0, 1], above which a pair counts as redundant.
+    """
     corr = spearman(table.loc[:, table.nunique() > 1]).to_numpy()
     upper = corr[np.triu_indices_from(corr, k=1)]
     return float(np.mean(np.abs(upper) > threshold)) if upper.size else float("nan")
 
 
 def correlation_heatmap(table: pd.DataFrame, image: str = "original") -> plt.Figure:
-    """Absolute Spearman rho between the features of one image type, grouped by class."""
+    """Absolute Spearman rho between the features of one image type, grouped by class.
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        table: radiomic features, one row per patient (index id), one column per feature.
+        image: the image type whose features are drawn, e.g. ``original`` or ``wavelet-LLH``.
+    """
     cols = [c for c in table.columns if image_type_of(c.rpartition("_")[0]) == image]
     cols = [c for c in cols if table[c].nunique() > 1]
     corr = spearman(table[cols]).abs()
@@ -62,14 +83,27 @@ def correlation_heatmap(table: pd.DataFrame, image: str = "original") -> plt.Fig
 
 
 def stability_by_class(icc: pd.DataFrame, good: float = 0.75) -> pd.DataFrame:
-    """Share of features per class with ICC >= `good`, for each perturbation."""
+    """Share of features per class with ICC >= `good`, for each perturbation.
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        icc: ICC per feature and perturbation (`tmiclnet.radiomics.stability.stability`).
+        good: the ICC at or above which a feature counts as stable.
+    """
     classes = [f.rpartition("_")[0].rpartition("_")[2] for f in icc.index]
     ok = (icc >= good).groupby(classes, sort=False).mean()
     return ok.reindex([c for c in CLASSES if c in ok.index]).round(2)
 
 
 def stability_figure(icc: pd.DataFrame) -> plt.Figure:
-    """Distribution of ICC per perturbation and feature class."""
+    """Distribution of ICC per perturbation and feature class.
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        icc: ICC per feature and perturbation (`tmiclnet.radiomics.stability.stability`).
+    """
     classes = [f.rpartition("_")[0].rpartition("_")[2] for f in icc.index]
     present = [c for c in CLASSES if c in set(classes)]
     kinds = [k for k in icc.columns if k != "all"]
@@ -88,7 +122,14 @@ def stability_figure(icc: pd.DataFrame) -> plt.Figure:
 
 def auc_figure(per_feature: pd.DataFrame, n: int = 15) -> plt.Figure:
     """AUC of the features most often ranked top inside the folds: on the training rows that
-    ranked them, and on the held-out rows of the same folds."""
+    ranked them, and on the held-out rows of the same folds.
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        per_feature: the per-feature table of `tmiclnet.radiomics.univariate.foldwise_auc`.
+        n: how many features to show, most often selected first.
+    """
     top = per_feature[per_feature["selected"] > 0].head(n).iloc[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(top) + 1.4))
     y = np.arange(len(top))

@@ -43,7 +43,15 @@ def fit_fold(
     profile: Profile | None = None,
     select_k: int | None = None,
 ) -> Pipeline:
-    """A pipeline fitted on the training ids' rows only (labels are used by selection only)."""
+    """A pipeline fitted on the training ids' rows only (labels are used by selection only).
+
+    Args:
+        table: radiomic features, one row per patient (index id), one column per feature.
+        labels: 0/1 label per patient id.
+        train_ids: the fold's training patient ids: the only rows the pipeline is fitted on.
+        profile: its ``extra['radiomics_select_k']`` is the default `select_k`; None: no default.
+        select_k: features kept by ANOVA F selection; None: the profile's (or every column).
+    """
     train_ids = list(train_ids)
     missing = sorted(set(train_ids) - set(table.index))
     if missing:
@@ -53,7 +61,13 @@ def fit_fold(
 
 
 def transform(pipe: Pipeline, table: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
-    """The fitted pipeline applied to `ids`' rows (float32-ready DataFrame, index id)."""
+    """The fitted pipeline applied to `ids`' rows (float32-ready DataFrame, index id).
+
+    Args:
+        pipe: a pipeline fitted by `fit_fold`.
+        table: radiomic features, one row per patient (index id), one column per feature.
+        ids: the patient ids to transform, in this order.
+    """
     out = pipe.transform(table.loc[list(ids)])
     out.index = pd.Index(list(ids), name=table.index.name)
     return out

@@ -93,6 +93,16 @@ def stability(
 
     Columns: one per perturbation ("erode", "dilate", "noise") and "all" (all four versions as
     raters). Features constant over the cases have NaN.
+
+    Args:
+        cases: at least 3 cases (`tmiclnet.radiomics.extract.cohort_cases`).
+        params: the pyradiomics parameter file (`tmiclnet.radiomics.extract.params_path`).
+        work_dir: folder the perturbed images and masks are written to.
+        cache_dir: the feature cache folder; None: the default cache.
+        seed: seed of the added noise.
+        noise_hu: standard deviation of the added noise, in HU.
+        n_jobs: worker processes.
+        progress: show a progress bar.
     """
     cases = list(cases)
     if len(cases) < 3:

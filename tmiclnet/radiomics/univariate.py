@@ -41,6 +41,13 @@ def foldwise_auc(
     learned on the training rows, so it can fall below 0.5); `selected` counts the folds whose
     training rows put the feature in their `top`; `selected_train_auc` / `selected_test_auc`
     average over those folds only: their gap is the optimism of choosing on the same rows.
+
+    Args:
+        table: radiomic features, one row per patient (index id), one column per feature.
+        labels: 0/1 label per patient id.
+        folds: number of stratified folds.
+        seed: seed of the fold split.
+        top: how many features each fold's training rows select.
     """
     y = labels.loc[table.index].to_numpy().astype(int)
     x = table.to_numpy(dtype=np.float64)

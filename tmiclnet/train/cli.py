@@ -38,7 +38,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def model_names(spec: str) -> list[str]:
-    """'all' = the whole catalogue, else the comma-separated names."""
+    """'all' = the whole catalogue, else the comma-separated names.
+
+    Used by notebook 08 (training).
+
+    Args:
+        spec: ``all`` or comma-separated catalogue names.
+    """
     if spec.strip() == "all":
         from tmiclnet.models import catalogue
 

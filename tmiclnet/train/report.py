@@ -44,7 +44,15 @@ def design_table() -> pd.DataFrame:
 def timing_table(
     results_dir: str | Path, cohort: str, models: list[str] | None = None
 ) -> pd.DataFrame:
-    """Per model: folds done, wall seconds (all folds), seconds per epoch, data-loading fraction."""
+    """Per model: folds done, wall seconds (all folds), seconds per epoch, data-loading fraction.
+
+    Used by notebook 08 (training).
+
+    Args:
+        results_dir: the results folder (`tmiclnet.results.results_root`).
+        cohort: the cohort's name, e.g. ``pbc``.
+        models: catalogue names; None: every trained model of the cohort.
+    """
     models = models or results.trained_models(results_dir, cohort)
     rows = []
     for m in models:
@@ -64,7 +72,15 @@ def timing_table(
 
 
 def plot_curves(results_dir: str | Path, cohort: str, models: list[str]):
-    """Training and validation loss per epoch (one line per fold), one panel per model."""
+    """Training and validation loss per epoch (one line per fold), one panel per model.
+
+    Used by notebook 08 (training).
+
+    Args:
+        results_dir: the results folder (`tmiclnet.results.results_root`).
+        cohort: the cohort's name, e.g. ``pbc``.
+        models: catalogue names, one panel each.
+    """
     fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 3.2), squeeze=False)
     for ax, m in zip(axes[0], models):
         hist = results.load_history(results_dir, cohort, m)
