@@ -17,8 +17,6 @@ notebooks all go through this module, so they agree on what a finished fold is.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import os
 import re
@@ -27,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from tmiclnet import keys
 from tmiclnet.provenance import atomic_torch_save, atomic_write_text
 
 PRED_COLUMNS = ("id", "label", "prob", "split")
@@ -98,35 +97,7 @@ def trained_models(results_dir: PathLike, cohort: str) -> list[str]:
     )
 
 
-# -- keys ------------------------------------------------------------------------------------------
-def config_hash(config: dict) -> str:
-    """sha256 of the canonical JSON of everything that determines a fold's result."""
-    text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-# Everything in the package that shapes what a network learns or predicts: the models, training,
-# the text inputs (line tokens), the radiomics scaling, the batch contract and this store. The CT
-# transforms and the radiomics extraction are covered by the inputs' content keys instead.
-CODE_PATHS = ("models", "train", "text", "radiomics/preprocess.py", "radiomics/families.py",
-              "batch.py", "results.py", "device.py")  # fmt: skip
-
-
-@functools.lru_cache(maxsize=4)
-def code_hash(package: Path = PACKAGE_DIR) -> str:
-    """sha256 of the source that trains, feeds and defines the models (`CODE_PATHS`): a change
-    there retrains, since a saved checkpoint may no longer load into (or mean the same as) the
-    current model, and marks saved results as outdated for evaluation."""
-    h = hashlib.sha256()
-    for entry in CODE_PATHS:
-        target = package / entry
-        for path in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
-            h.update(path.relative_to(package).as_posix().encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
-
-
+# -- finished folds ------------------------------------------------------------------------------
 def is_done(folder: PathLike, key: str) -> bool:
     """True when the fold finished under the same config hash."""
     done = Path(folder) / "done.json"
@@ -269,8 +240,9 @@ def unusable(results_dir: PathLike, cohort: str, model: str) -> str | None:
     expected = read_folds(results_dir, cohort)["fold"].nunique() if has_folds else len(finished)
     if len(finished) < expected:
         return f"{len(finished)} of {expected} folds finished"
-    codes = {read_json(d / "done.json").get("code", code_hash()) for d in finished.values()}
-    if codes != {code_hash()}:
+    current = keys.code_hash()
+    codes = {read_json(d / "done.json").get("code", current) for d in finished.values()}
+    if codes != {current}:
         return "trained by other code than the current; retrain it"
     return None
 

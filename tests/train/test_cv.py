@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tmiclnet import results
+from tmiclnet import keys, results
 from tmiclnet.config import setup
 from tmiclnet.train.cv import cross_validate
 from tmiclnet.train.features import CohortInputs, scale_radiomics
@@ -87,7 +87,7 @@ def test_changed_model_code_retrains(tmp_path, monkeypatch) -> None:
     run, out = _run(tmp_path), tmp_path / "results"
     assert list(_cv(_inputs(), run, out, folds=[0])["status"]) == ["trained"]
     assert list(_cv(_inputs(), run, out, folds=[0])["status"]) == ["skipped"]
-    monkeypatch.setattr(results, "code_hash", lambda: "edited model code")
+    monkeypatch.setattr(keys, "code_hash", lambda: "edited model code")
     assert list(_cv(_inputs(), run, out, folds=[0])["status"]) == ["trained"]
 
 

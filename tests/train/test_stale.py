@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tmiclnet import results
+from tmiclnet import keys, results
 from tmiclnet.config import setup
 from tmiclnet.train.cv import cross_validate
 from tmiclnet.train.features import CohortInputs
@@ -44,12 +44,12 @@ def _cv(inputs, run, out, labels=None, **kw):
 
 def test_an_edit_of_the_radiomics_scaling_changes_the_code_hash(tmp_path) -> None:
     copy = tmp_path / "tmiclnet"
-    shutil.copytree(results.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    assert results.code_hash(copy) == results.code_hash()
+    shutil.copytree(keys.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert keys.code_hash(copy) == keys.code_hash()
     path = copy / "radiomics" / "preprocess.py"
     path.write_text(path.read_text() + "\n# an edit\n")
-    results.code_hash.cache_clear()  # one process sees one code; the test edits it under it
-    assert results.code_hash(copy) != results.code_hash()
+    keys.code_hash.cache_clear()  # one process sees one code; the test edits it under it
+    assert keys.code_hash(copy) != keys.code_hash()
 
 
 def test_retrain_regenerates_the_cached_ct_tokens(tmp_path) -> None:

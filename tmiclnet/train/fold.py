@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.metrics import roc_curve
 from torch import nn
 
-from tmiclnet import results
+from tmiclnet import keys, results
 from tmiclnet.config import Run
 from tmiclnet.device import peak_memory_mib, reset_peak_memory, seed_everything
 from tmiclnet.train.ddp import World, barrier
@@ -63,10 +63,10 @@ def fold_key(
 ) -> str:
     """The config hash of one (model, fold): what its done.json must carry to be reused."""
     train = TrainConfig.from_profile(run.profile, run.seed + fin.split.fold)
-    return results.config_hash(
+    return keys.config_hash(
         {
             "model": name,
-            "code": results.code_hash(),
+            "code": keys.code_hash(),
             "build": config,
             "train": asdict(train),
             "profile": run.profile.name,
@@ -160,7 +160,7 @@ def train_fold(job: FoldJob) -> tuple[dict, nn.Module | None]:
                 "inputs": sorted(fin.data.inputs),
             },
             "config_hash": key,
-            "code": results.code_hash(),
+            "code": keys.code_hash(),
             "timing": timing,
             "best_epoch": result.best_epoch,
             "device": str(run.device),
