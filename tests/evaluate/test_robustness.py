@@ -9,6 +9,7 @@ import torch
 
 from tmiclnet.config import get_profile
 from tmiclnet.evaluate import robustness as rb
+from tmiclnet.evaluate.rescan import Rescanned, rescan, rescanned_inputs
 
 QUICK = get_profile("quick")
 
@@ -70,15 +71,15 @@ def test_rescanned_inputs_take_the_rescan_scaled_on_the_original_training_rows()
     fold, inputs = _fold()
     order = list(reversed(inputs.ids))  # the rescan's rows in another order: matched by id
     rows = torch.tensor([inputs.ids.index(i) for i in order])
-    same = rb.Rescanned(order, inputs.ct.index_select(0, rows), inputs.radiomics.loc[order])
-    out = rb.rescanned_inputs(fold, inputs, same, QUICK)
+    same = Rescanned(order, inputs.ct.index_select(0, rows), inputs.radiomics.loc[order])
+    out = rescanned_inputs(fold, inputs, same, QUICK)
     assert torch.equal(out["ct"], fold.test.inputs["ct"])
     assert torch.allclose(out["radiomics"], fold.test.inputs["radiomics"], atol=1e-6)
     assert torch.equal(out["present"], fold.test.inputs["present"])
 
     ct = torch.rand_like(same.ct)
-    shifted = rb.Rescanned(order, ct, same.radiomics + 1.0)  # every feature one unit higher
-    out = rb.rescanned_inputs(fold, inputs, shifted, QUICK)
+    shifted = Rescanned(order, ct, same.radiomics + 1.0)  # every feature one unit higher
+    out = rescanned_inputs(fold, inputs, shifted, QUICK)
     rows = torch.tensor([order.index(i) for i in fold.test.ids])
     assert torch.equal(out["ct"], ct.index_select(0, rows))
     train_sd = inputs.radiomics.loc[fold.fin.split.train].std(ddof=0).to_numpy()
@@ -136,6 +137,6 @@ def test_rescan_extracts_radiomics_of_the_requested_patients_only(monkeypatch, t
     monkeypatch.setattr(features_mod, "ct_volumes", lambda c, p: (torch.zeros(4, 1, 2, 2, 2), "k"))
     monkeypatch.setattr(extract_mod, "extract", fake_extract)
     run = SimpleNamespace(profile=SimpleNamespace(n_jobs=1))
-    scan = rb.rescan(SimpleNamespace(ids=ids, root=tmp_path), run, rb.EXTERNAL, ["d", "b"])
+    scan = rescan(SimpleNamespace(ids=ids, root=tmp_path), run, rb.EXTERNAL, ["d", "b"])
     assert seen["ids"] == ["b", "d"] and list(scan.radiomics.index) == ["b", "d"]
     assert scan.ids == ids and scan.ct.shape[0] == 4

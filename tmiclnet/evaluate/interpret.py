@@ -33,10 +33,16 @@ def _rows(inputs: dict, start: int, stop: int) -> dict:
     }
 
 
-def _forward(fold: SavedFold, name: str, inputs: dict | None = None) -> dict:
+def _token_maps(fold: SavedFold, name: str) -> tuple[tuple[str, ...], dict, dict[str, int]]:
+    """(modalities, attention maps, tokens per modality) of a token-variant model on the fold."""
     model, _ = fold.model(name)
     with torch.no_grad():
-        return model(fold.model_batch(name, inputs))
+        att = model(fold.model_batch(name))["attention"]
+    mods = tuple(model.modalities)
+    if not all(f"tcaf/{m}" in att and f"ima/{m}/pool" in att for m in mods):
+        got = sorted(att)
+        raise ValueError(f"{name}: no token TCAF/IMA attention maps (token variant only); {got}")
+    return mods, att, {m: att[f"ima/{m}/pool"].shape[1] for m in mods}
 
 
 def modality_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.DataFrame:
@@ -49,15 +55,7 @@ def modality_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.Dat
         name: a model saved in that fold with token TCAF/IMA attention maps, e.g.
             ``tmiclnet_tokens``.
     """
-    model, _ = fold.model(name)
-    att = _forward(fold, name)["attention"]
-    mods = tuple(model.modalities)
-    if not all(f"tcaf/{m}" in att and f"ima/{m}/pool" in att for m in mods):
-        raise ValueError(
-            f"{name}: no token TCAF/IMA attention maps (the token variant has them; "
-            f"got {sorted(att)})"
-        )
-    counts = {m: att[f"ima/{m}/pool"].shape[1] for m in mods}
+    mods, att, counts = _token_maps(fold, name)
     table = pd.DataFrame(0.0, index=pd.Index(mods, name="query"), columns=list(mods))
     for q in mods:
         w = att[f"tcaf/{q}"].float()
@@ -80,11 +78,8 @@ def family_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.Serie
     """
     from tmiclnet.radiomics import feature_families
 
-    model, _ = fold.model(name)
-    mods = tuple(model.modalities)
-    att = _forward(fold, name)["attention"]
+    mods, att, counts = _token_maps(fold, name)
     families = list(feature_families(fold.fin.rad_columns))
-    counts = {m: att[f"ima/{m}/pool"].shape[1] for m in mods}
     if counts.get("radiomics") != len(families):
         raise ValueError(
             f"{name}: {counts.get('radiomics')} radiomic tokens for {len(families)} families"

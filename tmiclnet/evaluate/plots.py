@@ -72,8 +72,7 @@ def calibration_figure(
     Used by notebook 09 (evaluation).
 
     Args:
-        preds_by_model: model name -> its predictions (columns fold, split, label, prob), as
-            `tmiclnet.evaluate.report.evaluate_cohort` returns them; test rows are used.
+        preds_by_model: model name -> its predictions, as for `roc_figure`.
         n_bins: number of quantile bins of predicted probability.
         title: the axes' title.
     """
@@ -111,8 +110,7 @@ def decision_figure(
     Used by notebook 09 (evaluation).
 
     Args:
-        preds_by_model: model name -> its predictions (columns fold, split, label, prob), as
-            `tmiclnet.evaluate.report.evaluate_cohort` returns them; test rows are used.
+        preds_by_model: model name -> its predictions, as for `roc_figure`.
         thresholds: threshold probabilities in (0, 1) to draw; None: 40 from 0.02 to 0.8.
         title: the axes' title.
     """

@@ -25,7 +25,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -33,6 +32,7 @@ from tmiclnet import results
 from tmiclnet.batch import MODALITIES
 from tmiclnet.data.render import EXTERNAL, Scanner
 from tmiclnet.evaluate import saved
+from tmiclnet.evaluate.rescan import rescan, rescanned_inputs
 from tmiclnet.models.catalogue import ct_only_name
 from tmiclnet.provenance import atomic_write_bytes
 
@@ -116,59 +116,6 @@ def applies(cond: Condition, modalities: tuple[str, ...]) -> bool:
     if cond.noise_hu > 0:
         return "ct" in modalities
     return True
-
-
-@dataclass
-class Rescanned:
-    """Every patient of a cohort as another scanner imaged them: CT volumes and raw radiomics."""
-
-    ids: list[str]
-    ct: torch.Tensor  # (N,1,D,H,W), through the same transforms as the originals
-    radiomics: pd.DataFrame  # raw features, index id
-
-
-def rescan(cohort, run, scanner: Scanner, ids: list[str] | None = None) -> Rescanned:
-    """The cohort rendered again by `scanner` (built once), its CT volumes (in the CT cache, as
-    the originals are) and its radiomics (cached per case), extracted for `ids` only when given
-    (radiomics are what costs: the test patients of the folds evaluated are enough)."""
-    from tmiclnet.data.cohort import load
-    from tmiclnet.data.external import build_external
-    from tmiclnet.radiomics.extract import extract
-    from tmiclnet.train.features import ct_volumes
-
-    other = load(build_external(cohort.root, scanner, n_jobs=run.profile.n_jobs, verbose=False))
-    if other.ids != cohort.ids:
-        raise ValueError(f"{other.root}: other patients than {cohort.root}")
-    ct, _ = ct_volumes(other, run.profile)
-    wanted = set(other.ids if ids is None else ids)
-    keep = [pid for pid in other.ids if pid in wanted]
-    feats = extract(other, run.profile, ids=keep).features.loc[keep]
-    return Rescanned(list(other.ids), ct, feats)
-
-
-def rescanned_inputs(fold, inputs, scan: Rescanned, profile) -> dict:
-    """The fold's test inputs with CT and radiomics taken from `scan`.
-
-    Radiomics are scaled by the fold's pipeline fitted on its original training rows (the ones the
-    model was trained with), then applied to the rescanned test rows.
-    """
-    from tmiclnet.radiomics.preprocess import fit_fold, transform
-
-    ids = list(fold.test.ids)
-    out = dict(fold.test.inputs)
-    if "ct" in out:
-        where = {pid: i for i, pid in enumerate(scan.ids)}
-        out["ct"] = scan.ct.index_select(0, torch.tensor([where[i] for i in ids]))
-    if "radiomics" in out:
-        labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
-        pipe = fit_fold(inputs.radiomics, labels, fold.fin.split.train, profile)
-        scaled = transform(pipe, scan.radiomics[inputs.radiomics.columns], ids)
-        if [str(c) for c in scaled.columns] != list(fold.fin.rad_columns):
-            raise ValueError(
-                "rescanned radiomics: the fold pipeline gave other columns than in training"
-            )
-        out["radiomics"] = torch.from_numpy(np.ascontiguousarray(scaled.to_numpy(dtype=np.float32)))
-    return out
 
 
 def _key(
