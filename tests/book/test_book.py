@@ -5,24 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat as nbf
 import pytest
 
+from tests.book.notebooks import write_notebook
 from tmiclnet import book
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _notebook(path: Path, *sources: str) -> None:
-    cells = [nbf.v4.new_code_cell('profile = "quick"', metadata={"tags": ["parameters"]})]
-    cells += [nbf.v4.new_code_cell(s) for s in sources]
-    nb = nbf.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbf.write(nb, path)
 
 
 @pytest.fixture
@@ -31,8 +19,8 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "_toc.yml").write_text(
         "format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/a\n  - file: notebooks/b\n"
     )
-    _notebook(tmp_path / "notebooks" / "a.ipynb", "x = 1 + 1", "print(profile, x)")
-    _notebook(tmp_path / "notebooks" / "b.ipynb", "print('b ran')")
+    write_notebook(tmp_path / "notebooks" / "a.ipynb", "x = 1 + 1", "print(profile, x)")
+    write_notebook(tmp_path / "notebooks" / "b.ipynb", "print('b ran')")
     return tmp_path
 
 
@@ -56,14 +44,14 @@ def test_run_executes_in_order_then_skips_unchanged(project: Path, capsys) -> No
     book.run("quick", root=project, out_dir=project / "out")
     assert capsys.readouterr().out.count("unchanged") == 2
     # editing the first notebook re-runs it and everything after it
-    _notebook(project / "notebooks" / "a.ipynb", "x = 3", "print(profile, x)")
+    write_notebook(project / "notebooks" / "a.ipynb", "x = 3", "print(profile, x)")
     book.run("quick", root=project, out_dir=project / "out")
     assert capsys.readouterr().out.count("executed") == 2
 
 
 @pytest.mark.slow
 def test_failing_cell_names_notebook_and_cell(project: Path) -> None:
-    _notebook(
+    write_notebook(
         project / "notebooks" / "b.ipynb", "ok = True", "raise ValueError('broken on purpose')"
     )
     with pytest.raises(book.NotebookFailed) as err:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat as nbf
 import pytest
 
+from tests.book.notebooks import write_notebook
 from tmiclnet import book, book_report
 from tmiclnet.config import PACKAGE_DIR
 
@@ -70,17 +70,6 @@ def test_the_books_assembly_modules_do_not_rerun_notebooks() -> None:
     assert not book._assembles_the_book(PACKAGE_DIR / "config.py")
 
 
-def _notebook(path: Path, source: str) -> None:
-    cells = [nbf.v4.new_code_cell('profile = "quick"', metadata={"tags": ["parameters"]})]
-    nb = nbf.v4.new_notebook(cells=[*cells, nbf.v4.new_code_cell(source)])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbf.write(nb, path)
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / "notebooks").mkdir()
@@ -88,8 +77,8 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "_toc.yml").write_text(
         "format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/a\n  - file: notebooks/b\n"
     )
-    _notebook(tmp_path / "notebooks" / "a.ipynb", "print('a')")
-    _notebook(tmp_path / "notebooks" / "b.ipynb", "print('b')")
+    write_notebook(tmp_path / "notebooks" / "a.ipynb", "print('a')")
+    write_notebook(tmp_path / "notebooks" / "b.ipynb", "print('b')")
     return tmp_path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 
@@ -11,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from tests.data.profiles import TINY
 from tmiclnet.config import get_profile
 from tmiclnet.data import cohort as cohorts
 from tmiclnet.data import pbc
@@ -18,14 +18,6 @@ from tmiclnet.data.dataset import CTDataset
 from tmiclnet.data.notes import write_note
 from tmiclnet.data.synthetic import SyntheticModel, population_auc
 from tmiclnet.provenance import sha256_file
-
-TINY = dataclasses.replace(
-    get_profile("quick"),
-    name="tiny",
-    n_patients=6,
-    volume_shape=(12, 24, 24),
-    extra={"n_synthetic": 6},
-)
 
 
 @pytest.fixture(scope="module")

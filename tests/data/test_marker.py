@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tmiclnet.config import get_profile
+from tests.data.profiles import TINY
 from tmiclnet.data import cohort as cohorts
 from tmiclnet.data.marker import MARKER, NotGeneratedError, is_generated
-
-TINY = dataclasses.replace(
-    get_profile("quick"),
-    name="tiny",
-    n_patients=6,
-    volume_shape=(12, 24, 24),
-    extra={"n_synthetic": 6},
-)
 
 
 def _users_cohort(root: Path) -> dict[str, bytes]:

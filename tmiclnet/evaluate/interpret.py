@@ -72,9 +72,8 @@ def family_attention(fold: SavedFold, name: str = "tmiclnet_tokens") -> pd.Serie
     Used by notebook 11 (interpretation).
 
     Args:
-        fold: the fold's test patients and saved models (`tmiclnet.evaluate.saved.saved_fold`).
-        name: a model saved in that fold with token TCAF/IMA attention maps, e.g.
-            ``tmiclnet_tokens``.
+        fold: as for `modality_attention`.
+        name: as for `modality_attention`.
     """
     from tmiclnet.radiomics import feature_families
 
