@@ -13,7 +13,7 @@ import torch
 from tests.data.profiles import TINY
 from tmiclnet.config import get_profile
 from tmiclnet.data import cohort as cohorts
-from tmiclnet.data import pbc
+from tmiclnet.data import pbc, tables
 from tmiclnet.data.dataset import CTDataset
 from tmiclnet.data.notes import write_note
 from tmiclnet.data.synthetic import SyntheticModel, population_auc
@@ -65,8 +65,8 @@ def test_notes_never_mention_image_fields_and_say_missing_values_in_words() -> N
 
 def test_stratified_subset_is_deterministic_and_balanced() -> None:
     labels = pbc.label_table(pbc.load_table())
-    ids = cohorts.stratified_subset(labels, 40)
-    assert ids == cohorts.stratified_subset(labels, 40) and len(ids) == 40
+    ids = tables.stratified_subset(labels, 40)
+    assert ids == tables.stratified_subset(labels, 40) and len(ids) == 40
     assert labels[ids].sum() == round(40 * labels.mean())
 
 

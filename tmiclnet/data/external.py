@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from tmiclnet.data import cohort as cohorts
+from tmiclnet.data import writer
 from tmiclnet.data.render import EXTERNAL, Scanner
 from tmiclnet.provenance import atomic_write_bytes, sha256_file
 
@@ -81,7 +82,7 @@ def build_external(
             )
     cohorts.load(source)  # validated: every file still has its recorded sha256
     params = _params(source, scanner)
-    return cohorts.write_cohort(
+    return writer.write_cohort(
         external_root(source, scanner),
         params,
         lambda root: _copy_tables(source, root, params),
