@@ -9,7 +9,6 @@ Jupyter Book (`execute_notebooks: off`), so the book shows exactly what ran.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,8 @@ from pathlib import Path
 import yaml
 
 from tmiclnet import book_report
-from tmiclnet.config import PACKAGE_DIR, default_data_dir, get_profile, project_root
+from tmiclnet.book_keys import data_fingerprint, package_fingerprint, run_key, source_fingerprint
+from tmiclnet.config import default_data_dir, get_profile, project_root
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "book")
 
@@ -50,52 +50,6 @@ def toc_notebooks(root: Path) -> list[Path]:
     walk(toc)
     paths = [root / (f if f.endswith(".ipynb") else f + ".ipynb") for f in files]
     return [p for p in paths if p.exists()]
-
-
-def _sha(*parts: bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(hashlib.sha256(part).digest())
-    return h.hexdigest()
-
-
-def source_fingerprint(nb_path: Path) -> bytes:
-    """The cells' sources and kinds only: outputs and metadata noise do not trigger a re-run."""
-    nb = json.loads(nb_path.read_text())
-    cells = [
-        (c["cell_type"], "".join(c["source"]), sorted(c.get("metadata", {}).get("tags", [])))
-        for c in nb["cells"]
-    ]
-    return json.dumps(cells).encode()
-
-
-def _assembles_the_book(path: Path) -> bool:
-    """This runner and its helpers (tmiclnet/book*.py): no notebook imports them."""
-    return path.parent == PACKAGE_DIR and path.name.startswith("book") and path.suffix == ".py"
-
-
-def package_fingerprint() -> bytes:
-    """Every file of the package but the runner's: the notebooks run its code, so a change re-runs
-    them; a change to how the book is assembled does not."""
-    h = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and not _assembles_the_book(path):
-            h.update(str(path.relative_to(PACKAGE_DIR)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest().encode()
-
-
-def data_fingerprint(data_dir: Path) -> bytes:
-    """The manifests of the cohorts `data build` makes (each lists the sha256 of every file).
-
-    Only those: folders that notebooks derive from them (an external center's copy) must not
-    make the next run re-execute every notebook."""
-    from tmiclnet.data.cohort import COHORTS
-
-    paths = [data_dir / name / "cohort.json" for name in COHORTS]
-    if not any(p.exists() for p in paths):
-        return b"no-data"
-    return b"".join(p.read_bytes() if p.exists() else b"missing" for p in paths)
 
 
 def execute(nb_path: Path, out_path: Path, parameters: dict, cwd: Path) -> None:
@@ -181,11 +135,11 @@ def run(
     data = (
         default_data_dir(profile) if "data_dir" not in parameters else Path(parameters["data_dir"])
     )
-    previous = _sha(package_fingerprint(), json.dumps(parameters, sort_keys=True).encode())
+    previous = run_key(package_fingerprint(), json.dumps(parameters, sort_keys=True).encode())
     host = book_report.machine(str(parameters.get("device", "auto")))
     entries: list[dict] = []
     for nb_path in notebooks:
-        key = _sha(previous.encode(), source_fingerprint(nb_path), data_fingerprint(data))
+        key = run_key(previous.encode(), source_fingerprint(nb_path), data_fingerprint(data))
         previous = key
         out_path = out_dir / nb_path.name
         stamp = out_path.with_suffix(".key")

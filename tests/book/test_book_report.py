@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.book.notebooks import write_notebook
-from tmiclnet import book, book_report
+from tmiclnet import book, book_keys, book_report
 from tmiclnet.config import PACKAGE_DIR
 
 HOST = {"cores": 8, "usable_cores": 2, "device": "cpu (2 threads)", "platform": "Linux"}
@@ -64,10 +64,10 @@ def test_a_record_under_another_key_is_not_the_copys(tmp_path: Path) -> None:
 
 
 def test_the_books_assembly_modules_do_not_rerun_notebooks() -> None:
-    assert book._assembles_the_book(PACKAGE_DIR / "book_report.py")
-    assert book._assembles_the_book(PACKAGE_DIR / "book_links.py")
-    assert not book._assembles_the_book(PACKAGE_DIR / "models" / "tmiclnet.py")
-    assert not book._assembles_the_book(PACKAGE_DIR / "config.py")
+    assert book_keys.assembles_the_book(PACKAGE_DIR / "book_report.py")
+    assert book_keys.assembles_the_book(PACKAGE_DIR / "book_links.py")
+    assert not book_keys.assembles_the_book(PACKAGE_DIR / "models" / "tmiclnet.py")
+    assert not book_keys.assembles_the_book(PACKAGE_DIR / "config.py")
 
 
 @pytest.fixture
