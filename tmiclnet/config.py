@@ -45,6 +45,7 @@ class Profile:
     ct_depth: int = 10
     ct_widen: float = 0.25
     ct_conv1_stride: int = 2  # the first conv's stride: 2 makes the CT encoder ~3x cheaper on CPU
+    ct_channels_last: bool = True  # channels-last 3-D memory format in the CT encoder (CPU)
     # model sizes (tmiclnet.models.model_config); the paper's are (1024, 512) and densenet121
     rad_hidden: tuple[int, int] = (256, 128)
     released_head: str = "small"  # the released variant's 1-D DenseNet head
@@ -72,6 +73,10 @@ class Profile:
     # precedence over text_pool.
     text_lines: int = 0
     n_jobs: int = 2
+    # CPU without DDP: "pooled" trains every fold's CT-only model and then the fold's other models
+    # in one pool of n_jobs single-threaded workers (tmiclnet.train.pool); "per_fold" is the older
+    # schedule (CT-only in the main process, then that fold's others). Same jobs, same seeds.
+    train_schedule: str = "pooled"
     extra: dict = field(default_factory=dict)
 
 
@@ -116,6 +121,7 @@ PROFILES: dict[str, Profile] = {
         rad_hidden=(1024, 512),
         released_head="densenet121",
         ct_conv1_stride=1,
+        ct_channels_last=False,  # not measured on a GPU
         folds=5,
         epochs=100,
         batch_size=8,

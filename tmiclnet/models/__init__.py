@@ -18,6 +18,7 @@ def model_config(profile, **overrides) -> dict:
         "ct_depth": profile.ct_depth,
         "ct_widen": profile.ct_widen,
         "ct_conv1_stride": getattr(profile, "ct_conv1_stride", 2),
+        "ct_channels_last": getattr(profile, "ct_channels_last", False),
         "rad_hidden": tuple(getattr(profile, "rad_hidden", (256, 128))),
         "head": getattr(profile, "released_head", "small"),
         "text_model": profile.text_model,

@@ -84,6 +84,7 @@ class TMICLNet(nn.Module):
         use_ct_tokens: bool = False,
         ct_token_dim: int | None = None,
         ct_conv1_stride: int = 2,
+        ct_channels_last: bool = False,
         dim: int = 256,
         heads: int | None = None,
         dropout: float = 0.2,
@@ -100,7 +101,13 @@ class TMICLNet(nn.Module):
         enc: dict[str, nn.Module] = {}
         if "ct" in self.modalities:
             enc["ct"] = CTEncoder(
-                dim, ct_depth, ct_widen, use_ct_tokens, ct_token_dim, ct_conv1_stride
+                dim,
+                ct_depth,
+                ct_widen,
+                use_ct_tokens,
+                ct_token_dim,
+                ct_conv1_stride,
+                ct_channels_last,
             )
         if "radiomics" in self.modalities:
             mode = "families" if variant == "tokens" else "mlp"

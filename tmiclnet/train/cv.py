@@ -290,42 +290,78 @@ def cross_validate(
     table = folds_mod.load_or_make_folds(
         res.folds_path(results_dir, cohort_name), labels, run.profile.folds, run.seed
     )
-    rows = []
-    for k in folds if folds is not None else range(run.profile.folds):
-        split = folds_mod.split(table, k, run.profile.val_fraction, run.seed)
-        fin = fold_inputs(inputs, split, run.profile)
-        ct_tokens, ct_source = None, "volumes"
-        jobs = []
-        for name in order:
-            use_tokens = cached and name != ct_name and "ct" in mods[name]
-            config = build_config(fin, inputs, run, use_ct_tokens=use_tokens)
-            if use_tokens:
-                config["ct_token_dim"] = int(ct_tokens.shape[-1])
-            data = model_inputs(fin.data, mods[name], ct_tokens if use_tokens else None)
-            src = ct_source if use_tokens else "volumes"
-            key = _fold_key(
-                name,
-                config,
-                fin,
-                inputs,
-                run,
-                TrainConfig.from_profile(run.profile, run.seed + k),
-                src,
-            )
-            folder = res.fold_dir(results_dir, cohort_name, name, k)
-            # the job carries this model's tensors only: fin.data holds every modality (the CT
-            # volumes too), which a worker process would otherwise receive for every model
-            light = FoldInputs(data, fin.split, fin.rad_families, fin.rad_columns)
-            job = FoldJob(name, mods[name], config, data, light, run, folder, key, world, retrain)
-            if name == ct_name and cached:  # its tokens feed the others: train it first, here
-                row, model = train_fold(*job)
-                rows.append({**row, "requested": name in models})
-                ct_tokens, ct_source = _ct_tokens(model, folder, key, fin, run, world)
-            else:
-                jobs.append(job)
-        done = _train_many(jobs, run, world, desc=f"{cohort_name} fold {k}")
-        rows += [{**row, "requested": job.name in models} for job, row in zip(jobs, done)]
-    return pd.DataFrame(rows)
+    ctx = JobContext(inputs, cohort_name, mods, cached, ct_name, run, results_dir, world, retrain)
+    fins = [
+        (
+            k,
+            fold_inputs(
+                inputs, folds_mod.split(table, k, run.profile.val_fraction, run.seed), run.profile
+            ),
+        )
+        for k in (folds if folds is not None else range(run.profile.folds))
+    ]
+    if pooled(run, world):
+        from tmiclnet.train.pool import train_pooled
+
+        rows = train_pooled(fins, order, ctx, parallel_jobs(run, world, 2), desc=cohort_name)
+    else:
+        rows = [row for k, fin in fins for row in _train_fold_models(k, fin, order, ctx)]
+    return pd.DataFrame([{**row, "requested": row["model"] in models} for row in rows])
+
+
+class JobContext(NamedTuple):
+    """What every (model, fold) job of one cross_validate call shares."""
+
+    inputs: CohortInputs
+    cohort_name: str
+    mods: dict
+    cached: bool
+    ct_name: str | None
+    run: Run
+    results_dir: Path
+    world: World
+    retrain: bool
+
+
+def make_job(
+    name: str, k: int, fin: FoldInputs, ct_tokens: torch.Tensor | None, ct_source: str, ctx
+) -> FoldJob:
+    """The job of model `name` on fold `k` (CT models read `ct_tokens` when cached)."""
+    run, mods = ctx.run, ctx.mods
+    use_tokens = ctx.cached and name != ctx.ct_name and "ct" in mods[name]
+    config = build_config(fin, ctx.inputs, run, use_ct_tokens=use_tokens)
+    if use_tokens:
+        config["ct_token_dim"] = int(ct_tokens.shape[-1])
+    data = model_inputs(fin.data, mods[name], ct_tokens if use_tokens else None)
+    src = ct_source if use_tokens else "volumes"
+    cfg = TrainConfig.from_profile(run.profile, run.seed + k)
+    key = _fold_key(name, config, fin, ctx.inputs, run, cfg, src)
+    folder = res.fold_dir(ctx.results_dir, ctx.cohort_name, name, k)
+    # the job carries this model's tensors only: fin.data holds every modality (the CT
+    # volumes too), which a worker process would otherwise receive for every model
+    light = FoldInputs(data, fin.split, fin.rad_families, fin.rad_columns)
+    return FoldJob(name, mods[name], config, data, light, run, folder, key, ctx.world, ctx.retrain)
+
+
+def _train_fold_models(k: int, fin: FoldInputs, order: list[str], ctx: JobContext) -> list[dict]:
+    """The per-fold schedule: the CT-only model first, here, then the others of this fold."""
+    rows, jobs = [], []
+    ct_tokens, ct_source = None, "volumes"
+    for name in order:
+        job = make_job(name, k, fin, ct_tokens, ct_source, ctx)
+        if name == ctx.ct_name and ctx.cached:  # its tokens feed the others: train it first, here
+            row, model = train_fold(*job)
+            rows.append(row)
+            ct_tokens, ct_source = _ct_tokens(model, job.folder, job.key, fin, ctx.run, ctx.world)
+        else:
+            jobs.append(job)
+    return rows + _train_many(jobs, ctx.run, ctx.world, desc=f"{ctx.cohort_name} fold {k}")
+
+
+def pooled(run: Run, world: World) -> bool:
+    """Whether the folds' jobs share one pool of single-threaded workers (tmiclnet.train.pool):
+    the profile asks for it and parallel_jobs allows more than one worker."""
+    return run.profile.train_schedule == "pooled" and parallel_jobs(run, world, 2) > 1
 
 
 class FoldJob(NamedTuple):
