@@ -57,7 +57,7 @@ def _assert_same(a: dict, b: dict) -> None:
 
 def test_pooled_gives_the_per_fold_results_bit_for_bit_reproducibly(tmp_path) -> None:
     """Same rows in the same order and the same numbers as the per-fold schedule; a second pooled
-    run repeats them bit for bit; a third, into the first's folder, only reads what is done."""
+    run repeats them bit for bit; the per-fold one, into its folder, only reads what is done."""
     per_fold, a = _train(tmp_path, "per_fold", "per_fold")
     pooled, b = _train(tmp_path, "pooled", "one")
     assert list(pooled[["model", "fold"]].itertuples(index=False)) == list(
@@ -67,5 +67,6 @@ def test_pooled_gives_the_per_fold_results_bit_for_bit_reproducibly(tmp_path) ->
     _assert_same(a, b)
     _, c = _train(tmp_path, "pooled", "two")
     _assert_same(b, c)
-    again, _ = _train(tmp_path, "pooled", "one")
+    # the per-fold schedule's joblib.Parallel after the pool, in the same process, reads the same
+    again, _ = _train(tmp_path, "per_fold", "one")
     assert set(again["status"]) == {"skipped"} and len(again) == len(pooled)

@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                 tables[path].append(table)
                 walls[path].append(wall)
                 print(f"{path} run {r}: {wall:.1f} s wall ({before} -> {bench_ct.load()[13:]})")
+                cols = ["model", "fold", "seconds", "epochs", "epoch_seconds", "test_auc"]
+                print(table[cols].to_string(index=False), flush=True)
     summary = summarise(tables)
     print("\nper model (means over folds and runs)")
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -29,11 +29,12 @@ def _ct_in_worker(job: cv.FoldJob) -> tuple[dict, torch.Tensor, str]:
 
 
 def _executor(n_workers: int):
-    """joblib's reusable loky pool (what joblib.Parallel runs on), one thread per worker."""
-    from joblib.externals.loky import get_reusable_executor
+    """joblib's reusable loky pool, one thread per worker. joblib's own factory, not loky's: the
+    pool is a process-wide singleton that joblib.Parallel (the per-fold schedule) reuses."""
+    from joblib.executor import get_memmapping_executor
 
     env = {v: "1" for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    return get_reusable_executor(max_workers=n_workers, env=env)
+    return get_memmapping_executor(n_workers, env=env)
 
 
 def train_pooled(
