@@ -73,6 +73,9 @@ class Profile:
     # precedence over text_pool.
     text_lines: int = 0
     n_jobs: int = 2
+    # seconds of training between resume checkpoints (0 = every epoch): a cpu-profile fold takes
+    # seconds to a minute, and a checkpoint (weights + AdamW state, ~50 MB) ~0.1 s per epoch
+    checkpoint_every_s: float = 0.0
     # CPU without DDP: "pooled" trains every fold's CT-only model and then the fold's other models
     # in one pool of n_jobs single-threaded workers (tmiclnet.train.pool); "per_fold" is the older
     # schedule (CT-only in the main process, then that fold's others). Same jobs, same seeds.
@@ -108,6 +111,7 @@ PROFILES: dict[str, Profile] = {
         batch_size=16,
         patience=4,
         text_lines=24,
+        checkpoint_every_s=60.0,
     ),
     "gpu": Profile(
         name="gpu",

@@ -5,9 +5,10 @@ temporary results folder) once per path, the paths alternating repeat by repeat 
 in this one process run, since the machine is shared and its load drifts:
 
 - `today`: the per-fold schedule (CT-only model in the main process on every thread, then the
-  fold's other models two at a time in single-threaded workers), contiguous CT tensors;
-- `fast`: the profile as it is (cpu: the pooled schedule, tmiclnet.train.pool, and channels-last
-  CT tensors).
+  fold's other models two at a time in single-threaded workers), contiguous CT tensors, a
+  checkpoint after every epoch;
+- `fast`: the profile as it is (cpu: the pooled schedule, tmiclnet.train.pool, channels-last
+  CT tensors, a resume checkpoint every 60 s of training instead of after every epoch).
 
 Per model: seconds per epoch and per fold, epochs to early stopping, share of the model-seconds,
 test AUC; per path: wall seconds and the load average. The CT encoder's training throughput
@@ -44,7 +45,9 @@ LEVERS = [
 
 def paths(profile: Profile) -> dict[str, Profile]:
     """The two training paths compared: today's (per-fold, contiguous) and the profile's own."""
-    today = dataclasses.replace(profile, train_schedule="per_fold", ct_channels_last=False)
+    today = dataclasses.replace(
+        profile, train_schedule="per_fold", ct_channels_last=False, checkpoint_every_s=0.0
+    )
     return {"today": today, "fast": profile}
 
 

@@ -180,6 +180,7 @@ def train_fold(
         key=key,
         world=world,
         desc=f"{name} fold {fin.split.fold}",
+        checkpoint_every=run.profile.checkpoint_every_s,
     )
     seconds = time.perf_counter() - t0
     model.load_state_dict(result.best_state)
