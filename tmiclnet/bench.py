@@ -1,4 +1,4 @@
-"""`python -m tmiclnet bench {radiomics,models}`: benchmarks, never timed tests.
+"""`python -m tmiclnet bench {radiomics,models,training}`: benchmarks, never timed tests.
 
 Each benchmark lives beside the code it measures and is reached from here.
 """
@@ -11,6 +11,7 @@ import sys
 BENCHMARKS = {
     "radiomics": "tmiclnet.radiomics.bench",
     "models": "tmiclnet.models.bench",
+    "training": "tmiclnet.train.bench",
 }
 
 

@@ -57,6 +57,7 @@ class Profile:
     ct_depth: int = 10
     ct_widen: float = 0.25
     ct_conv1_stride: int = 2  # the first conv's stride: 2 makes the CT encoder ~3x cheaper on CPU
+    ct_channels_last: bool = True  # channels-last 3-D memory format in the CT encoder (CPU)
     # model sizes (tmiclnet.models.model_config); the paper's are (1024, 512) and densenet121
     rad_hidden: tuple[int, int] = (256, 128)
     released_head: str = "small"  # the released variant's 1-D DenseNet head
@@ -80,6 +81,13 @@ class Profile:
     # appended on a log scale (tmiclnet.text.lines); this many lines at most, 0 = every word piece
     text_lines: int = 0
     n_jobs: int = 2
+    # seconds of training between resume checkpoints (0 = every epoch): a cpu-profile fold takes
+    # seconds to a minute, and a checkpoint (weights + AdamW state, ~50 MB) ~0.1 s per epoch
+    checkpoint_every_s: float = 0.0
+    # CPU without DDP: "pooled" trains every fold's CT-only model and then the fold's other models
+    # in one pool of n_jobs single-threaded workers (tmiclnet.train.pool); "per_fold" is the older
+    # schedule (CT-only in the main process, then that fold's others). Same jobs, same seeds.
+    train_schedule: str = "pooled"
     extra: dict = field(default_factory=dict)
 
 
@@ -92,13 +100,14 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="cpu.yaml",
-        folds=5, epochs=15, patience=4, text_lines=24,
+        folds=5, epochs=15, patience=4, text_lines=24, checkpoint_every_s=60.0,
     ),
     "gpu": Profile(
         name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",
         text_finetune=True, text_max_tokens=512, ct_depth=18, ct_widen=1.0,
-        rad_hidden=(1024, 512), released_head="densenet121", ct_conv1_stride=1, folds=5,
-        epochs=100, batch_size=8, lr=3e-4, patience=15, amp=True, ct_strategy="end_to_end",
+        rad_hidden=(1024, 512), released_head="densenet121", ct_conv1_stride=1,
+        ct_channels_last=False, folds=5, epochs=100, batch_size=8, lr=3e-4, patience=15,
+        amp=True, ct_strategy="end_to_end",
     ),
 }
 # fmt: on

@@ -26,6 +26,7 @@ def model_config(profile: Profile, **overrides) -> dict:
         "ct_depth": profile.ct_depth,
         "ct_widen": profile.ct_widen,
         "ct_conv1_stride": profile.ct_conv1_stride,
+        "ct_channels_last": profile.ct_channels_last,
         "rad_hidden": tuple(profile.rad_hidden),
         "head": profile.released_head,
         "text_model": profile.text_model,

@@ -52,7 +52,13 @@ class CTBackbone(nn.Module):
     per fold and cache the tokens, then build models with `use_ct_tokens=True`.
     """
 
-    def __init__(self, depth: int = 10, widen: float = 0.25, conv1_stride: int = 2) -> None:
+    def __init__(
+        self,
+        depth: int = 10,
+        widen: float = 0.25,
+        conv1_stride: int = 2,
+        channels_last: bool = False,
+    ) -> None:
         super().__init__()
         block, layers = RESNET_LAYOUTS.get(depth, (None, None))
         if block is None:
@@ -70,12 +76,18 @@ class CTBackbone(nn.Module):
             feed_forward=False,
         )
         self.out_dim = ct_token_dim(depth, widen)
+        # channels-last 3-D tensors let oneDNN run the convolutions' backward ~1.2x faster on a
+        # CPU core (`python -m tmiclnet bench training`); same arithmetic, other summation order
+        self.memory_format = torch.channels_last_3d if channels_last else torch.contiguous_format
+        if channels_last:
+            self.net.to(memory_format=self.memory_format)
 
     def feature_map(self, ct: torch.Tensor) -> torch.Tensor:
         """(B,1,D,H,W) volume -> (B,C,d,h,w) last-stage feature map."""
         if ct.dim() != 5 or ct.shape[1] != 1:
             raise ValueError(f"batch['ct'] must be (B,1,D,H,W), got {tuple(ct.shape)}")
         n = self.net
+        ct = ct.contiguous(memory_format=self.memory_format)
         x = n.act(n.bn1(n.conv1(ct)))
         x = x if n.no_max_pool else n.maxpool(x)
         return n.layer4(n.layer3(n.layer2(n.layer1(x))))
@@ -95,9 +107,12 @@ class CTEncoder(nn.Module):
         use_tokens: bool = False,
         token_dim: int | None = None,
         conv1_stride: int = 2,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
-        self.backbone = None if use_tokens else CTBackbone(depth, widen, conv1_stride)
+        self.backbone = (
+            None if use_tokens else CTBackbone(depth, widen, conv1_stride, channels_last)
+        )
         self.token_dim = token_dim or ct_token_dim(depth, widen)
         self.proj = nn.Sequential(nn.Linear(self.token_dim, dim), nn.LayerNorm(dim))
 

@@ -55,6 +55,7 @@ class TMICLNet(nn.Module):
         use_ct_tokens: read cached `ct_tokens` from the batch (no CNN in the model).
         ct_token_dim: width of those cached tokens (default: the ResNet's last stage).
         ct_conv1_stride: stride of the ResNet's first convolution.
+        ct_channels_last: run the ResNet in channels-last 3-D memory format (faster on a CPU).
         dim: width of every token after the encoders.
         heads: attention heads (default 16 for "released", as the paper; 4 for "tokens").
         dropout: dropout of IMA and the MLP head.
@@ -82,6 +83,7 @@ class TMICLNet(nn.Module):
         use_ct_tokens: bool = False,
         ct_token_dim: int | None = None,
         ct_conv1_stride: int = Profile.ct_conv1_stride,
+        ct_channels_last: bool = Profile.ct_channels_last,
         dim: int = 256,
         heads: int | None = None,
         dropout: float = 0.2,
@@ -98,8 +100,9 @@ class TMICLNet(nn.Module):
         enc: dict[str, nn.Module] = {}
         if "ct" in self.modalities:
             enc["ct"] = CTEncoder(
-                dim, ct_depth, ct_widen, use_ct_tokens, ct_token_dim, ct_conv1_stride
-            )
+                dim, ct_depth, ct_widen, use_ct_tokens, ct_token_dim, ct_conv1_stride,
+                ct_channels_last,
+            )  # fmt: skip
         if "radiomics" in self.modalities:
             mode = "families" if variant == "tokens" else "mlp"
             enc["radiomics"] = RadiomicsEncoder(

@@ -12,6 +12,7 @@ its feature-map tokens feed every other model that sees CT (`tmiclnet.train.ct_t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import torch
@@ -81,35 +82,79 @@ def cross_validate(
     table = folds_mod.load_or_make_folds(
         results.folds_path(results_dir, cohort_name), labels, run.profile.folds, run.seed
     )
-    rows = []
+    ctx = JobContext(inputs, cohort_name, cached, ct_name, run, results_dir, world, retrain)
+    fins = []
     for k in folds if folds is not None else range(run.profile.folds):
         split = folds_mod.split(table, k, run.profile.val_fraction, run.seed)
-        fin = fold_inputs(inputs, split, run.profile)
-        ct_tokens, ct_source = None, "volumes"
-        jobs = []
-        for name in order:
-            mods = modalities_of(name)
-            use_tokens = cached and name != ct_name and "ct" in mods
-            config = build_config(fin, inputs, run, use_ct_tokens=use_tokens)
-            if use_tokens:
-                config["ct_token_dim"] = int(ct_tokens.shape[-1])
-            key = fold_key(name, config, fin, inputs, run, ct_source if use_tokens else "volumes")
-            # the job carries this model's tensors only: fin.data holds every modality (the CT
-            # volumes too), which a worker process would otherwise receive for every model
-            data = fin.data.for_model(mods, ct_tokens if use_tokens else None)
-            light = FoldInputs(data, fin.split, fin.rad_families, fin.rad_columns)
-            folder = results.fold_dir(results_dir, cohort_name, name, k)
-            job = FoldJob(name, mods, config, light, run, folder, key, world, retrain)
-            if name == ct_name:  # its tokens feed the others: train it first, here
-                row, model = train_fold(job)
-                rows.append({**row, "requested": name in models})
-                ct = fin.data.inputs["ct"]
-                ct_tokens, ct_source = fold_ct_tokens(model, folder, key, ct, run.device, world)
-            else:
-                jobs.append(job)
-        done = _train_many(jobs, run, world, desc=f"{cohort_name} fold {k}")
-        rows += [{**row, "requested": job.name in models} for job, row in zip(jobs, done)]
-    return pd.DataFrame(rows)
+        fins.append((k, fold_inputs(inputs, split, run.profile)))
+    if pooled(run, world):
+        from tmiclnet.train.pool import train_pooled
+
+        rows = train_pooled(fins, order, ctx, parallel_jobs(run, world, 2), desc=cohort_name)
+    else:
+        rows = [row for k, fin in fins for row in _train_fold_models(k, fin, order, ctx)]
+    return pd.DataFrame([{**row, "requested": row["model"] in models} for row in rows])
+
+
+class JobContext(NamedTuple):
+    """What every (model, fold) job of one cross_validate call shares."""
+
+    inputs: CohortInputs
+    cohort_name: str
+    cached: bool  # fusion models read the CT-only model's cached tokens
+    ct_name: str | None  # that CT-only model
+    run: Run
+    results_dir: Path
+    world: World
+    retrain: bool
+
+
+def make_job(
+    name: str, k: int, fin: FoldInputs, ct_tokens: torch.Tensor | None, ct_source: str, ctx
+) -> FoldJob:
+    """The job of model `name` on fold `k` (CT models read `ct_tokens` when they are cached)."""
+    mods = modalities_of(name)
+    use_tokens = ctx.cached and name != ctx.ct_name and "ct" in mods
+    config = build_config(fin, ctx.inputs, ctx.run, use_ct_tokens=use_tokens)
+    if use_tokens:
+        config["ct_token_dim"] = int(ct_tokens.shape[-1])
+    source = ct_source if use_tokens else "volumes"
+    key = fold_key(name, config, fin, ctx.inputs, ctx.run, source)
+    # the job carries this model's tensors only: fin.data holds every modality (the CT volumes
+    # too), which a worker process would otherwise receive for every model
+    data = fin.data.for_model(mods, ct_tokens if use_tokens else None)
+    light = FoldInputs(data, fin.split, fin.rad_families, fin.rad_columns)
+    folder = results.fold_dir(ctx.results_dir, ctx.cohort_name, name, k)
+    return FoldJob(name, mods, config, light, ctx.run, folder, key, ctx.world, ctx.retrain)
+
+
+def train_ct_only(job: FoldJob) -> tuple[dict, torch.Tensor, str]:
+    """Train (or read) a fold's CT-only model: (its summary row, every patient's CT tokens,
+    their source tag for the fusion models' keys)."""
+    row, model = train_fold(job)
+    ct = job.fin.data.inputs["ct"]
+    tokens, source = fold_ct_tokens(model, job.folder, job.key, ct, job.run.device, job.world)
+    return row, tokens, source
+
+
+def _train_fold_models(k: int, fin: FoldInputs, order: list[str], ctx: JobContext) -> list[dict]:
+    """The per-fold schedule: the CT-only model first, here, then the others of this fold."""
+    rows, jobs = [], []
+    ct_tokens, ct_source = None, "volumes"
+    for name in order:
+        job = make_job(name, k, fin, ct_tokens, ct_source, ctx)
+        if name == ctx.ct_name:  # its tokens feed the others: train it first, here
+            row, ct_tokens, ct_source = train_ct_only(job)
+            rows.append(row)
+        else:
+            jobs.append(job)
+    return rows + _train_many(jobs, ctx.run, ctx.world, desc=f"{ctx.cohort_name} fold {k}")
+
+
+def pooled(run: Run, world: World) -> bool:
+    """Whether the folds' jobs share one pool of single-threaded workers (tmiclnet.train.pool):
+    the profile asks for it and parallel_jobs allows more than one worker."""
+    return run.profile.train_schedule == "pooled" and parallel_jobs(run, world, 2) > 1
 
 
 def _train_in_worker(job: FoldJob) -> dict:

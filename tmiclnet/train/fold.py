@@ -142,7 +142,10 @@ def train_fold(job: FoldJob) -> tuple[dict, nn.Module | None]:
     t0 = time.perf_counter()
     desc = f"{name} fold {fin.split.fold}"
     ckpt = folder / "checkpoint.pt"
-    result = fit(model, train, val, cfg, run.device, ckpt, key, world, desc=desc)
+    every = run.profile.checkpoint_every_s
+    result = fit(
+        model, train, val, cfg, run.device, ckpt, key, world, desc=desc, checkpoint_every=every
+    )
     seconds = time.perf_counter() - t0
     model.load_state_dict(result.best_state)
     parts = {"val": val, "test": test}

@@ -252,12 +252,15 @@ def fit(
     world: World = SINGLE,
     stop_after: int | None = None,
     desc: str = "",
+    checkpoint_every: float = 0.0,
 ) -> FitResult:
     """Train `model` on `train`, keep the weights of the epoch with the lowest validation loss.
 
     `checkpoint`: file written after every epoch and resumed from when it exists with the same
     `key` (the run's config hash). `stop_after`: return after that many epochs in this call (to
     simulate an interruption). `world`: this process's rank when training with DDP.
+    `checkpoint_every`: seconds of training between checkpoints (0 = after every epoch); a
+    resumed run still repeats the uninterrupted one bit for bit, it only redoes more epochs.
     """
     model.to(device)
     net = wrap(model, world, device)
@@ -281,7 +284,7 @@ def fit(
             scaler.load_state_dict(saved["scaler"])
             _set_rng_state(saved["rng"])
             st = saved["loop"]
-    done_now = 0
+    done_now, saved_at = 0, time.perf_counter()
     bar = tqdm(
         total=cfg.epochs,
         initial=st["epoch"],
@@ -316,7 +319,10 @@ def fit(
         done_now += 1
         bar.set_postfix(val_loss=f"{val_loss:.3f}", val_auc=f"{val_auc:.3f}")
         bar.update(1)
-        if checkpoint is not None and world.main:
+        stopping = stop_after is not None and done_now >= stop_after
+        due = time.perf_counter() - saved_at >= checkpoint_every or stopping
+        if checkpoint is not None and world.main and due:
+            saved_at = time.perf_counter()
             save_checkpoint(
                 Path(checkpoint),
                 {
