@@ -139,7 +139,7 @@ def test_ddp_two_cpu_processes_equal_one_process(tmp_path) -> None:
 
 
 def test_modality_dropout_keeps_one_modality_and_is_reproducible() -> None:
-    from tmiclnet.train.trainer import modality_dropout_mask
+    from tmiclnet.train.tensors import modality_dropout_mask
 
     mods = ("radiomics", "text")
     a = modality_dropout_mask(4000, mods, 0.3, seed=1, epoch=2)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tmiclnet.batch import MODALITY_OF, rows_of
+from tmiclnet.batch import MODALITIES, MODALITY_OF, rows_of
 
 Tensors = dict[str, "torch.Tensor | dict[str, torch.Tensor]"]
 
@@ -76,3 +76,24 @@ class TensorData:
                 {"ct_tokens": ct_tokens} if ct_tokens is not None else {"ct": self.inputs["ct"]}
             )
         return TensorData(self.ids, keep, self.labels)
+
+
+def modality_dropout_mask(
+    n: int, modalities: tuple[str, ...], p: float, seed: int, epoch: int
+) -> torch.Tensor:
+    """(n, 3) bool "present" for every training row this epoch: each of the model's modalities
+    is dropped with probability p, and a row that would lose them all keeps one at random.
+
+    Drawn per row from a generator seeded by (seed, epoch), so single-process and DDP runs, and
+    a resumed run, drop the same modalities of the same patients."""
+    present = torch.ones(n, len(MODALITIES), dtype=torch.bool)
+    used = [MODALITIES.index(m) for m in modalities]
+    if p <= 0 or len(used) < 2:
+        return present
+    g = torch.Generator().manual_seed(1_000_003 * seed + epoch)
+    drop = torch.rand(n, len(used), generator=g) < p
+    rescue = torch.randint(len(used), (n,), generator=g)
+    lost_all = drop.all(1)
+    drop[lost_all, rescue[lost_all]] = False
+    present[:, used] = ~drop
+    return present

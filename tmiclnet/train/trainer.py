@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import math
-import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,9 +27,15 @@ from tqdm.auto import tqdm
 
 from tmiclnet.config import Profile
 from tmiclnet.device import amp_enabled, autocast
-from tmiclnet.provenance import atomic_torch_save
+from tmiclnet.train.checkpoint import (
+    cpu_state,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from tmiclnet.train.ddp import SINGLE, World, unwrap, wrap
-from tmiclnet.train.tensors import TensorData
+from tmiclnet.train.tensors import TensorData, modality_dropout_mask
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_auc", "lr", "seconds", "data_seconds"]
 
@@ -73,6 +78,12 @@ class FitResult:
     best_epoch: int
     best_state: dict
     completed: bool  # False when stopped on request (`stop_after`) before the end
+
+    @classmethod
+    def of(cls, state: dict, completed: bool) -> FitResult:
+        """The result held by the loop's state (`fit`'s `st`)."""
+        history = pd.DataFrame(state["history"], columns=HISTORY_COLUMNS)
+        return cls(history, state["best_epoch"], state["best_state"], completed)
 
 
 def epoch_batches(n: int, cfg: TrainConfig, world: World, epoch: int) -> list[torch.Tensor]:
@@ -129,29 +140,6 @@ def auc(labels, probs) -> float:
     return float(roc_auc_score(labels, probs)) if len(np.unique(labels)) == 2 else float("nan")
 
 
-def modality_dropout_mask(
-    n: int, modalities: tuple[str, ...], p: float, seed: int, epoch: int
-) -> torch.Tensor:
-    """(n, 3) bool "present" for every training row this epoch: each of the model's modalities
-    is dropped with probability p, and a row that would lose them all keeps one at random.
-
-    Drawn per row from a generator seeded by (seed, epoch), so single-process and DDP runs, and
-    a resumed run, drop the same modalities of the same patients."""
-    from tmiclnet.batch import MODALITIES
-
-    present = torch.ones(n, len(MODALITIES), dtype=torch.bool)
-    used = [MODALITIES.index(m) for m in modalities]
-    if p <= 0 or len(used) < 2:
-        return present
-    g = torch.Generator().manual_seed(1_000_003 * seed + epoch)
-    drop = torch.rand(n, len(used), generator=g) < p
-    rescue = torch.randint(len(used), (n,), generator=g)
-    lost_all = drop.all(1)
-    drop[lost_all, rescue[lost_all]] = False
-    present[:, used] = ~drop
-    return present
-
-
 def _train_epoch(
     net,
     opt,
@@ -197,39 +185,6 @@ def _validate(net, data: TensorData, device, cfg: TrainConfig) -> tuple[float, f
     return loss, auc(data.labels.numpy(), probabilities(logits)), time.perf_counter() - t0
 
 
-def _rng_state() -> dict:
-    state = {
-        "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state(),
-        "python": random.getstate(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _cpu_state(model: nn.Module) -> dict:
-    return {k: v.detach().to("cpu", copy=True) for k, v in unwrap(model).state_dict().items()}
-
-
-def save_checkpoint(path: Path, payload: dict) -> None:
-    """Write atomically, so a kill during the write leaves the previous checkpoint intact."""
-    atomic_torch_save(path, payload)
-
-
-def load_checkpoint(path: Path) -> dict:
-    # weights_only=False: the file holds NumPy / Python RNG states; it is our own file.
-    return torch.load(path, map_location="cpu", weights_only=False)
-
-
 def make_optimizer(model: nn.Module, cfg: TrainConfig, steps_per_epoch: int):
     """AdamW over trainable parameters, with a one-cycle schedule (warm-up then cosine decay)."""
     params = [p for p in model.parameters() if p.requires_grad]
@@ -273,7 +228,7 @@ def fit(
         "best_epoch": -1,
         "bad": 0,
         "history": [],
-        "best_state": _cpu_state(model),
+        "best_state": cpu_state(model),
     }
     if checkpoint is not None and Path(checkpoint).exists():
         saved = load_checkpoint(checkpoint)
@@ -282,7 +237,7 @@ def fit(
             opt.load_state_dict(saved["optimizer"])
             sched.load_state_dict(saved["scheduler"])
             scaler.load_state_dict(saved["scaler"])
-            _set_rng_state(saved["rng"])
+            set_rng_state(saved["rng"])
             st = saved["loop"]
     done_now, saved_at = 0, time.perf_counter()
     bar = tqdm(
@@ -296,12 +251,7 @@ def fit(
     while st["epoch"] < cfg.epochs and st["bad"] < cfg.patience:
         if stop_after is not None and done_now >= stop_after:
             bar.close()
-            return FitResult(
-                pd.DataFrame(st["history"], columns=HISTORY_COLUMNS),
-                st["best_epoch"],
-                st["best_state"],
-                completed=False,
-            )
+            return FitResult.of(st, completed=False)
         t0 = time.perf_counter()
         lr = opt.param_groups[0]["lr"]
         train_loss, data_s = _train_epoch(
@@ -309,7 +259,7 @@ def fit(
         )
         val_loss, val_auc, _ = _validate(net, val, device, cfg)
         if val_loss < st["best_loss"]:
-            st.update(best_loss=val_loss, best_epoch=st["epoch"], bad=0, best_state=_cpu_state(net))
+            st.update(best_loss=val_loss, best_epoch=st["epoch"], bad=0, best_state=cpu_state(net))
         else:
             st["bad"] += 1
         st["history"].append(
@@ -327,18 +277,13 @@ def fit(
                 Path(checkpoint),
                 {
                     "key": key,
-                    "model": _cpu_state(net),
+                    "model": cpu_state(net),
                     "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(),
                     "scaler": scaler.state_dict(),
-                    "rng": _rng_state(),
+                    "rng": rng_state(),
                     "loop": copy.deepcopy(st),
                 },
             )
     bar.close()
-    return FitResult(
-        pd.DataFrame(st["history"], columns=HISTORY_COLUMNS),
-        st["best_epoch"],
-        st["best_state"],
-        completed=True,
-    )
+    return FitResult.of(st, completed=True)
