@@ -52,13 +52,7 @@ class CTBackbone(nn.Module):
     per fold and cache the tokens, then build models with `use_ct_tokens=True`.
     """
 
-    def __init__(
-        self,
-        depth: int = 10,
-        widen: float = 0.25,
-        conv1_stride: int = 2,
-        channels_last: bool = False,
-    ) -> None:
+    def __init__(self, depth: int, widen: float, conv1_stride: int, channels_last: bool) -> None:
         super().__init__()
         block, layers = RESNET_LAYOUTS.get(depth, (None, None))
         if block is None:
