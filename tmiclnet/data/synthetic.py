@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from tmiclnet.batch import MODALITIES
 from tmiclnet.data.pbc import TEXT_FIELDS, load_table
-
-MODALITIES = ("ct", "radiomics", "text")
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from tmiclnet.batch import MODALITIES
 from tmiclnet.config import Profile, cache_root
 from tmiclnet.provenance import atomic_torch_save
 from tmiclnet.train.folds import FoldSplit
 from tmiclnet.train.tensors import TensorData
-
-MODALITIES = ("ct", "radiomics", "text")
 
 
 @dataclass
