@@ -14,7 +14,8 @@ MODELS = "ct_only,radiomics_only,text_only,tmiclnet_tokens"
 
 
 @pytest.mark.slow
-def test_foreign_cohort_trains_and_evaluates(tmp_path, capsys) -> None:
+def test_foreign_cohort_trains_and_evaluates(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TMICLNET_CACHE", str(tmp_path / "cache"))
     source = cohorts.build("synthetic", get_profile("quick"), tmp_path / "generated", n_jobs=1)
     own = tmp_path / "own" / "foreign"
     assert tmiclnet(["data", "foreign", "--cohort", str(source), "--out", str(own)]) == 0
@@ -36,4 +37,5 @@ def test_foreign_cohort_trains_and_evaluates(tmp_path, capsys) -> None:
     for model in [*MODELS.split(","), "logreg_clinical", "mayo_risk"]:
         assert model in shown, model
     assert (tmp_path / "generated" / "synthetic").exists()  # the source cohort is untouched
-    assert sorted(p.name for p in (tmp_path / "own").iterdir()) == ["cache", "foreign", "results"]
+    assert sorted(p.name for p in (tmp_path / "own").iterdir()) == ["foreign", "results"]
+    assert list((tmp_path / "cache" / "ct").glob("ct_foreign_*.pt"))  # caches: the cache root
