@@ -74,3 +74,19 @@ def test_same_named_cohorts_in_two_data_folders_never_share_volumes(tmp_path, mo
             keys.append(key)
             values.append(float(ct.max()))
     assert len(set(keys)) == 4 and values == [1.0, 2.0, 1.0, 2.0]
+
+
+def test_an_edit_of_the_common_grid_code_is_never_served_stale(tmp_path, monkeypatch) -> None:
+    """The CT key covers the grid code of mixed-spacing cohorts, not only the transforms."""
+    monkeypatch.setenv("TMICLNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(dataset, "CTDataset", FakeCT)
+    profile = config.get_profile("quick")
+    cohort = _cohort(tmp_path / "one", b"\x01", True)
+    _, before = features.ct_volumes(cohort, profile)
+    real = features._file_sha
+
+    def edited(path):
+        return "edited" if Path(path).name == "grid.py" else real(path)
+
+    monkeypatch.setattr(features, "_file_sha", edited)
+    assert features.ct_volumes(cohort, profile)[1] != before

@@ -41,9 +41,17 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+# The code that turns a cohort's files into CT tensors: the transforms and the common grid of a
+# cohort of mixed spacings (an edit to any of them must not be served from the cache).
+CT_TRANSFORM_SOURCES = ("dataset.py", "grid.py", "facts.py")
+
+
 def _unlisted_images(cohort) -> list[str]:
     """sha256 of the images that cohort.json does not list (a hand-written manifest may omit
-    them); empty for a generated cohort, whose manifest lists every file."""
+    them); empty for a generated cohort, whose manifest lists every file, and for a folder without
+    cohort.json, whose content digest already covers every file."""
+    if not (Path(cohort.root) / "cohort.json").exists():
+        return []
     listed = (getattr(cohort, "manifest", None) or {}).get("files", {})
     return [
         _file_sha(cohort.image_path(pid))
@@ -58,8 +66,9 @@ def ct_volumes(
     """(N,1,D,H,W) volumes of every patient through `CTDataset(train=False)`, cached on disk.
 
     The cache key covers the cohort manifest (sha256 of every file), the volume shape and the
-    transform code, so a regenerated cohort or an edited transform is never served stale, and two
-    cohorts of one name in different data folders can share the cache.
+    transform code (`CT_TRANSFORM_SOURCES`), so a regenerated cohort or an edited transform is
+    never served stale, and two cohorts of one name in different data folders can share the
+    cache.
 
     Args:
         cohort: the cohort (`tmiclnet.data.cohort.Cohort`).
@@ -75,7 +84,7 @@ def ct_volumes(
             [
                 content_digest(cohort.root),  # cohort.json's sha256, or the files' if none
                 str(profile.volume_shape),
-                _file_sha(Path(dataset.__file__)),
+                *(_file_sha(Path(dataset.__file__).with_name(n)) for n in CT_TRANSFORM_SOURCES),
                 ",".join(cohort.ids),
                 *_unlisted_images(cohort),
             ]
