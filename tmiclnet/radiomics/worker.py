@@ -102,7 +102,9 @@ def _mask_voxels(mask: str) -> str:
     try:
         import SimpleITK as sitk
 
-        arr = sitk.GetArrayViewFromImage(sitk.ReadImage(mask))
+        # a copy, not GetArrayViewFromImage: a view of the temporary image would read freed
+        # memory once the image is collected (it made this count flaky: "2 voxels" for empty)
+        arr = sitk.GetArrayFromImage(sitk.ReadImage(mask))
         return f"mask has {int(np.count_nonzero(arr == 1))} voxel(s) labelled 1"
     except Exception as exc:  # the mask itself may be unreadable
         return f"mask unreadable: {exc}"
