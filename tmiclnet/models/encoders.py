@@ -255,7 +255,7 @@ class TextEncoder(nn.Module):
     mean. `mode="released"`: one vector, Linear(H, dim) on the language model's pooler output, as
     the authors' `fc_text(bert(...).pooler_output)`; where no pooler output exists (frozen cached
     states, which hold no pooler state, or a model without a pooler) on the mean of the real
-    states, the frozen all-MiniLM-L6-v2's own sentence vector (it is trained for mean pooling).
+    states: all-MiniLM-L6-v2 is trained to be read by mean pooling, not through its pooler.
     """
 
     def __init__(
