@@ -2,7 +2,12 @@
 
 The two model variants read different parts of the same output: the `tokens` variant attends over
 the tokens (CT feature-map cells, one token per radiomic family, the language model's token
-states); the `released` variant uses only the pooled vector, as the authors' code does.
+states); the `released` variant uses only the pooled vector, built the way the authors' code
+builds it (`mode="released"`): CT = the feature map's global average -> Linear(C, 400) ->
+Linear(400, dim), as their Kinetics ResNet's 400-way fc followed by their Linear(400, 256); text =
+Linear(H, dim) on the language model's pooler output (fine-tuned path) or on the mean of the
+frozen states (no pooler state is cached: see book/released_vs_paper.md); no LayerNorm after
+either, as in their code.
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from dataclasses import dataclass
 import torch
 from monai.networks.nets import ResNet
 from torch import nn
+
+ENCODER_MODES = ("tokens", "released")
+RELEASED_CT_WIDTH = 400  # the release's CT vector: its Kinetics ResNet-50's 400-way fc
 
 # MONAI's 3-D ResNets: depth -> (block, layers); widths 64,128,256,512 times widen_factor
 RESNET_LAYOUTS = {
@@ -90,8 +98,27 @@ class CTBackbone(nn.Module):
         return self.feature_map(ct).flatten(2).transpose(1, 2)  # (B, d*h*w, C)
 
 
+def check_mode(mode: str) -> str:
+    """The encoder mode, or a ValueError naming the valid ones."""
+    if mode not in ENCODER_MODES:
+        raise ValueError(f"encoder mode {mode!r}: use one of {ENCODER_MODES}")
+    return mode
+
+
+def one_token(vector: torch.Tensor) -> Encoded:
+    """A (B,dim) vector as an Encoded holding it as the single token: what the released variant
+    reads."""
+    mask = torch.ones(vector.shape[0], 1, dtype=torch.bool, device=vector.device)
+    return Encoded(vector.unsqueeze(1), mask, vector)
+
+
 class CTEncoder(nn.Module):
-    """CT volume (or cached raw tokens) -> Encoded; no backbone when the tokens are cached."""
+    """CT volume (or cached raw tokens) -> Encoded; no backbone when the tokens are cached.
+
+    `mode="tokens"`: every feature-map cell projected to `dim` (Linear + LayerNorm), pooled = their
+    mean. `mode="released"`: the authors' vector, global average of the cells -> Linear(C, 400) ->
+    Linear(400, dim), returned as one token.
+    """
 
     def __init__(
         self,
@@ -102,13 +129,20 @@ class CTEncoder(nn.Module):
         token_dim: int | None = None,
         conv1_stride: int = 2,
         channels_last: bool = False,
+        mode: str = "tokens",
     ) -> None:
         super().__init__()
+        self.mode = check_mode(mode)
         self.backbone = (
             None if use_tokens else CTBackbone(depth, widen, conv1_stride, channels_last)
         )
         self.token_dim = token_dim or ct_token_dim(depth, widen)
-        self.proj = nn.Sequential(nn.Linear(self.token_dim, dim), nn.LayerNorm(dim))
+        if mode == "released":
+            self.fc = nn.Sequential(
+                nn.Linear(self.token_dim, RELEASED_CT_WIDTH), nn.Linear(RELEASED_CT_WIDTH, dim)
+            )
+        else:
+            self.proj = nn.Sequential(nn.Linear(self.token_dim, dim), nn.LayerNorm(dim))
 
     def forward(self, batch: dict) -> Encoded:
         if "ct_tokens" in batch:
@@ -122,6 +156,8 @@ class CTEncoder(nn.Module):
             )
         if raw.dim() != 3 or raw.shape[-1] != self.token_dim:
             raise ValueError(f"CT tokens must be (B,N,{self.token_dim}), got {tuple(raw.shape)}")
+        if self.mode == "released":
+            return one_token(self.fc(raw.mean(1)))
         tokens = self.proj(raw)
         mask = torch.ones(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
         return Encoded(tokens, mask, tokens.mean(1))
@@ -214,12 +250,24 @@ class TextEncoder(nn.Module):
     projection trains. Fine-tuned: the batch carries `input_ids`/`attention_mask` and the language
     model trains too. `language_model` is a folder/hub name (loaded offline by `tmiclnet.text.load`)
     or an already built transformers model.
+
+    `mode="tokens"`: every state projected to `dim` (Linear + LayerNorm), pooled = their masked
+    mean. `mode="released"`: one vector, Linear(H, dim) on the language model's pooler output, as
+    the authors' `fc_text(bert(...).pooler_output)`; where no pooler output exists (frozen cached
+    states, which hold no pooler state, or a model without a pooler) on the mean of the real
+    states: all-MiniLM-L6-v2 is trained to be read by mean pooling, not through its pooler.
     """
 
     def __init__(
-        self, dim: int = 256, text_dim: int = 384, language_model=None, finetune: bool = False
+        self,
+        dim: int = 256,
+        text_dim: int = 384,
+        language_model=None,
+        finetune: bool = False,
+        mode: str = "tokens",
     ) -> None:
         super().__init__()
+        self.mode = check_mode(mode)
         self.finetune = finetune
         self.lm = None
         if language_model is not None:
@@ -232,7 +280,10 @@ class TextEncoder(nn.Module):
             text_dim = self.lm.config.hidden_size
             self.lm.requires_grad_(finetune)
         self.text_dim = text_dim
-        self.proj = nn.Sequential(nn.Linear(text_dim, dim), nn.LayerNorm(dim))
+        if mode == "released":
+            self.fc = nn.Linear(text_dim, dim)
+        else:
+            self.proj = nn.Sequential(nn.Linear(text_dim, dim), nn.LayerNorm(dim))
 
     def train(self, mode: bool = True) -> TextEncoder:
         super().train(mode)
@@ -240,9 +291,10 @@ class TextEncoder(nn.Module):
             self.lm.eval()  # a frozen model keeps dropout off
         return self
 
-    def _states(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    def _states(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(token states, mask, the model's pooler output or None)."""
         if "text_tokens" in batch:
-            return batch["text_tokens"], batch["text_mask"].bool()
+            return batch["text_tokens"], batch["text_mask"].bool(), None
         if "text" not in batch or self.lm is None:
             raise KeyError(
                 "the text encoder needs batch['text_tokens'] + batch['text_mask'] "
@@ -252,13 +304,17 @@ class TextEncoder(nn.Module):
         enc = batch["text"]
         with torch.set_grad_enabled(self.finetune and torch.is_grad_enabled()):
             out = self.lm(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
-        return out.last_hidden_state, enc["attention_mask"].bool()
+        pooler = getattr(out, "pooler_output", None)
+        return out.last_hidden_state, enc["attention_mask"].bool(), pooler
 
     def forward(self, batch: dict) -> Encoded:
-        states, mask = self._states(batch)
+        states, mask, pooler = self._states(batch)
         if states.dim() != 3 or states.shape[-1] != self.text_dim:
             raise ValueError(
                 f"text token states must be (B,L,{self.text_dim}), got {tuple(states.shape)}"
             )
+        if self.mode == "released":
+            vector = pooler if pooler is not None else masked_mean(states, mask)
+            return one_token(self.fc(vector.float()))
         tokens = self.proj(states.float())
         return Encoded(tokens, mask, masked_mean(tokens, mask))

@@ -4,6 +4,9 @@ Paper: each modality's features attend to themselves before fusion. Released cod
 is ONE token, so the softmax over a single key is always 1 and the block reduces to
 LN(x + W_o W_v x) - an MLP with a residual. The `tokens` variant gives IMA something to attend
 over (feature-map cells, radiomic families, words) and pools the tokens with a learned query.
+The released block keeps the authors' settings: dropout 0.5 on the attention weights (their
+`nn.Dropout()`; with one key it zeroes or doubles each head's value in training), dropout 0.2 on
+the output and LayerNorm eps 1e-12.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import torch
 from torch import nn
 
 from tmiclnet.models.encoders import masked_mean
+
+RELEASED_ATTENTION_DROPOUT = 0.5  # the release's attn_dropout = nn.Dropout(), p = 0.5
+RELEASED_LN_EPS = 1e-12  # the release's TF-style LayerNorm
 
 
 def safe_padding_mask(mask: torch.Tensor) -> torch.Tensor:
@@ -29,13 +35,24 @@ def safe_padding_mask(mask: torch.Tensor) -> torch.Tensor:
 
 
 class SelfAttentionBlock(nn.Module):
-    """Multi-head self-attention + dropout + residual + LayerNorm (the IMA block of the paper)."""
+    """Multi-head self-attention + dropout + residual + LayerNorm (the IMA block of the paper).
 
-    def __init__(self, dim: int = 256, heads: int = 16, dropout: float = 0.2) -> None:
+    `attn_dropout` (default: `dropout`) drops attention weights, `dropout` the block's output.
+    """
+
+    def __init__(
+        self,
+        dim: int = 256,
+        heads: int = 16,
+        dropout: float = 0.2,
+        attn_dropout: float | None = None,
+        eps: float = 1e-5,
+    ) -> None:
         super().__init__()
-        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        p_attn = dropout if attn_dropout is None else attn_dropout
+        self.attn = nn.MultiheadAttention(dim, heads, dropout=p_attn, batch_first=True)
         self.drop = nn.Dropout(dropout)
-        self.norm = nn.LayerNorm(dim)
+        self.norm = nn.LayerNorm(dim, eps=eps)
 
     def forward(
         self, tokens: torch.Tensor, mask: torch.Tensor
@@ -72,7 +89,8 @@ class IMA(nn.Module):
     """Intra-modal aggregation in one of the two variants, or switched off (the no-IMA ablation).
 
     forward(tokens, mask) -> (tokens after self-attention, pooled vector, attention maps).
-    - released: the input is one token (the encoder's pooled vector); self-attention over it.
+    - released: the input is one token (the encoder's pooled vector); self-attention over it,
+      with the release's attention dropout (0.5) and LayerNorm eps (1e-12).
     - tokens: self-attention over the tokens, then attention pooling.
     - enabled=False: tokens pass unchanged; the vector is their masked mean.
     """
@@ -87,7 +105,18 @@ class IMA(nn.Module):
     ) -> None:
         super().__init__()
         self.variant, self.enabled = variant, enabled
-        self.block = SelfAttentionBlock(dim, heads, dropout) if enabled else None
+        released = variant == "released"
+        self.block = (
+            SelfAttentionBlock(
+                dim,
+                heads,
+                dropout,
+                attn_dropout=RELEASED_ATTENTION_DROPOUT if released else None,
+                eps=RELEASED_LN_EPS if released else 1e-5,
+            )
+            if enabled
+            else None
+        )
         self.pool = AttentionPool(dim) if enabled and variant == "tokens" else None
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor):

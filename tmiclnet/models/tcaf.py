@@ -3,7 +3,9 @@
 Paper: each modality attends to the others. Released code: the 256 channels of a modality's
 vector are treated as 256 tokens of width 1; attention runs in a cycle (text queries radiomics,
 radiomics queries CT, CT queries text) with one head whose Q, K and V are scalar affine maps,
-and each output is Linear(2,1) over [x, context]: 3 x (2+2+2+3) = 27 parameters in all.
+and each output is Linear(2,1) over [x, context]: 3 x (2+2+2+3) = 27 parameters in all. As in
+their code, the attention weights pass a Dropout(0.1) before they weigh the values (the scale
+1/sqrt(width) is 1 for width 1).
 The `tokens` variant is what the words describe: each modality's IMA vector queries the tokens of
 the other modalities with multi-head attention; missing modalities are masked out of the keys.
 """
@@ -15,19 +17,25 @@ from torch import nn
 
 from tmiclnet.models.ima import safe_padding_mask
 
+RELEASED_TCAF_DROPOUT = 0.1  # the release's Dropout(0.1) on the attention weights
+
 
 class ScalarCrossAttention(nn.Module):
-    """One released unit: x (B,C) queries y (B,C); every channel is a 1-wide token. 9 parameters."""
+    """One released unit: x (B,C) queries y (B,C); every channel is a 1-wide token. 9 parameters.
 
-    def __init__(self) -> None:
+    Returns the output and the attention weights before dropout (what the maps show).
+    """
+
+    def __init__(self, dropout: float = RELEASED_TCAF_DROPOUT) -> None:
         super().__init__()
         self.q, self.k, self.v = nn.Linear(1, 1), nn.Linear(1, 1), nn.Linear(1, 1)
         self.out = nn.Linear(2, 1)
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x1, y1 = x.unsqueeze(-1), y.unsqueeze(-1)  # (B, C, 1)
         weights = torch.softmax(self.q(x1) @ self.k(y1).transpose(1, 2), dim=-1)  # (B, C, C)
-        context = weights @ self.v(y1)
+        context = self.drop(weights) @ self.v(y1)
         return self.out(torch.cat([x1, context], dim=-1)).squeeze(-1), weights
 
 
@@ -51,9 +59,9 @@ class ReleasedTCAF(nn.Module):
     """The authors' scalar-token cycle; (B,k,C) vectors -> (B,k,C) outputs; 9 parameters per
     modality."""
 
-    def __init__(self, n_modalities: int = 3) -> None:
+    def __init__(self, n_modalities: int = 3, dropout: float = RELEASED_TCAF_DROPOUT) -> None:
         super().__init__()
-        self.units = nn.ModuleList(ScalarCrossAttention() for _ in range(n_modalities))
+        self.units = nn.ModuleList(ScalarCrossAttention(dropout) for _ in range(n_modalities))
 
     def forward(self, vectors: torch.Tensor, present: torch.Tensor):
         ctx_idx = cycle_context(present)

@@ -38,7 +38,8 @@ class TMICLNet(nn.Module):
     Args:
         modalities: the modalities the model reads, any non-empty subset of `MODALITIES`.
         variant: "tokens" (the paper: attention over tokens) or "released" (the authors' code:
-            one pooled vector per modality).
+            one vector per modality, built as their encoders build it; their dropouts, their
+            DenseNet head).
         ima: run intra-modal attention (False: tokens mean-pooled instead).
         fusion: "tcaf" (cross-attention fusion) or "concat" (concatenated vectors).
         w1: weight of the TMFF loss's intra-modal term.
@@ -58,7 +59,9 @@ class TMICLNet(nn.Module):
         ct_channels_last: run the ResNet in channels-last 3-D memory format (faster on a CPU).
         dim: width of every token after the encoders.
         heads: attention heads (default 16 for "released", as the paper; 4 for "tokens").
-        dropout: dropout of IMA and the MLP head.
+        dropout: dropout of IMA's output and the MLP head (IMA's attention weights too in the
+            tokens variant; the released variant keeps the authors' 0.5 there, 0.1 in TCAF and
+            0.5 in the DenseNet head).
         head: size of the released variant's 1-D DenseNet head ("small" or "densenet121").
     """
 
@@ -98,10 +101,11 @@ class TMICLNet(nn.Module):
         self.modalities = tuple(m for m in MODALITIES if m in modalities)
         self.variant, self.fusion, self.w1, self.w2 = variant, fusion, w1, w2
         enc: dict[str, nn.Module] = {}
+        enc_mode = "released" if variant == "released" else "tokens"  # how vectors are made
         if "ct" in self.modalities:
             enc["ct"] = CTEncoder(
                 dim, ct_depth, ct_widen, use_ct_tokens, ct_token_dim, ct_conv1_stride,
-                ct_channels_last,
+                ct_channels_last, mode=enc_mode,
             )  # fmt: skip
         if "radiomics" in self.modalities:
             mode = "families" if variant == "tokens" else "mlp"
@@ -114,7 +118,7 @@ class TMICLNet(nn.Module):
                 raise ValueError(
                     "use_text_tokens=False needs text_model (a folder, hub name or model)"
                 )
-            enc["text"] = TextEncoder(dim, text_dim, lm, text_finetune)
+            enc["text"] = TextEncoder(dim, text_dim, lm, text_finetune, mode=enc_mode)
         self.encoders = nn.ModuleDict(enc)
         heads = heads or (16 if variant == "released" else 4)  # the paper's 16; tokens: cheaper
         self.ima = nn.ModuleDict(
@@ -158,7 +162,8 @@ class TMICLNet(nn.Module):
             for p, w in maps.items():
                 attention[f"tcaf/{self.modalities[p]}"] = w
             attention["tcaf/context"] = ctx
-            return stand_in(outs).flatten(1)
+            # the release concatenates text, radiomics, CT: the reverse of MODALITIES
+            return stand_in(outs).flip(1).flatten(1)
         outs, maps = self.tcaf(vecs, toks, masks, present)
         for p, w in maps.items():
             attention[f"tcaf/{self.modalities[p]}"] = w
