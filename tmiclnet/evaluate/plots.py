@@ -2,6 +2,7 @@
 
 Every function takes {model: predictions} (as from `results.load_predictions`), scores the test
 split only and returns a matplotlib Figure, so notebooks just display it and tests count its lines.
+A classical reference's legend entry says what it sees (`references.legend_label`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
+
+from tmiclnet.evaluate.references import legend_label
 
 FPR_GRID = np.linspace(0.0, 1.0, 101)
 
@@ -57,7 +60,7 @@ def roc_figure(preds_by_model: dict[str, pd.DataFrame], title: str = "ROC (test 
     for name, preds in preds_by_model.items():
         mean, sd = roc_band(preds)
         auc = np.trapezoid(mean, FPR_GRID)
-        ax.plot(FPR_GRID, mean, label=f"{name} (AUC of mean curve {auc:.2f})")
+        ax.plot(FPR_GRID, mean, label=f"{legend_label(name)}, AUC of mean curve {auc:.2f}")
         ax.fill_between(FPR_GRID, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), alpha=0.15)
     return _diagonal_figure(fig, ax, "1 - specificity (FPR)", "sensitivity (TPR)", title, 1.01)
 
@@ -82,7 +85,7 @@ def calibration_figure(
         frac, mean_pred = calibration_curve(
             t["label"], t["prob"], n_bins=n_bins, strategy="quantile"
         )
-        ax.plot(mean_pred, frac, marker="o", label=name)
+        ax.plot(mean_pred, frac, marker="o", label=legend_label(name))
     xlabel, ylabel = "mean predicted probability", "observed fraction positive"
     return _diagonal_figure(fig, ax, xlabel, ylabel, title, 1.0, legend="upper left")
 
@@ -120,7 +123,7 @@ def decision_figure(
     for name, preds in preds_by_model.items():
         t = _test(preds)
         label = t["label"].to_numpy(int)
-        ax.plot(thresholds, net_benefit(label, t["prob"], thresholds), label=name)
+        ax.plot(thresholds, net_benefit(label, t["prob"], thresholds), label=legend_label(name))
     prevalence = label.mean()
     ax.plot(
         thresholds,
