@@ -311,6 +311,9 @@ def ensure_references(
         schema: the cohort's `tmiclnet.data.schema` (declared predictors, types, Mayo mapping).
         val_fraction: the profile's validation fraction (`run.profile.val_fraction`).
     """
+    if "label" not in folds.columns:  # folds.csv has it; a hand-made table may not
+        by_id = labels.set_axis(labels.index.astype(str))
+        folds = folds.assign(label=by_id.loc[folds["id"].astype(str)].to_numpy(int))
     key = content_key(clinical, labels, folds, seed, extra, schema, val_fraction)
     n_folds = folds["fold"].nunique()
     names = reference_names(clinical, extra, schema)

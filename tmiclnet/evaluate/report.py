@@ -258,3 +258,37 @@ def has_results(data_dir: str | os.PathLike, name: str) -> bool:
     return (results_dir / name / "folds.csv").exists() and bool(
         results.trained_models(results_dir, name)
     )
+
+
+def trial_summary(rep: Report) -> str:
+    """The trial table in one Markdown paragraph, written from its numbers (no hand-typed result).
+
+    Used by notebook 09 (evaluation).
+
+    Args:
+        rep: a report from `build_report` / `evaluate_cohort`; its `trial` table may be None.
+    """
+    if rep.trial is None:
+        return f"Mayo score on non-trial patients: {rep.trial_note}."
+
+    def auc(model: str, group: str) -> str:
+        if (model, group) not in rep.trial.index:
+            return "not available"
+        r = rep.trial.loc[(model, group)]
+        if pd.isna(r["auc"]):
+            return f"undefined ({r['n']} patients, {r['events']} deaths: one class only)"
+        return f"AUC {r['auc']:.3f} (95 % CI {r['lo']:.3f} to {r['hi']:.3f})"
+
+    non = rep.trial.loc[("mayo_risk", "non-trial")]
+    text = (
+        f"On the {non['n']} non-trial patients ({non['events']} deaths), whose outcomes the Mayo "
+        f"coefficients never saw, `mayo_risk` reaches {auc('mayo_risk', 'non-trial')}; on the "
+        f"trial patients, in-sample for its coefficients, {auc('mayo_risk', 'trial')}."
+    )
+    if ("mayo_refit", "all") in rep.trial.index:
+        text += (
+            f" `mayo_refit`, fitted on each training fold only, reaches "
+            f"{auc('mayo_refit', 'non-trial')} on the non-trial and {auc('mayo_refit', 'all')} "
+            "on all patients."
+        )
+    return text
