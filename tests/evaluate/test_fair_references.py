@@ -184,8 +184,12 @@ def test_trial_table_scores_exactly_the_non_trial_patients(tmp_path) -> None:
     assert row["lo"] <= row["auc"] <= row["hi"] and row["hi"] - row["lo"] > 0
     assert rep.trial.loc[("mayo_risk", "trial"), "n"] == 70
     assert set(rep.trial.index.get_level_values("model")) == {"mayo_risk", "mayo_refit"}
+    text = report.trial_summary(rep)  # the notebook's sentence, written from these numbers
+    assert f"On the 20 non-trial patients ({row['events']} deaths)" in text
+    assert f"AUC {row['auc']:.3f} (95 % CI {row['lo']:.3f} to {row['hi']:.3f})" in text
     plain = report.build_report(tmp_path, "toy", n_boot=20)  # no trial recorded
     assert plain.trial is None and plain.trial_note.startswith("not applicable")
+    assert "not applicable" in report.trial_summary(plain)
 
 
 def test_labels_in_every_table_and_figure(tmp_path) -> None:

@@ -35,14 +35,19 @@ def roc_band(preds: pd.DataFrame, grid: np.ndarray = FPR_GRID) -> tuple[np.ndarr
     return tprs.mean(axis=0), tprs.std(axis=0, ddof=1) if len(tprs) > 1 else np.zeros_like(grid)
 
 
-def _diagonal_figure(
-    fig: Figure, ax, xlabel: str, ylabel: str, title: str, ymax: float, legend: str = "lower right"
-) -> Figure:
+def _diagonal_figure(fig: Figure, ax, xlabel: str, ylabel: str, title: str, ymax: float) -> Figure:
     """Finish a unit-square figure (ROC, calibration): the y = x reference, labels, legend."""
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xlim=(0, 1), ylim=(0, ymax))
-    ax.legend(fontsize=7, loc=legend)
+    return _legend_below(fig, ax)
+
+
+def _legend_below(fig: Figure, ax) -> Figure:
+    """The legend under the axes, one entry a line at 10 pt: the references' entries say what
+    they see, too long to sit over the curves (the notebook's inline figures, saved with a tight
+    bounding box, grow to hold it)."""
     fig.tight_layout()
+    ax.legend(fontsize=10, loc="upper left", bbox_to_anchor=(-0.12, -0.12), frameon=False)
     return fig
 
 
@@ -87,7 +92,7 @@ def calibration_figure(
         )
         ax.plot(mean_pred, frac, marker="o", label=legend_label(name))
     xlabel, ylabel = "mean predicted probability", "observed fraction positive"
-    return _diagonal_figure(fig, ax, xlabel, ylabel, title, 1.0, legend="upper left")
+    return _diagonal_figure(fig, ax, xlabel, ylabel, title, 1.0)
 
 
 def net_benefit(label: np.ndarray, prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -139,9 +144,7 @@ def decision_figure(
         title=title,
         ylim=(-0.05, max(prevalence, 0.05) * 1.1),
     )
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return _legend_below(fig, ax)
 
 
 def training_figure(history: pd.DataFrame, title: str = "Training curves") -> Figure:

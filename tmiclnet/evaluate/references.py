@@ -57,7 +57,7 @@ REFERENCE_LABELS = {
 }
 SHORT_LABELS = {
     "logreg_clinical": "note fields + exact stage, hepato, ascites",
-    "logreg_note_fields": "note fields (what the text sees)",
+    "logreg_note_fields": "note fields: what the text sees",
     "mayo_risk": "Mayo trial coefficients: in-sample for trial patients",
     "mayo_refit": "Mayo inputs refitted on each training fold",
 }
