@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 
 from tmiclnet import results  # noqa: E402
 from tmiclnet.evaluate import metrics, plots, references  # noqa: E402
+from tmiclnet.train import folds as folds_mod  # noqa: E402
 
 
 def fake_results(root, cohort="toy", models=("a", "b"), n=40, folds=2, seed=0) -> None:
@@ -144,9 +145,9 @@ def _clinical(n=60, seed=0):
 
 def test_logreg_scaler_sees_training_rows_only() -> None:
     clin, y, folds = _clinical()
-    train = folds.loc[folds.fold != 0, "id"].tolist()
-    test = folds.loc[folds.fold == 0, "id"].tolist()
-    _, thr, model = references.fit_logreg_fold(clin, y, train, test)
+    split = folds_mod.split(folds, 0, 0.25, 0)  # the networks' train/val split of fold 0
+    train, test = split.train, split.test
+    _, thr, model = references.fit_logreg_fold(clin, y, split)
     scaler = model.named_steps["prep"].named_transformers_["num"][-1]
     num_cols = model.named_steps["prep"].transformers_[0][2]
     assert "time" not in num_cols  # outcome fields are never predictors
@@ -155,7 +156,7 @@ def test_logreg_scaler_sees_training_rows_only() -> None:
     # wild test rows change nothing that was fitted
     wild = clin.copy()
     wild.loc[test, ["age", "bili"]] = 1e6
-    _, thr2, model2 = references.fit_logreg_fold(wild, y, train, test)
+    _, thr2, model2 = references.fit_logreg_fold(wild, y, split)
     assert thr2 == thr
     np.testing.assert_allclose(model2.named_steps["clf"].coef_, model.named_steps["clf"].coef_)
 
@@ -163,10 +164,11 @@ def test_logreg_scaler_sees_training_rows_only() -> None:
 def test_references_write_the_results_layout(tmp_path) -> None:
     clin, y, folds = _clinical()
     names = references.ensure_references(clin, y, folds, tmp_path, "toy")
-    assert names == ["logreg_clinical", "mayo_risk"]
+    assert names == ["logreg_clinical", "mayo_risk", "mayo_refit"]
     for name in names:
         preds = results.load_predictions(tmp_path, "toy", name)
-        assert sorted(preds["id"]) == sorted(folds["id"]) and set(preds["split"]) == {"test"}
+        test = preds[preds["split"] == "test"]
+        assert sorted(test["id"]) == sorted(folds["id"]) and set(preds["split"]) == {"val", "test"}
         assert preds["prob"].between(0, 1).all()
         thr = json.loads((tmp_path / "toy" / name / "fold0" / "threshold.json").read_text())
         assert 0 <= thr["threshold"] <= 1
@@ -208,7 +210,7 @@ def test_tables_ablation_and_differences(tmp_path) -> None:
     fake_results(tmp_path, models=names)
     preds = {m: results.load_predictions(tmp_path, "toy", m) for m in names}
     comp = tables.comparison(preds)
-    assert comp.shape == (4, 6) and "private cohort" in comp.index[-1]
+    assert comp.shape == (4, 7) and "private cohort" in comp.index[-1]
     assert comp.loc[comp.index[-1], "auc"] == "0.822"
     abl = tables.ablation(preds, n_boot=50)
     assert list(abl.index) == ["tmiclnet_tokens", "no_ima"]
@@ -233,14 +235,15 @@ def test_references_are_keyed_by_content_and_reports_build(tmp_path) -> None:
     changed = clin.assign(age=clin["age"] + 1)
     assert references.content_key(changed, y, folds, 0) != references.content_key(clin, y, folds, 0)
     rep = report.build_report(tmp_path, "toy", n_boot=20)
-    assert rep.models == ["logreg_clinical", "mayo_risk"] and rep.ablation is None and rep.notes
+    assert rep.models == ["logreg_clinical", "mayo_refit", "mayo_risk"]
+    assert rep.ablation is None and rep.notes
 
 
 def test_clinical_reference_uses_recorded_extra_fields(tmp_path) -> None:
     clin, y, folds = _clinical()
     extra = pd.DataFrame({"stage": np.where(y == 1, 4, 2)}, index=clin.index)
     names = references.ensure_references(clin, y, folds, tmp_path, "toy", extra=extra)
-    assert names == ["logreg_clinical", "logreg_note_fields", "mayo_risk"]
+    assert names == ["logreg_clinical", "logreg_note_fields", "mayo_risk", "mayo_refit"]
     done = json.loads((tmp_path / "toy" / "logreg_clinical" / "fold0" / "done.json").read_text())
     note = json.loads((tmp_path / "toy" / "logreg_note_fields" / "fold0" / "done.json").read_text())
     assert "stage" in done["columns"] and "stage" not in note["columns"]

@@ -8,7 +8,8 @@ import pandas as pd
 
 from tmiclnet import options
 from tmiclnet.cli_errors import OneLineParser, UsageError
-from tmiclnet.evaluate import report
+from tmiclnet.config import get_profile
+from tmiclnet.evaluate import mayo, report
 from tmiclnet.provenance import atomic_write_text
 
 
@@ -45,17 +46,22 @@ def main(argv: list[str] | None = None) -> int:
             f"(python -m tmiclnet train --cohort {args.cohort} --model all)"
         )
     if not args.no_references:
-        print("references:", ", ".join(report.add_references(cohort, results_dir, args.seed)))
-    rep = report.build_report(results_dir, cohort.name, cohort.oracle_auc, args.n_boot, args.seed)
+        val_fraction = get_profile(args.profile).val_fraction  # the networks' train/val split
+        names = report.add_references(cohort, results_dir, args.seed, val_fraction)
+        print("references:", ", ".join(names))
+    trial = mayo.trial_membership(cohort)
+    rep = report.build_report(
+        results_dir, cohort.name, cohort.oracle_auc, args.n_boot, args.seed, trial
+    )
     out = results_dir / cohort.name / "evaluation"
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        for name in ("comparison", "differences", "ablation", "oracle"):
+        for name in ("comparison", "differences", "ablation", "oracle", "references", "trial"):
             table = getattr(rep, name)
             if table is None:
                 continue
             print(f"\n## {name}\n{table}")
             atomic_write_text(out / f"{name}.csv", table.to_csv())
-    for note in rep.notes:
+    for note in [*rep.notes, f"Mayo score by trial membership: {rep.trial_note}"]:
         print("note:", note)
     print(f"\ntables written to {out}")
     return 0

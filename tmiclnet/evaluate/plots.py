@@ -2,6 +2,7 @@
 
 Every function takes {model: predictions} (as from `results.load_predictions`), scores the test
 split only and returns a matplotlib Figure, so notebooks just display it and tests count its lines.
+A classical reference's legend entry says what it sees (`references.legend_label`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
+
+from tmiclnet.evaluate.references import legend_label
 
 FPR_GRID = np.linspace(0.0, 1.0, 101)
 
@@ -32,14 +35,19 @@ def roc_band(preds: pd.DataFrame, grid: np.ndarray = FPR_GRID) -> tuple[np.ndarr
     return tprs.mean(axis=0), tprs.std(axis=0, ddof=1) if len(tprs) > 1 else np.zeros_like(grid)
 
 
-def _diagonal_figure(
-    fig: Figure, ax, xlabel: str, ylabel: str, title: str, ymax: float, legend: str = "lower right"
-) -> Figure:
+def _diagonal_figure(fig: Figure, ax, xlabel: str, ylabel: str, title: str, ymax: float) -> Figure:
     """Finish a unit-square figure (ROC, calibration): the y = x reference, labels, legend."""
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xlim=(0, 1), ylim=(0, ymax))
-    ax.legend(fontsize=7, loc=legend)
+    return _legend_below(fig, ax)
+
+
+def _legend_below(fig: Figure, ax) -> Figure:
+    """The legend under the axes, one entry a line at 10 pt: the references' entries say what
+    they see, too long to sit over the curves (the notebook's inline figures, saved with a tight
+    bounding box, grow to hold it)."""
     fig.tight_layout()
+    ax.legend(fontsize=10, loc="upper left", bbox_to_anchor=(-0.12, -0.12), frameon=False)
     return fig
 
 
@@ -57,7 +65,7 @@ def roc_figure(preds_by_model: dict[str, pd.DataFrame], title: str = "ROC (test 
     for name, preds in preds_by_model.items():
         mean, sd = roc_band(preds)
         auc = np.trapezoid(mean, FPR_GRID)
-        ax.plot(FPR_GRID, mean, label=f"{name} (AUC of mean curve {auc:.2f})")
+        ax.plot(FPR_GRID, mean, label=f"{legend_label(name)}, AUC of mean curve {auc:.2f}")
         ax.fill_between(FPR_GRID, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), alpha=0.15)
     return _diagonal_figure(fig, ax, "1 - specificity (FPR)", "sensitivity (TPR)", title, 1.01)
 
@@ -82,9 +90,9 @@ def calibration_figure(
         frac, mean_pred = calibration_curve(
             t["label"], t["prob"], n_bins=n_bins, strategy="quantile"
         )
-        ax.plot(mean_pred, frac, marker="o", label=name)
+        ax.plot(mean_pred, frac, marker="o", label=legend_label(name))
     xlabel, ylabel = "mean predicted probability", "observed fraction positive"
-    return _diagonal_figure(fig, ax, xlabel, ylabel, title, 1.0, legend="upper left")
+    return _diagonal_figure(fig, ax, xlabel, ylabel, title, 1.0)
 
 
 def net_benefit(label: np.ndarray, prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -120,7 +128,7 @@ def decision_figure(
     for name, preds in preds_by_model.items():
         t = _test(preds)
         label = t["label"].to_numpy(int)
-        ax.plot(thresholds, net_benefit(label, t["prob"], thresholds), label=name)
+        ax.plot(thresholds, net_benefit(label, t["prob"], thresholds), label=legend_label(name))
     prevalence = label.mean()
     ax.plot(
         thresholds,
@@ -136,9 +144,7 @@ def decision_figure(
         title=title,
         ylim=(-0.05, max(prevalence, 0.05) * 1.1),
     )
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return _legend_below(fig, ax)
 
 
 def training_figure(history: pd.DataFrame, title: str = "Training curves") -> Figure:

@@ -1,14 +1,21 @@
-"""Classical references on the same folds: logistic regressions on the clinical table, Mayo score.
+"""Classical references on the networks' folds: logistic regressions, the Mayo score, its refit.
 
-Both are scored on exactly the test patients of `folds.csv` and written in the trainer's results
-layout (models "logreg_clinical" and "mayo_risk"), so every table and figure treats them like the
-networks. Nothing is fitted on test rows: imputation, scaling, the regression, the Mayo score's
-probability scale and both thresholds are fitted on each fold's training part only.
+Each reference learns from exactly the patients the networks learn from: for every fold of
+`folds.csv` it is fitted on the fold's `train` split (`tmiclnet.train.folds.split`, the same call
+`cross_validate` makes) and its decision threshold is chosen on the fold's `val` split by the
+networks' own rule (`tmiclnet.train.fold.choose_threshold`); the test patients are only predicted.
+Imputation, scaling, one-hot encoding, the regressions and the Mayo score's probability scale are
+all fitted on the `train` rows. The results are written in the trainer's layout (val and test
+rows), so every table and figure treats them like the networks, and each is labelled with what it
+sees (`REFERENCE_LABELS`), since a reference that sees more than the networks, or was fitted on
+the test patients, is not a like-for-like comparison.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import inspect
 import json
 import os
 from pathlib import Path
@@ -18,75 +25,56 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_curve
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from tmiclnet import results
+from tmiclnet.config import Profile
+from tmiclnet.evaluate import mayo
+from tmiclnet.evaluate.mayo import MAYO_ALIASES, mayo_columns, mayo_risk_score  # noqa: F401
+from tmiclnet.train import folds as folds_mod
+from tmiclnet.train.fold import choose_threshold
 
 # Outcome fields: never predictors (they define the label). Dropped if a clinical table has them.
 OUTCOME_COLUMNS = ("time", "status", "label", "death", "event")
-LOG_INPUTS = ("bili", "albumin", "protime")
-# Mayo inputs and the names they may carry in a clinical table (first match wins).
-MAYO_ALIASES = {
-    "bili": ("bili", "bilirubin", "bilirubin_mg_dl"),
-    "albumin": ("albumin", "albumin_g_dl"),
-    "age": ("age", "age_years"),
-    "protime": ("protime", "prothrombin_time", "prothrombin_time_s", "pt"),
-    "edema": ("edema", "oedema"),
+# What each reference sees (tables: the "sees" column) and a short form for figure legends.
+REFERENCE_LABELS = {
+    "logreg_clinical": (
+        "logistic regression on every recorded field: the note's fields plus the recorded image "
+        "findings (PBC: exact stage, hepatomegaly, ascites, which the networks see only through "
+        "the CT)"
+    ),
+    "logreg_note_fields": (
+        "logistic regression on the clinical note's fields only: what the text model sees"
+    ),
+    "mayo_risk": (
+        "Mayo risk score: coefficients fitted on the Mayo trial (in-sample for trial patients)"
+    ),
+    "mayo_refit": (
+        "Mayo's five inputs (log bilirubin, log albumin, age, log prothrombin time, edema) in a "
+        "logistic regression fitted on each training fold: the fair classical reference"
+    ),
 }
+SHORT_LABELS = {
+    "logreg_clinical": "note fields + exact stage, hepato, ascites",
+    "logreg_note_fields": "note fields: what the text sees",
+    "mayo_risk": "Mayo trial coefficients: in-sample for trial patients",
+    "mayo_refit": "Mayo inputs refitted on each training fold",
+}
+FITTED_ON = "each fold's train split (the networks' training patients)"
+THRESHOLD_ON = "Youden's J on each fold's val split (the networks' rule)"
+# The profiles' validation fraction (every profile keeps the default; the networks' done.json
+# keys carry it, and ensure_references checks the networks' saved val patients against it).
+VAL_FRACTION = next(f.default for f in dataclasses.fields(Profile) if f.name == "val_fraction")
 
 
-def mayo_risk_score(bili, albumin, age, protime, edema) -> np.ndarray:
-    """Dickson et al. 1989: R = 0.871 ln(bili mg/dL) - 2.53 ln(albumin g/dL) + 0.039 age
-    + 2.38 ln(prothrombin time s) + 0.859 edema (0, 0.5, 1)."""
-    return (
-        0.871 * np.log(np.asarray(bili, float))
-        - 2.53 * np.log(np.asarray(albumin, float))
-        + 0.039 * np.asarray(age, float)
-        + 2.38 * np.log(np.asarray(protime, float))
-        + 0.859 * np.asarray(edema, float)
-    )
+def legend_label(model: str) -> str:
+    """`model` in a figure legend: a reference with what it sees, a network by its name.
 
-
-def mayo_columns(clinical: pd.DataFrame, schema=None) -> dict[str, str] | None:
-    """{Mayo input: column name} when all five inputs exist with values, else None.
-
-    The schema's mapping decides (no mapping: no Mayo score); without a schema the inputs are
-    found by name. A column that is absent or has no usable value (a number, positive where the
-    score takes its log) means the score cannot be computed, so it is not run."""
-    if schema is not None:
-        found = dict(schema.mayo) if schema.mayo else None
-    else:
-        lower = {c.lower(): c for c in clinical.columns}
-        found = {}
-        for key, names in MAYO_ALIASES.items():
-            hit = next((lower[n] for n in names if n in lower), None)
-            if hit is None:
-                return None
-            found[key] = hit
-    if not found or any(col not in clinical.columns for col in found.values()):
-        return None
-    table = _mayo_values(clinical, found)
-    return found if table.notna().any().all() else None
-
-
-def _mayo_values(clinical: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:
-    """The five inputs as numbers, by Mayo name; a log input that is not positive is missing."""
-    table = pd.DataFrame(
-        {k: pd.to_numeric(clinical[cols[k]], errors="coerce") for k in MAYO_ALIASES},
-        index=clinical.index,
-    )
-    for k in LOG_INPUTS:
-        table[k] = table[k].where(table[k] > 0)
-    return table
-
-
-def youden_threshold(label: np.ndarray, prob: np.ndarray) -> float:
-    """The probability cut maximising sensitivity + specificity - 1 (Youden's J)."""
-    fpr, tpr, thr = roc_curve(label, prob)
-    return float(np.clip(thr[int(np.argmax(tpr - fpr))], 0.0, 1.0))
+    Args:
+        model: a catalogue or reference model name.
+    """
+    return f"{model} ({SHORT_LABELS[model]})" if model in SHORT_LABELS else model
 
 
 def predictor_columns(clinical: pd.DataFrame) -> list[str]:
@@ -116,40 +104,66 @@ def make_logreg(clinical: pd.DataFrame, seed: int = 0) -> Pipeline:
     )
 
 
+def fit_on_train(
+    model: Pipeline, x: pd.DataFrame, labels: pd.Series, split: folds_mod.FoldSplit
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Fit `model` on the split's train rows; predict val and test; threshold on val.
+
+    The one place a reference is fitted, so the test rows can only ever be predicted.
+
+    Returns ({"val": probabilities, "test": probabilities}, threshold.json content)."""
+    model.fit(x.loc[split.train], labels.loc[split.train].to_numpy(int))
+    probs = {s: model.predict_proba(x.loc[getattr(split, s)])[:, 1] for s in ("val", "test")}
+    threshold = choose_threshold(labels.loc[split.val].to_numpy(int), probs["val"])
+    return probs, {**threshold, "chosen_on": THRESHOLD_ON}
+
+
 def fit_logreg_fold(
-    clinical: pd.DataFrame, labels: pd.Series, train_ids, test_ids, seed: int = 0
-) -> tuple[np.ndarray, float, Pipeline]:
-    """Fit on the training ids; threshold by Youden's J on inner 5-fold out-of-fold predictions."""
-    x_tr, y_tr = clinical.loc[train_ids], labels.loc[train_ids].to_numpy(int)
-    inner = StratifiedKFold(
-        n_splits=min(5, int(np.bincount(y_tr).min())), shuffle=True, random_state=seed
+    clinical: pd.DataFrame, labels: pd.Series, split: folds_mod.FoldSplit, seed: int = 0
+) -> tuple[dict[str, np.ndarray], dict, Pipeline]:
+    """The clinical regression fitted on the split's train rows, thresholded on its val rows."""
+    model = make_logreg(clinical, seed)
+    probs, threshold = fit_on_train(model, clinical, labels, split)
+    return probs, threshold, model
+
+
+def _score_of(values: np.ndarray) -> np.ndarray:
+    """The Mayo score of imputed inputs (columns in `MAYO_ALIASES` order), as one column."""
+    return mayo_risk_score(*values.T).reshape(-1, 1)
+
+
+def make_mayo_risk() -> Pipeline:
+    """The published score made a probability: inputs imputed with the training medians, then the
+    score, then a one-feature logistic fit (monotone: the AUC is the score's own; it makes the
+    Brier score meaningful). The score's coefficients are the trial's, not fitted here."""
+    return Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("score", FunctionTransformer(_score_of)),
+            ("calibrate", LogisticRegression(C=1e6, max_iter=1000)),
+        ]
     )
-    oof = cross_val_predict(
-        make_logreg(clinical, seed), x_tr, y_tr, cv=inner, method="predict_proba"
-    )[:, 1]
-    model = make_logreg(clinical, seed).fit(x_tr, y_tr)
-    return model.predict_proba(clinical.loc[test_ids])[:, 1], youden_threshold(y_tr, oof), model
 
 
 def fit_mayo_fold(
-    clinical: pd.DataFrame, labels: pd.Series, train_ids, test_ids, schema=None
-) -> tuple[np.ndarray, float]:
-    """Mayo score (missing inputs imputed with the training median), turned into a probability by
-    a one-feature logistic fit on the training part (monotone: the AUC is the score's own)."""
+    clinical: pd.DataFrame,
+    labels: pd.Series,
+    split: folds_mod.FoldSplit,
+    schema=None,
+    refit: bool = False,
+    seed: int = 0,
+) -> tuple[dict[str, np.ndarray], dict]:
+    """`mayo_risk` (refit False) or `mayo_refit` (True) fitted on the split's train rows."""
     cols = mayo_columns(clinical, schema)
     if cols is None:
         raise ValueError(f"clinical table lacks Mayo inputs; need {MAYO_ALIASES}")
-    table = _mayo_values(clinical, cols)
-    median = table.loc[train_ids].median()
-    if median.isna().any():
-        missing = [cols[k] for k in median.index[median.isna()]]
-        raise ValueError(f"Mayo score: no value of {missing} in a fold's training patients")
-    table = table.fillna(median)
-    score = pd.Series(mayo_risk_score(*(table[k] for k in MAYO_ALIASES)), index=table.index)
-    y_tr = labels.loc[train_ids].to_numpy(int)
-    calib = LogisticRegression(C=1e6, max_iter=1000).fit(score.loc[train_ids].to_frame(), y_tr)
-    p_tr = calib.predict_proba(score.loc[train_ids].to_frame())[:, 1]
-    return calib.predict_proba(score.loc[test_ids].to_frame())[:, 1], youden_threshold(y_tr, p_tr)
+    values = mayo.mayo_values(clinical, cols)
+    empty = [cols[k] for k, n in values.loc[split.train].notna().sum().items() if n == 0]
+    if empty:
+        raise ValueError(f"Mayo score: no value of {empty} in fold {split.fold}'s train split")
+    if refit:
+        return fit_on_train(mayo.make_mayo_refit(seed), mayo.mayo_features(values), labels, split)
+    return fit_on_train(make_mayo_risk(), values, labels, split)
 
 
 def reference_names(
@@ -159,7 +173,7 @@ def reference_names(
     names = ["logreg_clinical"]
     if extra is not None and len(extra.columns):
         names.append("logreg_note_fields")
-    return names + (["mayo_risk"] if mayo_columns(clinical, schema) else [])
+    return names + (["mayo_risk", "mayo_refit"] if mayo_columns(clinical, schema) else [])
 
 
 def declared_table(clinical: pd.DataFrame, schema) -> pd.DataFrame:
@@ -206,10 +220,15 @@ def content_key(
     seed: int,
     extra: pd.DataFrame | None = None,
     schema=None,
+    val_fraction: float = VAL_FRACTION,
 ) -> str:
-    """sha256 of everything the references depend on: tables, labels, folds, seed, schema and
-    this module's source (an edited reference is refitted; no version to bump by hand)."""
-    h = hashlib.sha256(Path(__file__).read_bytes())
+    """sha256 of everything the references depend on: tables, labels, folds, the train/val split
+    (seed, validation fraction, the split's and the threshold rule's code), schema and the
+    references' own source (an edited reference is refitted; no version to bump by hand)."""
+    h = hashlib.sha256()
+    for source in (Path(__file__), Path(mayo.__file__), Path(folds_mod.__file__)):
+        h.update(source.read_bytes())
+    h.update(inspect.getsource(choose_threshold).encode())
     if schema is not None:
         h.update(json.dumps(schema.to_dict(), sort_keys=True, default=str).encode())
     extra_csv = "" if extra is None else extra.sort_index().to_csv()
@@ -219,9 +238,42 @@ def content_key(
         labels.sort_index().to_csv(),
         folds.sort_values("id").to_csv(index=False),
         str(seed),
+        repr(float(val_fraction)),
     ):
         h.update(part.encode())
     return h.hexdigest()
+
+
+def fold_splits(
+    folds: pd.DataFrame, val_fraction: float = VAL_FRACTION, seed: int = 0
+) -> dict[int, folds_mod.FoldSplit]:
+    """{fold: its train/val/test split}, exactly as `cross_validate` splits for the networks.
+
+    Args:
+        folds: folds.csv (id, label, fold).
+        val_fraction: the profile's validation fraction (`Profile.val_fraction`).
+        seed: the training run's seed (`run.seed`).
+    """
+    return {
+        int(k): folds_mod.split(folds, int(k), val_fraction, seed)
+        for k in sorted(folds["fold"].unique())
+    }
+
+
+def split_mismatches(
+    results_dir: str | os.PathLike, cohort: str, splits: dict[int, folds_mod.FoldSplit]
+) -> list[str]:
+    """'model fold k' for every saved network fold whose val patients differ from `splits`."""
+    bad = []
+    for model in results.trained_models(results_dir, cohort):
+        if model in REFERENCE_LABELS:
+            continue
+        for k, folder in results.finished_folds(results_dir, cohort, model).items():
+            pred = pd.read_csv(folder / "predictions.csv", dtype={"id": str})
+            val = sorted(pred.loc[pred["split"] == "val", "id"])
+            if k in splits and val and val != splits[k].val:
+                bad.append(f"{model} fold {k}")
+    return bad
 
 
 def ensure_references(
@@ -233,26 +285,36 @@ def ensure_references(
     seed: int = 0,
     extra: pd.DataFrame | None = None,
     schema=None,
+    val_fraction: float = VAL_FRACTION,
 ) -> list[str]:
     """Score the references on every fold of folds.csv and write them as saved results, unless
     results keyed by the same content exist. Returns the reference names.
 
+    Every reference is fitted on each fold's `train` split and thresholded on its `val` split,
+    the same patients the networks learn from and stop on (`fold_splits`), so the comparison is
+    like for like; a saved network whose val patients differ (trained with another seed or
+    validation fraction) raises rather than being compared with references fitted on others.
     `logreg_clinical` uses every recorded field: `clinical` plus `extra` (e.g. the recorded image
     fields stage, hepato, ascites that the CT renderer draws from); `logreg_note_fields` (only when
-    `extra` is given) uses `clinical` alone, the fields the clinical note states; `mayo_risk` needs
-    the five Mayo inputs.
+    `extra` is given) uses `clinical` alone, the fields the clinical note states; `mayo_risk` (the
+    published score) and `mayo_refit` (its five inputs refitted) need the five Mayo inputs.
 
     Args:
         clinical: the clinical table, one row per patient (index id).
         labels: the outcome per patient (index id).
-        folds: folds.csv (id, label, fold); each fold's test patients are scored, the rest fit.
+        folds: folds.csv (id, label, fold); each fold's test patients are scored, never fitted.
         results_dir: the results store's folder (`tmiclnet.results.results_root`).
         cohort: the cohort's name under `results_dir`.
-        seed: seed of the inner cross-validation that chooses the regressions' thresholds.
+        seed: the training run's seed (`run.seed`): it draws each fold's train/val split, as for
+            the networks, and seeds the regressions.
         extra: recorded image fields the full clinical regression may use too.
         schema: the cohort's `tmiclnet.data.schema` (declared predictors, types, Mayo mapping).
+        val_fraction: the profile's validation fraction (`run.profile.val_fraction`).
     """
-    key = content_key(clinical, labels, folds, seed, extra, schema)
+    if "label" not in folds.columns:  # folds.csv has it; a hand-made table may not
+        by_id = labels.set_axis(labels.index.astype(str))
+        folds = folds.assign(label=by_id.loc[folds["id"].astype(str)].to_numpy(int))
+    key = content_key(clinical, labels, folds, seed, extra, schema, val_fraction)
     n_folds = folds["fold"].nunique()
     names = reference_names(clinical, extra, schema)
 
@@ -262,24 +324,51 @@ def ensure_references(
             results.read_json(d / "done.json").get("key") == key for d in dirs.values()
         )
 
+    splits = fold_splits(folds, val_fraction, seed)
+    bad = split_mismatches(results_dir, cohort, splits)
+    if bad:
+        raise ValueError(
+            f"{Path(results_dir) / cohort}: validation patients of {', '.join(bad[:3])} differ "
+            f"from the split with seed {seed} and val_fraction {val_fraction}; pass the seed "
+            "and profile the networks were trained with"
+        )
     if all(fresh(m) for m in names):
         return names
     raw, tables, labels = _prepare(clinical, labels, folds, extra, schema)
-    for k in sorted(folds["fold"].unique()):
-        test_ids = folds.loc[folds["fold"] == k, "id"].tolist()
-        train_ids = folds.loc[folds["fold"] != k, "id"].tolist()
+    for k, split in splits.items():
         for model in names:
-            if model.startswith("logreg"):
-                prob, thr, _ = fit_logreg_fold(tables[model], labels, train_ids, test_ids, seed)
-                how = "Youden's J on inner 5-fold out-of-fold probabilities of the training part"
-                info = {"columns": predictor_columns(tables[model])}
-            else:
-                prob, thr = fit_mayo_fold(raw, labels, train_ids, test_ids, schema)
-                how = "Youden's J on the training part (score -> probability by logistic fit there)"
-                info = {"columns": mayo_columns(raw, schema)}
-            label = labels.loc[test_ids].to_numpy(int)
-            pred = pd.DataFrame({"id": test_ids, "label": label, "prob": prob, "split": "test"})
-            done = {"model": model, "fold": int(k), "n_train": len(train_ids), "key": key, **info}
-            folder = results.fold_dir(results_dir, cohort, model, int(k))
-            results.write_fold(folder, pred, {"threshold": thr, "chosen_on": how}, done)
+            probs, threshold, info = _fit_reference(model, raw, tables, labels, split, schema, seed)
+            pred = pd.concat(
+                pd.DataFrame(
+                    {
+                        "id": getattr(split, s),
+                        "label": labels.loc[getattr(split, s)].to_numpy(int),
+                        "prob": probs[s],
+                        "split": s,
+                    }
+                )
+                for s in ("val", "test")
+            )
+            done = {
+                "model": model,
+                "fold": k,
+                "sees": REFERENCE_LABELS[model],
+                "fitted_on": FITTED_ON,
+                "n_train": len(split.train),
+                "n_val": len(split.val),
+                "key": key,
+                **info,
+            }
+            folder = results.fold_dir(results_dir, cohort, model, k)
+            results.write_fold(folder, pred, threshold, done)
     return names
+
+
+def _fit_reference(model, raw, tables, labels, split, schema, seed):
+    """(probabilities by split, threshold.json content, done.json extras) of one reference."""
+    if model.startswith("logreg"):
+        probs, threshold, _ = fit_logreg_fold(tables[model], labels, split, seed)
+        return probs, threshold, {"columns": predictor_columns(tables[model])}
+    refit = model == "mayo_refit"
+    probs, threshold = fit_mayo_fold(raw, labels, split, schema, refit=refit, seed=seed)
+    return probs, threshold, {"columns": mayo_columns(raw, schema)}

@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from tmiclnet import results
-from tmiclnet.evaluate import references, tables
+from tmiclnet.evaluate import mayo, references, tables
 
-REFERENCE_MODELS = ("logreg_clinical", "logreg_note_fields", "mayo_risk")
+REFERENCE_MODELS = tuple(references.REFERENCE_LABELS)  # logreg_clinical, ..., mayo_refit
+TRIAL_GROUPS = ("all", "trial", "non-trial")
 # Recorded fields the cohort keeps in findings.csv (the CT renderer draws them); a fair clinical
 # table reference uses them too. Render parameters derived from them (fibrosis, liver_scale, ...)
 # are not recorded fields and are left out.
@@ -55,6 +56,9 @@ class Report:
     ablation: pd.DataFrame | None = None
     oracle: pd.Series | None = None
     notes: list[str] = field(default_factory=list)
+    references: pd.DataFrame | None = None  # each reference: what it sees, fitted on, threshold
+    trial: pd.DataFrame | None = None  # the references and TMI-CLNet on trial / non-trial patients
+    trial_note: str = ""  # why `trial` is None ("not applicable: ..."), or what it shows
 
 
 def build_report(
@@ -63,13 +67,28 @@ def build_report(
     oracle_auc: float | None = None,
     n_boot: int = 2000,
     seed: int = 0,
+    trial: pd.Series | None = None,
 ) -> Report:
-    """Comparison table, AUC differences vs TMI-CLNet, ablation table and oracle line if any."""
+    """Comparison table, AUC differences vs TMI-CLNet, ablation table and oracle line if any,
+    the references' labels, and the trial / non-trial table when `trial` is known.
+
+    Args:
+        results_dir: the results store's folder.
+        cohort: the cohort's name under `results_dir`.
+        oracle_auc: the synthetic cohort's Bayes AUC (None: no oracle line).
+        n_boot: bootstrap resamples for the confidence intervals.
+        seed: the bootstrap's seed.
+        trial: per patient id, True for a Mayo trial patient (`mayo.trial_membership`); None
+            when the cohort records no trial, and the trial table is "not applicable".
+    """
     names, set_apart = usable_models(results_dir, cohort)
     preds = load_all(results_dir, cohort, names)
     if not preds:
         raise FileNotFoundError(f"{Path(results_dir) / cohort}: no saved results to evaluate")
     rep = Report(cohort, sorted(preds), tables.comparison(preds), notes=set_apart)
+    refs = [m for m in REFERENCE_MODELS if m in preds]
+    rep.references = tables.reference_table(refs) if refs else None
+    rep.trial, rep.trial_note = trial_table(preds, trial, n_boot, seed)
     if tables.MAIN_MODEL in preds:
         rep.differences = tables.auc_differences(preds, n_boot=n_boot, seed=seed)
         for m in rep.differences.attrs.get("skipped", []):
@@ -84,8 +103,53 @@ def build_report(
     return rep
 
 
-def add_references(cohort_obj, results_dir: str | os.PathLike, seed: int = 0) -> list[str]:
-    """Score the classical references on the cohort's saved folds (skipped when up to date)."""
+def trial_table(
+    preds: dict[str, pd.DataFrame], trial: pd.Series | None, n_boot: int = 2000, seed: int = 0
+) -> tuple[pd.DataFrame | None, str]:
+    """(AUC with CI of mayo_risk, mayo_refit and TMI-CLNet on all / trial / non-trial patients,
+    a line saying what it shows), or (None, why it is not applicable).
+
+    The published Mayo coefficients were fitted on the trial patients, so only the non-trial
+    patients test the score out of sample."""
+    shown = [m for m in ("mayo_risk", "mayo_refit", tables.MAIN_MODEL) if m in preds]
+    if "mayo_risk" not in preds:
+        return None, "not applicable: no mayo_risk reference (the cohort lacks its inputs)"
+    if trial is None:
+        return None, (
+            "not applicable: this cohort records no Mayo trial membership, so whether the Mayo "
+            "coefficients saw a patient is unknown (they saw none of a synthetic cohort)"
+        )
+    trial = trial.copy()
+    trial.index = trial.index.astype(str)
+    groups = {
+        "all": set(trial.index),
+        "trial": set(trial.index[trial]),
+        "non-trial": set(trial.index[~trial]),
+    }
+    table = tables.subset_auc({m: preds[m] for m in shown}, groups, n_boot, seed)
+    return table, (
+        "AUC of the pooled test predictions with a 95 % bootstrap CI; the Mayo coefficients were "
+        "fitted on the trial patients, so only the non-trial rows are out of sample for mayo_risk"
+    )
+
+
+def add_references(
+    cohort_obj,
+    results_dir: str | os.PathLike,
+    seed: int = 0,
+    val_fraction: float = references.VAL_FRACTION,
+) -> list[str]:
+    """Score the classical references on the cohort's saved folds (skipped when up to date).
+
+    Each is fitted on every fold's train split and thresholded on its val split, the networks'
+    patients (`references.ensure_references`).
+
+    Args:
+        cohort_obj: a loaded cohort (`tmiclnet.data.cohort.load`).
+        results_dir: the results store's folder, holding `<cohort>/folds.csv`.
+        seed: the training run's seed (it draws the train/val split).
+        val_fraction: the profile's validation fraction.
+    """
     folds = results.read_folds(results_dir, cohort_obj.name)
     return references.ensure_references(
         cohort_obj.clinical,
@@ -96,6 +160,7 @@ def add_references(cohort_obj, results_dir: str | os.PathLike, seed: int = 0) ->
         seed,
         recorded_extra(cohort_obj),
         schema=getattr(cohort_obj, "schema", None),
+        val_fraction=val_fraction,
     )
 
 
@@ -136,6 +201,7 @@ def evaluate_cohort(
     n_boot: int = 2000,
     seed: int = 0,
     with_references: bool = True,
+    val_fraction: float = references.VAL_FRACTION,
 ) -> tuple[Report, dict[str, pd.DataFrame]]:
     """Load `<data_dir>/<name>`, score the references on its saved folds, build its report.
 
@@ -147,16 +213,20 @@ def evaluate_cohort(
         data_dir: the run's data folder (``run.data_dir``): holds `<name>/` and `results/`.
         name: the cohort's folder name, e.g. ``pbc``.
         n_boot: bootstrap resamples for the confidence intervals.
-        seed: seed of the references' fits and of the bootstrap.
+        seed: the training run's seed (``run.seed``: the references' train/val split, as the
+            networks'), and the bootstrap's.
         with_references: also score the classical references on the saved folds first.
+        val_fraction: the profile's validation fraction (``run.profile.val_fraction``): the
+            references fit on the same train split as the networks.
     """
     from tmiclnet.data.cohort import load
 
     cohort = load(Path(data_dir) / name)
     results_dir = Path(data_dir) / "results"
     if with_references:
-        add_references(cohort, results_dir, seed)
-    rep = build_report(results_dir, cohort.name, cohort.oracle_auc, n_boot, seed)
+        add_references(cohort, results_dir, seed, val_fraction)
+    trial = mayo.trial_membership(cohort)
+    rep = build_report(results_dir, cohort.name, cohort.oracle_auc, n_boot, seed, trial)
     return rep, load_all(results_dir, cohort.name)
 
 
@@ -188,3 +258,37 @@ def has_results(data_dir: str | os.PathLike, name: str) -> bool:
     return (results_dir / name / "folds.csv").exists() and bool(
         results.trained_models(results_dir, name)
     )
+
+
+def trial_summary(rep: Report) -> str:
+    """The trial table in one Markdown paragraph, written from its numbers (no hand-typed result).
+
+    Used by notebook 09 (evaluation).
+
+    Args:
+        rep: a report from `build_report` / `evaluate_cohort`; its `trial` table may be None.
+    """
+    if rep.trial is None:
+        return f"Mayo score on non-trial patients: {rep.trial_note}."
+
+    def auc(model: str, group: str) -> str:
+        if (model, group) not in rep.trial.index:
+            return "not available"
+        r = rep.trial.loc[(model, group)]
+        if pd.isna(r["auc"]):
+            return f"undefined ({r['n']} patients, {r['events']} deaths: one class only)"
+        return f"AUC {r['auc']:.3f} (95 % CI {r['lo']:.3f} to {r['hi']:.3f})"
+
+    non = rep.trial.loc[("mayo_risk", "non-trial")]
+    text = (
+        f"On the {non['n']} non-trial patients ({non['events']} deaths), whose outcomes the Mayo "
+        f"coefficients never saw, `mayo_risk` reaches {auc('mayo_risk', 'non-trial')}; on the "
+        f"trial patients, in-sample for its coefficients, {auc('mayo_risk', 'trial')}."
+    )
+    if ("mayo_refit", "all") in rep.trial.index:
+        text += (
+            f" `mayo_refit`, fitted on each training fold only, reaches "
+            f"{auc('mayo_refit', 'non-trial')} on the non-trial and {auc('mayo_refit', 'all')} "
+            "on all patients."
+        )
+    return text

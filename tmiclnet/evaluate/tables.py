@@ -1,7 +1,10 @@
 """The book's tables: every model compared, the ablations, and AUC differences with bootstrap CIs.
 
-Rows are models as they appear in the results folder; the paper's three reported numbers are added
-as a separate, clearly labelled row because they come from another (private, n=184) cohort.
+Rows are models as they appear in the results folder, each with what it sees (a network: its
+modalities; a classical reference: `tmiclnet.evaluate.references.REFERENCE_LABELS`, since some see
+more than the networks or were fitted on the test patients); the paper's three reported numbers
+are added as a separate, clearly labelled row because they come from another (private, n=184)
+cohort.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from tmiclnet.evaluate import metrics
+from tmiclnet.evaluate.references import REFERENCE_LABELS
 
 MAIN_MODEL = "tmiclnet_tokens"
 # (results name, what the row means); the first is the full model every ablation is compared to.
@@ -20,6 +24,17 @@ ABLATIONS = (
     ("no_tmff", "without TMFF (cross-entropy only, w2 = 0)"),
     ("tmiclnet_released", "released architecture (one-token IMA, scalar TCAF)"),
 )
+SEES = "sees"  # the column naming what each row's model sees
+
+
+def sees(model: str) -> str:
+    """What a model sees: a reference's label, a catalogue network's modalities, else ''."""
+    if model in REFERENCE_LABELS:
+        return REFERENCE_LABELS[model]
+    from tmiclnet.models.catalogue import ENTRIES
+
+    entry = next((e for e in ENTRIES if e.name == model), None)
+    return "network: " + " + ".join(entry.modalities) if entry else ""
 
 
 def comparison(preds_by_model: dict[str, pd.DataFrame], with_paper: bool = True) -> pd.DataFrame:
@@ -28,6 +43,7 @@ def comparison(preds_by_model: dict[str, pd.DataFrame], with_paper: bool = True)
     if with_paper:
         table = pd.concat([table, metrics.paper_row().to_frame().T])
     table.index.name = "model"
+    table[SEES] = [sees(m) if m in preds_by_model else "another cohort" for m in table.index]
     return table
 
 
@@ -42,7 +58,7 @@ def auc_differences(
         raise KeyError(f"no saved results for {reference!r}; have {sorted(preds_by_model)}")
     diff = metrics.auc_difference_table(preds_by_model, reference, n_boot, seed)
     if diff.empty:
-        return pd.DataFrame(columns=["AUC difference", "95% CI", "bootstrap p", "patients"])
+        return pd.DataFrame(columns=["AUC difference", "95% CI", "bootstrap p", "patients", SEES])
     skipped = diff.attrs.get("skipped", [])
     diff = diff.sort_values("diff")  # numerically: models that beat the reference first
     out = pd.DataFrame(
@@ -51,6 +67,7 @@ def auc_differences(
             "95% CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(diff["lo"], diff["hi"])],
             "bootstrap p": diff["p_boot"].map("{:.3f}".format),
             "patients": diff["n_patients"],
+            SEES: [sees(m) for m in diff.index],
         },
         index=diff.index,
     )
@@ -103,3 +120,70 @@ def oracle_line(
         },
         name=model,
     )
+
+
+def reference_table(names: list[str]) -> pd.DataFrame:
+    """One row per classical reference: what it sees, what it is fitted on, its threshold."""
+    from tmiclnet.evaluate import references
+
+    return pd.DataFrame(
+        {
+            SEES: [REFERENCE_LABELS[m] for m in names],
+            "fitted on": references.FITTED_ON,
+            "threshold": references.THRESHOLD_ON,
+        },
+        index=pd.Index(names, name="reference"),
+    )
+
+
+def bootstrap_auc(
+    label: np.ndarray, prob: np.ndarray, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> dict[str, float]:
+    """AUC with a percentile bootstrap CI, patients resampled within each label (both kept)."""
+    y, p = np.asarray(label, int), np.asarray(prob, float)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if not len(pos) or not len(neg):
+        return {"auc": float("nan"), "lo": float("nan"), "hi": float("nan")}
+    rng = np.random.default_rng(seed)
+    ip = rng.choice(pos, size=(n_boot, len(pos)), replace=True)
+    ineg = rng.choice(neg, size=(n_boot, len(neg)), replace=True)
+    reps = metrics._rank_auc(p[ip], p[ineg])
+    lo, hi = np.quantile(reps, [(1 - level) / 2, 1 - (1 - level) / 2])
+    auc = metrics._rank_auc(p[pos][None], p[neg][None])[0]
+    return {"auc": float(auc), "lo": float(lo), "hi": float(hi)}
+
+
+def subset_auc(
+    preds_by_model: dict[str, pd.DataFrame],
+    groups: dict[str, set],
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Each model's AUC on groups of patients (pooled test predictions) with a bootstrap CI.
+
+    Pooled, not a mean over folds: a group such as the non-trial patients holds a handful of
+    patients per fold, too few for a fold's AUC.
+
+    Args:
+        preds_by_model: model name -> its predictions, as `load_predictions` returns them.
+        groups: group name -> the ids of its patients.
+        n_boot: bootstrap resamples for the interval.
+        seed: the bootstrap's seed.
+    """
+    rows = []
+    for model, preds in preds_by_model.items():
+        test = preds[preds["split"] == "test"]
+        for group, ids in groups.items():
+            part = test[test["id"].isin(ids)]
+            ci = bootstrap_auc(part["label"], part["prob"], n_boot, seed)
+            rows.append(
+                {
+                    "model": model,
+                    "patients": group,
+                    "n": len(part),
+                    "events": int(part["label"].sum()),
+                    **{k: round(v, 3) for k, v in ci.items()},
+                    SEES: sees(model),
+                }
+            )
+    return pd.DataFrame(rows).set_index(["model", "patients"])
