@@ -72,6 +72,16 @@ PROTOCOLS = (
 BY_NAME = {p.name: p for p in PROTOCOLS}
 
 
+def protocols_table(protocols: tuple[Protocol, ...] = PROTOCOLS) -> pd.DataFrame:
+    """One row per protocol, one column per switch (True = that leak is on).
+
+    Args:
+        protocols: the protocols to list (default: all).
+    """
+    rows = [{k: v for k, v in dataclasses.asdict(p).items()} for p in protocols]
+    return pd.DataFrame(rows).set_index("name")
+
+
 def protocol_folds(labels: pd.Series, protocol: Protocol, n_folds: int, seed: int) -> pd.DataFrame:
     """DataFrame(id, label, fold): stratified folds (ours), or KFold(shuffle) as the release does.
 
@@ -463,3 +473,54 @@ def leakage_figure(tables: list[pd.DataFrame]) -> Figure:
         ax.legend(fontsize=10, loc="best")
     fig.tight_layout()
     return fig
+
+
+# -- the prose -------------------------------------------------------------------------------------
+def _verdict(lo: float, hi: float) -> str:
+    if lo > 0:
+        return "above ours (the interval excludes 0)"
+    if hi < 0:
+        return "below ours (the interval excludes 0)"
+    return "not distinguishable from ours at this cohort size (the interval holds 0)"
+
+
+def _inflation_sentence(protocol: str, r: pd.Series) -> str:
+    lo, hi = r["inflation_lo"], r["inflation_hi"]
+    return f"*{protocol}*: {r['inflation']:+.3f} [{lo:+.3f}, {hi:+.3f}], {_verdict(lo, hi)}."
+
+
+def takeaways(real: pd.DataFrame | None, permuted: pd.DataFrame | None) -> str:
+    """Markdown sentences read off the tables: each leak's inflation over ours on the real
+    labels, and how far each protocol lands from 0.5 on permuted labels, with intervals.
+
+    Args:
+        real: `leakage_table` on the real labels, or None.
+        permuted: `leakage_table` on permuted labels, or None.
+    """
+    lines = []
+    for table, kind in ((real, "real"), (permuted, "permuted")):
+        if table is None:
+            continue
+        for m, t in table.groupby("model", sort=False):
+            t = t.set_index("protocol")
+            o = t.loc[OURS.name]
+            if kind == "real":
+                lines.append(
+                    f"- **{m}, real labels**: our protocol reaches AUC {o['auc']:.3f} "
+                    f"[{o['auc_lo']:.3f}, {o['auc_hi']:.3f}]. "
+                    + " ".join(
+                        _inflation_sentence(p, r) for p, r in t.drop(index=OURS.name).iterrows()
+                    )
+                )
+            else:
+                lines.append(
+                    f"- **{m}, labels permuted ({t['labels'].iloc[0]})**: no signal is left, "
+                    "so 0.5 is the honest answer. "
+                    + " ".join(
+                        f"*{p}* lands at {r['auc']:.3f}, {r['auc'] - 0.5:+.3f} from 0.5 "
+                        f"[{r['auc_lo'] - 0.5:+.3f}, {r['auc_hi'] - 0.5:+.3f}]"
+                        + (" (its interval excludes 0.5)." if r["auc_lo"] > 0.5 else ".")
+                        for p, r in t.iterrows()
+                    )
+                )
+    return "\n".join(lines)
