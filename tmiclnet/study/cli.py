@@ -55,8 +55,8 @@ def protocols(spec: str) -> tuple:
     return (OURS, *(BY_NAME[n] for n in dict.fromkeys(names) if n != OURS.name))
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv or [])
+def leakage(args) -> int:
+    """`study leakage`: every protocol on one cohort, the table printed."""
     cohort = Path(args.cohort)
     if not cohort.is_dir():
         raise UsageError(f"--cohort {cohort}: no such folder")
@@ -68,14 +68,22 @@ def main(argv: list[str] | None = None) -> int:
     device = options.device(args.device)
 
     from tmiclnet.config import get_profile, setup
-    from tmiclnet.study import leakage
+    from tmiclnet.study import leakage as lk
     from tmiclnet.train.cli import _check_balance
 
     _check_balance(cohort, get_profile(args.profile).folds)
     run = setup(args.profile, cohort.parent, args.seed, device)
-    study = leakage.run_study(cohort, run, names, args.permute_labels, chosen, args.retrain)
-    table = leakage.leakage_table(study, args.n_boot, args.seed)
+    study = lk.run_study(cohort, run, names, args.permute_labels, chosen, args.retrain)
+    table = lk.leakage_table(study, args.n_boot, args.seed)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(f"\n{study.cohort}, labels {leakage.labels_tag(args.permute_labels)}:")
-        print(leakage.format_table(table).to_string())
+        print(f"\n{study.cohort}, labels {lk.labels_tag(args.permute_labels)}:")
+        print(lk.format_table(table).to_string())
     return 0
+
+
+RUNNERS = {"leakage": leakage}  # one entry per study; STUDIES lists the names
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv or [])
+    return RUNNERS[args.study](args)
