@@ -201,3 +201,27 @@ def test_cli_bad_input_is_one_line(args, needle, capsys) -> None:
     assert main(["study", "leakage", *args]) != 0
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_prose_is_read_off_the_tables() -> None:
+    def table(tag, rows):
+        cols = ["protocol", "auc", "auc_lo", "auc_hi", "inflation", "inflation_lo", "inflation_hi"]
+        t = pd.DataFrame(rows, columns=cols)
+        return t.assign(model=MODEL, labels=tag)
+
+    real = table(
+        "real",
+        [["ours", 0.7, 0.6, 0.8, 0, 0, 0], ["stop on test", 0.76, 0.7, 0.82, 0.06, 0.01, 0.1]],
+    )
+    perm = table(
+        "permuted-0",
+        [["ours", 0.51, 0.45, 0.57, 0, 0, 0], ["released", 0.6, 0.53, 0.66, 0.09, -0.01, 0.15]],
+    )
+    text = lk.takeaways(real, perm)
+    assert "AUC 0.700 [0.600, 0.800]" in text
+    assert "*stop on test*: +0.060 [+0.010, +0.100], above ours" in text
+    assert "*ours* lands at 0.510, +0.010 from 0.5 [-0.050, +0.070]." in text
+    assert (
+        "*released* lands at 0.600, +0.100 from 0.5 [+0.030, +0.160] (its interval excludes" in text
+    )
+    assert list(lk.protocols_table().index) == [p.name for p in lk.PROTOCOLS]
