@@ -1,4 +1,4 @@
-"""`python -m tmiclnet {book, data, train, evaluate, bench} ...`: one entry point, one verb each."""
+"""`python -m tmiclnet {book, data, train, evaluate, study, bench} ...`: one verb each."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ COMMANDS = {
     "data": "tmiclnet.data.cli",
     "train": "tmiclnet.train.cli",
     "evaluate": "tmiclnet.evaluate.cli",
+    "study": "tmiclnet.study.cli",
     "bench": "tmiclnet.bench",
 }
 

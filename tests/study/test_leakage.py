@@ -1,0 +1,227 @@
+"""The leakage study: the released protocol's scaler and early stopping see the test fold, ours
+never do; folds, labels, keys, intervals and the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tmiclnet import results
+from tmiclnet.config import setup
+from tmiclnet.study import leakage as lk
+from tmiclnet.train import trainer
+from tmiclnet.train.features import CohortInputs
+
+MODEL = "radiomics_only"
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _inputs(n: int = 60, seed: int = 0) -> CohortInputs:
+    rng = np.random.default_rng(seed)
+    ids = [f"syn-{i:04d}" for i in range(n)]
+    y = rng.random(n) < 0.4
+    cols = [f"original_firstorder_f{j}" for j in range(4)] + [
+        f"original_glcm_f{j}" for j in range(4)
+    ]
+    x = rng.normal(size=(n, len(cols))) * 50 + 100
+    x[:, 0] += 60 * y
+    raw = pd.DataFrame(x, index=ids, columns=cols)
+    return CohortInputs(
+        ids, torch.tensor(y.astype(int)), radiomics=raw, info={"radiomics_key": "t"}
+    )
+
+
+def _labels(inputs: CohortInputs) -> pd.Series:
+    return pd.Series(inputs.labels.numpy(), index=inputs.ids)
+
+
+def _run(tmp_path):
+    """Two folds, two epochs, one worker: every fit runs in this process, where the spies are."""
+    run = setup("quick", tmp_path, seed=0, device="cpu")
+    prof = dataclasses.replace(run.profile, folds=2, epochs=2, batch_size=16, n_jobs=1)
+    return run.replace(profile=prof)
+
+
+def _splits(inputs, run, protocol):
+    folds = lk.protocol_folds(_labels(inputs), protocol, run.profile.folds, run.seed)
+    return [
+        lk.protocol_split(folds, k, protocol, run.profile.val_fraction, run.seed)
+        for k in range(run.profile.folds)
+    ]
+
+
+def test_released_scaler_saw_test_rows_ours_did_not(tmp_path, monkeypatch) -> None:
+    from tmiclnet.radiomics import preprocess
+
+    seen: list[list[str]] = []
+    real_fit = preprocess.fit_fold
+
+    def spy(table, labels, train_ids, *a, **kw):
+        seen.append(list(train_ids))
+        return real_fit(table, labels, train_ids, *a, **kw)
+
+    monkeypatch.setattr(preprocess, "fit_fold", spy)
+    inputs, run = _inputs(), _run(tmp_path)
+    for protocol in lk.PROTOCOLS:
+        for split in _splits(inputs, run, protocol):
+            seen.clear()
+            _, recorded = lk.protocol_fold_inputs(inputs, split, run, protocol)
+            assert len(seen) == 1 and seen[0] == recorded  # the record is what the scaler saw
+            test = set(split.test)
+            if protocol.scaler_on_all:
+                assert test <= set(seen[0]), protocol.name
+            else:
+                assert not test & set(seen[0]), protocol.name
+                assert seen[0] == split.train
+
+
+def test_released_stopping_read_the_test_fold_ours_did_not(tmp_path, monkeypatch) -> None:
+    read: list[list[str]] = []
+    real_validate = trainer._validate
+
+    def spy(net, data, device, cfg):
+        read.append(list(data.ids))
+        return real_validate(net, data, device, cfg)
+
+    monkeypatch.setattr(trainer, "_validate", spy)
+    inputs, run = _inputs(), _run(tmp_path)
+    for protocol in (lk.OURS, lk.BY_NAME["stop on test"], lk.BY_NAME["released"]):
+        read.clear()
+        out = lk.study_dir(tmp_path, None, protocol)
+        audit = lk.train_protocol(inputs, "syn", _labels(inputs), [MODEL], run, out, protocol)
+        tests = [set(s.test) for s in _splits(inputs, run, protocol)]
+        assert len(read) == run.profile.folds * run.profile.epochs  # one criterion per epoch
+        for i, ids in enumerate(read):  # folds train in order here, one epoch after the other
+            test = tests[i // run.profile.epochs]
+            if protocol.stop_on_test:
+                assert set(ids) == test, protocol.name  # the criterion WAS the test fold
+            else:
+                assert not set(ids) & test, protocol.name
+        n_test = int(audit["n_test"].sum())
+        assert int(audit["stopping_read_test"].sum()) == (n_test if protocol.stop_on_test else 0)
+        assert int(audit["scaler_saw_test"].sum()) == (n_test if protocol.scaler_on_all else 0)
+
+
+def test_ours_stopping_set_is_the_validation_split(tmp_path, monkeypatch) -> None:
+    read: list[list[str]] = []
+    real_validate = trainer._validate
+    monkeypatch.setattr(
+        trainer,
+        "_validate",
+        lambda n, d, dev, c: read.append(list(d.ids)) or real_validate(n, d, dev, c),
+    )
+    inputs, run = _inputs(), _run(tmp_path)
+    lk.train_protocol(
+        inputs, "syn", _labels(inputs), [MODEL], run, lk.study_dir(tmp_path, None, lk.OURS), lk.OURS
+    )
+    splits = _splits(inputs, run, lk.OURS)
+    assert {tuple(ids) for ids in read} == {tuple(s.val) for s in splits}
+    for s in splits:
+        assert not set(s.val) & set(s.test) and not set(s.train) & set(s.test)
+
+
+def test_folds_stratified_or_kfold() -> None:
+    from sklearn.model_selection import KFold
+
+    labels = pd.Series([1] * 20 + [0] * 40, index=[f"p{i:03d}" for i in range(60)])
+    ours = lk.protocol_folds(labels, lk.OURS, 5, 0)
+    assert ours.groupby("fold")["label"].sum().tolist() == [4] * 5  # class balance kept
+    loose = lk.protocol_folds(labels, lk.BY_NAME["unstratified"], 5, 0)
+    order = labels.sort_index()
+    for k, (_, idx) in enumerate(KFold(5, shuffle=True, random_state=0).split(order)):
+        assert set(loose.loc[loose["fold"] == k, "id"]) == set(order.index[idx])
+    assert sorted(loose["id"]) == sorted(labels.index)  # every patient tested once
+
+
+def test_permuted_labels_keep_counts_and_are_seeded() -> None:
+    labels = pd.Series([1] * 30 + [0] * 70, index=[f"p{i}" for i in range(100)])
+    a, b = lk.permute_labels(labels, 0), lk.permute_labels(labels, 0)
+    assert a.equals(b) and a.sum() == 30 and not a.equals(labels)
+    assert not a.equals(lk.permute_labels(labels, 1))
+
+
+def test_results_kept_apart_and_keyed(tmp_path) -> None:
+    inputs, run = _inputs(), _run(tmp_path)
+    dirs = {lk.study_dir(tmp_path, s, p) for s in (None, 0) for p in lk.PROTOCOLS}
+    assert len(dirs) == 2 * len(lk.PROTOCOLS)
+    out = tmp_path / "stores"
+    keys = []
+    for tag, labels in (("real", _labels(inputs)), ("perm", lk.permute_labels(_labels(inputs), 0))):
+        for protocol in (lk.OURS, lk.BY_NAME["scaler on all"]):  # same folds: only keys differ
+            store = out / tag / protocol.name.replace(" ", "_")
+            lk.train_protocol(inputs, "syn", labels, [MODEL], run, store, protocol)
+            done = results.read_json(results.fold_dir(store, "syn", MODEL, 0) / "done.json")
+            keys.append(done["config_hash"])
+    assert len(set(keys)) == 4  # protocol and labels are both in every key
+    # an unchanged rerun reads its results: the fold keeps its done.json untouched
+    store = out / "real" / "ours"
+    before = (results.fold_dir(store, "syn", MODEL, 0) / "done.json").stat().st_mtime_ns
+    lk.train_protocol(inputs, "syn", _labels(inputs), [MODEL], run, store, lk.OURS)
+    after = (results.fold_dir(store, "syn", MODEL, 0) / "done.json").stat().st_mtime_ns
+    assert before == after
+
+
+def test_bootstrap_inflation_interval() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    label = rng.random(n) < 0.4
+    ids = [f"p{i:03d}" for i in range(n)]
+    noise = rng.random(n)
+
+    def frame(prob):
+        return pd.DataFrame({"label": label.astype(int), "prob": prob}, index=ids)
+
+    scores = {"ours": frame(noise), "leaky": frame(label + 0.5 * noise), "same": frame(noise)}
+    t = lk.bootstrap_aucs(scores, "ours", n_boot=500).set_index("protocol")
+    assert 0.4 < t.loc["ours", "auc"] < 0.6
+    assert t.loc["ours", "auc_lo"] < t.loc["ours", "auc"] < t.loc["ours", "auc_hi"]
+    assert t.loc["leaky", "inflation_lo"] > 0.3  # the interval excludes no inflation
+    assert t.loc["same", "inflation"] == 0 and t.loc["same", "inflation_hi"] == 0
+    scores["short"] = frame(noise).iloc[1:]
+    with pytest.raises(ValueError, match="same patients"):
+        lk.bootstrap_aucs(scores, "ours")
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--cohort", "/no/such/cohort"], "--cohort /no/such/cohort: no such folder"),
+        (["--cohort", ".", "--models", "nope"], "--model: unknown model(s) ['nope']"),
+        (["--cohort", ".", "--protocols", "leakless"], "--protocols: unknown protocol(s)"),
+        (["--cohort", ".", "--permute-labels", "-1"], "--permute-labels -1"),
+    ],
+)
+def test_cli_bad_input_is_one_line(args, needle, capsys) -> None:
+    from tmiclnet.__main__ import main
+
+    assert main(["study", "leakage", *args]) != 0
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_prose_is_read_off_the_tables() -> None:
+    def table(tag, rows):
+        cols = ["protocol", "auc", "auc_lo", "auc_hi", "inflation", "inflation_lo", "inflation_hi"]
+        t = pd.DataFrame(rows, columns=cols)
+        return t.assign(model=MODEL, labels=tag)
+
+    real = table(
+        "real",
+        [["ours", 0.7, 0.6, 0.8, 0, 0, 0], ["stop on test", 0.76, 0.7, 0.82, 0.06, 0.01, 0.1]],
+    )
+    perm = table(
+        "permuted-0",
+        [["ours", 0.51, 0.45, 0.57, 0, 0, 0], ["released", 0.6, 0.53, 0.66, 0.09, -0.01, 0.15]],
+    )
+    text = lk.takeaways(real, perm)
+    assert "AUC 0.700 [0.600, 0.800]" in text
+    assert "*stop on test*: +0.060 [+0.010, +0.100], above ours" in text
+    assert "*ours* lands at 0.510, +0.010 from 0.5 [-0.050, +0.070]." in text
+    assert (
+        "*released* lands at 0.600, +0.100 from 0.5 [+0.030, +0.160] (its interval excludes" in text
+    )
+    assert list(lk.protocols_table().index) == [p.name for p in lk.PROTOCOLS]
