@@ -2,7 +2,8 @@
 
 `real_batch(run, n)` builds a contract batch from real patients: CT volumes through the MONAI
 dataset, radiomics scaled by a pipeline fitted on the OTHER patients (never on the ones shown),
-and cached token states of the frozen text encoder.
+and the note exactly as the profile's trained models read it (`tmiclnet.text.inputs`: one token
+per note line with its number where `profile.text_lines` is set, else the word-piece states).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from tmiclnet.models import model_config
 from tmiclnet.models.losses import sdm_loss
+from tmiclnet.text import lines
 
 
 @dataclass
@@ -28,6 +30,8 @@ class DemoBatch:
     rad_columns: list[str]
     family_names: list[str]
     notes: list[str]
+    text_labels: list[list[str]]  # per patient, what each text token is (a line or a word piece)
+    text_input: str  # in words: what the profile's models read of a note
 
 
 def pick_ids(labels: pd.Series, n: int) -> list[str]:
@@ -55,6 +59,7 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
     from tmiclnet.data.cohort import load
     from tmiclnet.data.dataset import CTDataset
     from tmiclnet.radiomics.preprocess import fit_fold, transform
+    from tmiclnet.text.inputs import frozen_text_tokens
 
     cohort = load(run.data_dir / cohort_name)
     ids = pick_ids(cohort.labels, n)
@@ -64,15 +69,19 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
     pipe = fit_fold(table, cohort.labels, others, run.profile)
     rad = transform(pipe, table, ids)
     families = radiomics.feature_families(list(rad.columns))
+    notes = [cohort.note(i) for i in ids]
     emb = text.embed(cohort.notes(), run.profile.text_model, run.profile.text_max_tokens).select(
         ids
     )
-    length = int(emb.mask.sum(1).max())  # drop padding columns no note of the batch uses
+    tokenizer = text.load_tokenizer(run.profile.text_model)[0]
+    states, mask = frozen_text_tokens(emb.tokens, emb.mask, notes, run.profile, tokenizer)
+    length = int(mask.sum(1).max())  # drop padding columns no note of the batch uses
+    labels = [text_token_labels(note, tokenizer, run.profile)[:length] for note in notes]
     batch = {
         "ct": ct,
         "radiomics": torch.tensor(rad.to_numpy(), dtype=torch.float32),
-        "text_tokens": emb.tokens[:, :length],
-        "text_mask": emb.mask[:, :length],
+        "text_tokens": states[:, :length],
+        "text_mask": mask[:, :length],
         "present": torch.ones(len(ids), 3, dtype=torch.bool),
         "label": torch.tensor([int(cohort.labels[i]) for i in ids]),
     }
@@ -80,7 +89,7 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
         run.profile,
         rad_features=rad.shape[1],
         rad_families=radiomics.family_indices(list(rad.columns)),
-        text_dim=emb.dim,
+        text_dim=int(states.shape[-1]),
         use_ct_tokens=False,
         use_text_tokens=True,
     )
@@ -90,7 +99,61 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
         ids,
         list(rad.columns),
         list(families),
-        [cohort.note(i) for i in ids],
+        notes,
+        labels,
+        text_input_words(run.profile, int(emb.dim)),
+    )
+
+
+def text_token_labels(note: str, tokenizer, profile) -> list[str]:
+    """What each text token of `note` is under the profile: the note's lines (cut to 40
+    characters) where the models read one token per line, else its word pieces.
+
+    Used by notebooks 04 to 06 (axis labels of the text tokens).
+
+    Args:
+        note: one clinical note.
+        tokenizer: the profile's tokenizer (`tmiclnet.text.load_tokenizer`).
+        profile: the run's profile (`text_lines`, `text_max_tokens`).
+    """
+    if profile.text_lines:
+        spans = lines.line_spans(note)[: profile.text_lines]
+        return [_short(note[a:b]) for a, b in spans]
+    ids = tokenizer(note, truncation=True, max_length=profile.text_max_tokens)["input_ids"]
+    return tokenizer.convert_ids_to_tokens(ids)
+
+
+def _short(line: str, width: int = 40) -> str:
+    line = " ".join(line.split())
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def text_input_words(profile, state_dim: int) -> str:
+    """One sentence saying what the profile's models read of a note, and how it differs from
+    the paper (fine-tuned Bio_ClinicalBERT, its pooled output over up to 512 word pieces).
+
+    Used by notebooks 04 to 07 (generated prose, so it follows the profile being built).
+
+    Args:
+        profile: the run's profile.
+        state_dim: width of one word-piece state of the frozen language model.
+    """
+    if profile.text_finetune:
+        return (
+            f"the note's word pieces (up to {profile.text_max_tokens}), through a language model "
+            "that trains with the rest, as the paper fine-tunes Bio_ClinicalBERT"
+        )
+    if profile.text_lines:
+        return (
+            f"at most {profile.text_lines} **line tokens** per note: each line's word-piece states "
+            f"of the frozen encoder averaged ({state_dim} numbers) with {lines.N_CHANNELS} "
+            "channels for the line's first number appended; the paper instead fine-tunes "
+            "Bio_ClinicalBERT on up to 512 word pieces and keeps one pooled vector"
+        )
+    return (
+        f"the frozen encoder's word-piece states (up to {profile.text_max_tokens} per note, "
+        f"{state_dim} numbers each); the paper fine-tunes Bio_ClinicalBERT and keeps one "
+        "pooled vector"
     )
 
 
