@@ -266,10 +266,21 @@ def heatmap(ax, matrix, title: str, xlabels=None, ylabels=None, cmap: str = "vir
     m = np.asarray(matrix.detach().cpu() if torch.is_tensor(matrix) else matrix)
     im = ax.imshow(m, aspect="auto", cmap=cmap, interpolation="nearest")
     ax.set_title(title)
+    # a row or column is a token: whole-number ticks only (there is no token 0.5)
+    if m.shape[1] <= 16:
+        ax.set_xticks(range(m.shape[1]))
+    if m.shape[0] <= 16:
+        ax.set_yticks(range(m.shape[0]))
     if xlabels is not None:
-        ax.set_xticks(range(len(xlabels)), xlabels, rotation=90, fontsize=7)
+        ax.set_xticks(range(len(xlabels)), xlabels, rotation=90, fontsize=9)
     if ylabels is not None:
-        ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
+        ax.set_yticks(range(len(ylabels)), ylabels, fontsize=9)
+    if m.size <= 36:  # few cells: write each value, dark text on light cells
+        mid = (np.nanmin(m) + np.nanmax(m)) / 2
+        for (i, j), v in np.ndenumerate(m):
+            ax.text(
+                j, i, f"{v:.2g}", ha="center", va="center", color="black" if v > mid else "white"
+            )
     plt.colorbar(im, ax=ax, fraction=0.046)
     return im
 
