@@ -308,3 +308,36 @@ def parameter_table(model: torch.nn.Module) -> pd.DataFrame:
         {"block": "missing-modality vectors", "parameters": model.missing.numel()}
     ) if hasattr(model, "missing") else None
     return pd.DataFrame(rows)
+
+
+def pooling_figure(attention: dict, real: DemoBatch, patient: int = 0) -> plt.Figure:
+    """The learned pooling query's weights over each modality's tokens for one patient: one row
+    per modality, horizontal bars labelled by token (CT cell, radiomic family, note line), so
+    every label reads at the column's width.
+
+    Used by notebook 05 (IMA).
+
+    Args:
+        attention: the `attention` dict of a `tokens` model's output (`ima/<m>/pool` maps).
+        real: the batch the model ran on (`real_batch`), for the token labels.
+        patient: which row of the batch to show.
+    """
+    n_text = int(real.batch["text_mask"][patient].sum())
+    rows = [
+        ("CT cells", [f"cell {i}" for i in range(attention["ima/ct/pool"].shape[1])], "ct"),
+        ("radiomic families", real.family_names, "radiomics"),
+        ("note tokens", real.text_labels[patient][:n_text], "text"),
+    ]
+    sizes = [len(labels) for _, labels, _ in rows]
+    fig, axes = plt.subplots(
+        3, 1, figsize=(7.5, 0.28 * sum(sizes) + 2.4), gridspec_kw={"height_ratios": sizes}
+    )
+    for ax, (title, labels, m) in zip(axes, rows):
+        w = attention[f"ima/{m}/pool"][patient, : len(labels)].detach().cpu().numpy()
+        ax.barh(range(len(labels)), w)
+        ax.set_yticks(range(len(labels)), labels, fontsize=9)
+        ax.invert_yaxis()
+        ax.set_title(f"{title}: weights sum to {w.sum():.2f}", loc="left")
+    axes[-1].set_xlabel("pooling weight")
+    fig.suptitle(f"{real.ids[patient]}: attention pooling at initialisation")
+    return fig
