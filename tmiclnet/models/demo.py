@@ -105,9 +105,9 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
     )
 
 
-def text_token_labels(note: str, tokenizer, profile) -> list[str]:
-    """What each text token of `note` is under the profile: the note's lines (cut to 40
-    characters) where the models read one token per line, else its word pieces.
+def text_token_labels(note: str, tokenizer, profile, width: int = 40) -> list[str]:
+    """What each text token of `note` is under the profile: the note's lines (cut to `width`
+    characters, for axis labels) where the models read one token per line, else its word pieces.
 
     Used by notebooks 04 to 06 (axis labels of the text tokens).
 
@@ -115,10 +115,11 @@ def text_token_labels(note: str, tokenizer, profile) -> list[str]:
         note: one clinical note.
         tokenizer: the profile's tokenizer (`tmiclnet.text.load_tokenizer`).
         profile: the run's profile (`text_lines`, `text_max_tokens`).
+        width: the longest label, in characters (longer lines end in "...").
     """
     if profile.text_lines:
         spans = lines.line_spans(note)[: profile.text_lines]
-        return [_short(note[a:b]) for a, b in spans]
+        return [_short(note[a:b], width) for a, b in spans]
     ids = tokenizer(note, truncation=True, max_length=profile.text_max_tokens)["input_ids"]
     return tokenizer.convert_ids_to_tokens(ids)
 

@@ -107,7 +107,7 @@ def stability_figure(icc: pd.DataFrame) -> plt.Figure:
     classes = [f.rpartition("_")[0].rpartition("_")[2] for f in icc.index]
     present = [c for c in CLASSES if c in set(classes)]
     kinds = [k for k in icc.columns if k != "all"]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.6), sharey=True)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(7.5, 3.8), sharey=True)
     for ax, kind in zip(np.atleast_1d(axes), kinds):
         data = [icc[kind][[c == cls for c in classes]].dropna().clip(-0.5, 1) for cls in present]
         ax.boxplot(data, tick_labels=present, showfliers=False)
@@ -115,7 +115,7 @@ def stability_figure(icc: pd.DataFrame) -> plt.Figure:
         ax.set_title(kind)
         ax.tick_params(axis="x", rotation=60)
     np.atleast_1d(axes)[0].set_ylabel("ICC(2,1) vs original")
-    fig.suptitle("Feature stability under one-voxel mask changes and added noise")
+    fig.suptitle("Feature stability: one-voxel mask changes, added noise")
     fig.tight_layout()
     return fig
 
@@ -139,11 +139,11 @@ def auc_figure(per_feature: pd.DataFrame, n: int = 15) -> plt.Figure:
     labels = [
         f"{c if len(c) < 48 else c[:45] + '...'} ({k}x)" for c, k in zip(top.index, top["selected"])
     ]
-    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_yticks(y, labels, fontsize=10)
     ax.set_xlim(0.2, 1.0)
     ax.set_xlabel("AUC (direction fixed on training rows)")
-    ax.set_title("Features ranked top inside the folds: training vs held-out AUC")
-    fig.legend(loc="lower center", ncol=2, fontsize=8, frameon=False)
+    ax.set_title("Top-ranked features: training vs held-out AUC")
+    fig.legend(loc="lower center", ncol=2, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
