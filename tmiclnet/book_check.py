@@ -7,8 +7,8 @@ problem (page: rule: what), exiting 1 if there is any. The rules, each a mechani
 - **maths**: a display equation has a line (between `\\\\` breaks) of more than `MATH_CHARS`
   visible symbols; MathJax does not wrap display maths, so such a line is clipped or scrolls;
 - **table**: a table's narrowest possible width (per column its widest unbreakable cell text,
-  `CHAR_PX` per character plus `CELL_PAD_PX`) exceeds `COLUMN_PX`; pandas tables do not wrap
-  cells, so their whole cell text counts;
+  `CHAR_PX` per character plus `CELL_PAD_PX`) exceeds `COLUMN_PX`; tables in cell outputs do not
+  wrap cells (book/_static/tmiclnet.css), so their whole cell text counts;
 - **marker**: a test or lint marker (`# NBVAL_...`, `# noqa`) is shown on the page;
 - **path**: a cell output shows a machine path (the checkout, $HOME, /tmp, /home, /work, ...);
 - **exercises**: a notebook page (built from `notebooks/`) lacks a section titled "Exercises"
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-COLUMN_PX = 800  # the text column at a 1280 px window (sphinx-book-theme), as tmiclnet.style
+COLUMN_PX = 750  # the text column at a 1280 px window (sphinx-book-theme: 752 px measured)
 CHAR_PX = 8.0  # a character of table text (14-15 px font) is 7-9 px wide
 CELL_PAD_PX = 16.0  # left + right padding of one table cell
 MATH_CHARS = 60  # visible symbols one display-maths line holds at the column's width
@@ -83,12 +83,15 @@ def _cell_width(cell, whole: bool) -> float:
 
 def table_width(table) -> float:
     """The narrowest width in px the table can take (sum over columns of its widest cell;
-    a pandas table's cells never wrap, a prose table's wrap at spaces).
+    cells of an output table never wrap, a prose table's wrap at spaces).
 
     Args:
         table: a bs4 `<table>` element.
     """
-    whole = "dataframe" in (table.get("class") or [])
+    whole = (
+        "dataframe" in (table.get("class") or [])
+        or table.find_parent("div", class_="cell_output") is not None
+    )
     widths: dict[int, float] = {}
     for row in table.find_all("tr"):
         col = 0

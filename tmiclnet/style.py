@@ -1,6 +1,6 @@
 """One matplotlib style for every figure of the book, applied by :func:`tmiclnet.config.setup`.
 
-The book's column is about 800 px wide at a 1280 px window, and a figure is shown at its own
+The book's column is about 750 px wide at a 1280 px window, and a figure is shown at its own
 width (figsize x dpi) or shrunk to the column. At 100 dpi a 7.5-inch figure fills the column
 unshrunk, so an 11-point label reads as 11 points; wider figures are shrunk and need larger type
 (:func:`font_scale` says by how much). Layout is automatic (`figure.autolayout`, matplotlib's
@@ -26,7 +26,7 @@ COLOURS = (
     "#17becf",
 )
 
-COLUMN_PX = 800  # width of the book's text column at a 1280 px window (sphinx-book-theme)
+COLUMN_PX = 750  # the text column at a 1280 px window (sphinx-book-theme: 752 px measured)
 DPI = 100
 
 RC: dict = {

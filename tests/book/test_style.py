@@ -23,4 +23,4 @@ def test_type_reads_at_ten_points_in_the_column() -> None:
     smallest = min(v for k, v in style.RC.items() if k.endswith("size") and k != "figure.figsize")
     width = style.RC["figure.figsize"][0]
     assert width * style.DPI <= style.COLUMN_PX and smallest >= 10
-    assert style.font_scale(16) == 2.0 and style.font_scale(4) == 1.0
+    assert style.font_scale(15) == 2.0 and style.font_scale(4) == 1.0

@@ -237,5 +237,8 @@ def warnings_reading(warnings: pd.DataFrame) -> str:
     for _, row in warnings.iterrows():
         why = next((v for k, v in KNOWN_WARNINGS.items() if k in str(row["message"])), None)
         why = why or "not one this page knows: read its message in the table."
-        lines.append(f"- `{row['source']}` ({row['count']} times, {row['cases']} cases): {why}")
+        lines.append(
+            f"- `{row['source']}` ({row['count']} times, {row['cases']} cases), "
+            f'*"{row["message"]}"*: {why}'
+        )
     return "The warnings table, row by row:\n\n" + "\n".join(lines)
