@@ -26,8 +26,8 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-COLUMN_PX = 750  # the text column at a 1280 px window (sphinx-book-theme: 752 px measured)
-CHAR_PX = 9.0  # a character of table text at the theme's 16 px font (about 9 px, measured)
+COLUMN_PX = 688  # room for a table at a 1280 px window (column 752 px less padding, measured)
+CHAR_PX = 8.5  # a character of table text at the theme's 16 px font (8-9 px, measured)
 CELL_PAD_PX = 16.0  # left + right padding of one table cell
 MATH_CHARS = 60  # visible symbols one display-maths line holds at the column's width
 EXERCISES = (2, 4)  # how many exercises a notebook page ends with
