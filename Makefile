@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 .PHONY: env data book test lint unit nbval clean help
 help:
 	@echo "make book   [PROFILE=cpu|quick|gpu]  environment, data, notebooks, HTML book"
-	@echo "make test                           environment, quick data and book, link check, unit tests, nbval, browser check"
+	@echo "make test                           environment, quick data and book, link and page checks, unit tests, nbval, browser check"
 	@echo "make lint                           ruff check and ruff format --check (part of make test)"
 	@echo "make env | data | clean"
 
@@ -37,6 +37,7 @@ test: env lint
 	$(MAKE) data PROFILE=quick
 	$(PY) -m tmiclnet book build --profile quick
 	$(PY) -m tmiclnet.book_links _build/quick/_build/html
+	$(PY) -m tmiclnet.book_check _build/quick/_build/html
 	$(PY) -m pytest tests -q
 	$(PY) -m pytest -q --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider _build/executed/quick/*.ipynb
 

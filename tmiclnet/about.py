@@ -37,8 +37,11 @@ def versions() -> pd.DataFrame:
 
 
 def profiles_table() -> pd.DataFrame:
-    """The three profiles side by side, one row per knob."""
-    table = pd.DataFrame({name: dataclasses.asdict(p) for name, p in PROFILES.items()})
+    """The three profiles side by side, one row per knob (`n_patients` None reads "all")."""
+    rows = {name: dataclasses.asdict(p) for name, p in PROFILES.items()}
+    for values in rows.values():
+        values["n_patients"] = "all" if values["n_patients"] is None else values["n_patients"]
+    table = pd.DataFrame(rows)
     return table.drop(index=["name", "extra"]).astype(str)
 
 
@@ -54,40 +57,43 @@ STAGES = [
 
 
 def pipeline_figure():
-    """The book's data flow as boxes and arrows: one part of the book per box."""
+    """The book's data flow as boxes and arrows: one part of the book per box, in two rows that
+    read as a snake (left to right, then right to left), so the labels fit the column."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
 
     colours = ["#4C72B0"] * 2 + ["#55A868"] * 4 + ["#C44E52"]
-    fig, ax = plt.subplots(figsize=(11, 2.2))
+    per_row, step, height = 4, 1.6, 1.6
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    spots = []
+    for i in range(len(STAGES)):
+        row, j = divmod(i, per_row)
+        spots.append(((j if row == 0 else per_row - 1 - j) * step, -row * height))
     for i, ((title, body), colour) in enumerate(zip(STAGES, colours)):
-        x = i * 1.55
-        ax.add_patch(
-            FancyBboxPatch(
-                (x, 0),
-                1.25,
-                1,
-                boxstyle="round,pad=0.04",
-                facecolor=colour,
-                alpha=0.15,
-                edgecolor=colour,
-            )
+        x, y = spots[i]
+        box = FancyBboxPatch(
+            (x, y),
+            1.3,
+            1,
+            boxstyle="round,pad=0.04",
+            facecolor=colour,
+            alpha=0.15,
+            edgecolor=colour,
         )
-        ax.text(x + 0.625, 0.72, title, ha="center", va="center", fontweight="bold")
-        ax.text(x + 0.625, 0.35, body, ha="center", va="center", fontsize=8)
+        ax.add_patch(box)
+        ax.text(x + 0.65, y + 0.75, title, ha="center", va="center", fontweight="bold")
+        ax.text(x + 0.65, y + 0.36, body, ha="center", va="center", fontsize=10)
         if i < len(STAGES) - 1:
-            ax.annotate(
-                "",
-                xy=(x + 1.52, 0.5),
-                xytext=(x + 1.3, 0.5),
-                arrowprops=dict(arrowstyle="->", color="0.3"),
-            )
-    ax.set_xlim(-0.1, len(STAGES) * 1.55)
-    ax.set_ylim(-0.1, 1.1)
+            (x2, y2) = spots[i + 1]
+            if y2 == y:  # same row: right, or left on the way back
+                start, end = (x + 1.35, y + 0.5), (x2 - 0.05, y + 0.5)
+                if x2 < x:
+                    start, end = (x - 0.05, y + 0.5), (x2 + 1.35, y + 0.5)
+            else:  # down to the next row
+                start, end = (x + 0.65, y - 0.05), (x2 + 0.65, y2 + 1.05)
+            ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->", color="0.3"))
+    ax.set_xlim(-0.1, per_row * step)
+    ax.set_ylim(-height - 0.1, 1.1)
     ax.axis("off")
-    ax.set_title(
-        "Part I: data (blue)   Part II: model (green)   Part III: experiments (red)",
-        fontsize=9,
-        loc="left",
-    )
+    ax.set_title("Part I: data (blue), Part II: model (green), Part III: experiments (red)")
     return fig

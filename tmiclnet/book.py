@@ -19,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from tmiclnet import book_report
+from tmiclnet import book_clean, book_report
 from tmiclnet.book_keys import data_fingerprint, package_fingerprint, run_key, source_fingerprint
-from tmiclnet.config import default_data_dir, get_profile, project_root
+from tmiclnet.config import cache_root, default_data_dir, get_profile, project_root
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "book")
 
@@ -163,8 +163,11 @@ def run(
     return out_dir
 
 
-def stage(root: Path, executed: Path, stage_dir: Path) -> Path:
-    """A copy of the book's sources in which notebooks/ holds the executed copies."""
+def stage(root: Path, executed: Path, stage_dir: Path, data_root: Path | None = None) -> Path:
+    """A copy of the book's sources in which notebooks/ holds the executed copies, as pages show
+    them: without test markers and machine paths (`tmiclnet.book_clean`); the executed copies
+    themselves keep their markers for nbval. `data_root` is the folder of the profiles' data
+    folders (default: `$TMICLNET_DATA` or data/generated)."""
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
     stage_dir.mkdir(parents=True)
@@ -176,8 +179,13 @@ def stage(root: Path, executed: Path, stage_dir: Path) -> Path:
             shutil.copy2(src, stage_dir / name)
     vendor_mathjax(stage_dir / "book" / "_static" / "mathjax")
     (stage_dir / "notebooks").mkdir()
+    pairs = book_clean.machine_paths(
+        root, data_root or default_data_dir("quick").parent, cache_root()
+    )
     for nb_path in toc_notebooks(root):
-        shutil.copy2(executed / nb_path.name, stage_dir / "notebooks" / nb_path.name)
+        nb = json.loads((executed / nb_path.name).read_text())
+        page = json.dumps(book_clean.clean_notebook(nb, pairs), indent=1, ensure_ascii=False)
+        (stage_dir / "notebooks" / nb_path.name).write_text(page + "\n")
     if (root / book_report.REPORT_PAGE).exists():
         raise SystemExit(f"{root / book_report.REPORT_PAGE}: the build writes this page; remove it")
     book_report.write_report_page(stage_dir, executed)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from tmiclnet import style
 from tmiclnet.device import pick_device, seed_everything
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -152,6 +153,7 @@ def setup(
         device: `auto` (a GPU when one is visible) or any torch device string.
     """
     prof = get_profile(profile)
+    style.apply()
     seed_everything(seed)
     return Run(
         profile=prof,

@@ -34,7 +34,7 @@ def show_slice(ax, ct: np.ndarray, mask: np.ndarray, title: str, k: int | None =
     ax.imshow(ct[k], **WINDOW)
     if mask[k].any():
         ax.contour(mask[k], levels=[0.5], colors="tab:red", linewidths=0.8)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=11)
     ax.axis("off")
 
 
@@ -43,7 +43,7 @@ FINDINGS_GRID = [
     ("stage 2", Findings(1.0)),
     ("stage 3", Findings(2.0)),
     ("stage 4", Findings(3.0)),
-    ("stage 2, no finding", Findings(1.0)),
+    ("stage 2, no other", Findings(1.0)),
     ("+ hepatomegaly", Findings(1.0, liver_scale=1.18)),
     ("+ ascites", Findings(1.0, ascites_mm=20.0)),
     ("+ both", Findings(1.0, liver_scale=1.18, ascites_mm=20.0)),
@@ -59,18 +59,41 @@ def findings_gallery(shape: tuple[int, int, int], seed: int = 7):
         shape: the rendered volume's (D, H, W) size, in voxels.
         seed: render seed: one anatomy shared by every panel.
     """
-    fig, axes = plt.subplots(2, 4, figsize=(11, 5.8))
+    fig, axes = plt.subplots(2, 4, figsize=(8, 4.8))
     rendered = [render(f, shape, seed) for _, f in FINDINGS_GRID]
     k = _slice_index(rendered[0][1])
     for ax, (title, _), (ct, mask) in zip(axes.flat, FINDINGS_GRID, rendered):
         show_slice(ax, ct, mask, title, k)
-    fig.suptitle("The same patient anatomy rendered with each finding (liver mask in red)")
+    fig.suptitle("One anatomy rendered with each finding (liver mask in red)")
     fig.tight_layout()
     return fig
 
 
-def cohort_examples(cohort, per_row: int = 4):
-    """Real cohort patients: the first patient of each recorded stage, then ascites/hepatomegaly.
+def example_patients(cohort) -> list[tuple[str, str]]:
+    """(id, what it shows) for the cohort's example figure: the first patient of each recorded
+    stage, then the first *other* patients with hepatomegaly and with ascites, so that no patient
+    appears twice (the first stage-4 patient often has both findings).
+
+    Args:
+        cohort: a cohort loaded with `tmiclnet.data.cohort.load`.
+    """
+    findings = cohort.findings()
+    picks: list[tuple[str, str]] = []
+
+    def first(rows, text: str) -> None:
+        ids = [i for i in findings.index[rows] if i not in {p for p, _ in picks}]
+        if ids:
+            picks.append((ids[0], text))
+
+    for stage in (1, 2, 3, 4):
+        first(findings["stage"] == stage, f"stage {stage}")
+    for col, text in (("hepato", "hepatomegaly"), ("ascites", "ascites")):
+        first(findings[col] == 1, text)
+    return picks
+
+
+def cohort_examples(cohort, per_row: int = 3):
+    """Real cohort patients, each once: one per recorded stage, then hepatomegaly and ascites.
 
     Used by notebook 01 (cohort).
 
@@ -79,25 +102,20 @@ def cohort_examples(cohort, per_row: int = 4):
         per_row: panels per row of the figure.
     """
     findings = cohort.findings()
-    picks = []
-    for stage in (1, 2, 3, 4):
-        ids = findings.index[findings["stage"] == stage]
-        if len(ids):
-            picks.append((ids[0], f"{ids[0]}: stage {stage}"))
-    for col, text in (("hepato", "hepatomegaly"), ("ascites", "ascites")):
-        ids = findings.index[findings[col] == 1]
-        if len(ids):
-            picks.append((ids[0], f"{ids[0]}: {text}"))
+    picks = example_patients(cohort)
     rows = int(np.ceil(len(picks) / per_row))
-    fig, axes = plt.subplots(rows, per_row, figsize=(11, 2.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, per_row, figsize=(7.5, 3.4 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (pid, title) in zip(axes.flat, picks):
+    for ax, (pid, text) in zip(axes.flat, picks):
         ct, _ = nifti.read(cohort.image_path(pid))
         mask, _ = nifti.read(cohort.mask_path(pid))
-        show_slice(ax, ct, mask, f"{title} (label {int(cohort.labels[pid])})")
+        row = findings.loc[pid]
+        stage = "stage ?" if pd.isna(row["stage"]) else f"stage {int(row['stage'])}"
+        extra = "" if text.startswith("stage") else f"{stage}, "
+        title = f"{pid}: {text}\n{extra}label {int(cohort.labels[pid])}"
+        show_slice(ax, ct, mask, title)
     fig.suptitle(f"Patients of the {cohort.name} cohort as written to disk")
-    fig.tight_layout()
     return fig
 
 
@@ -114,18 +132,19 @@ def renderer_steps(findings: Findings, shape: tuple[int, int, int], seed: int):
     steps: dict = {}
     render(findings, shape, seed, steps=steps)
     titles = {
-        "template": "1. LiTS-117 at profile size",
-        "deformed": "2. affine + elastic warp",
-        "textured": "3. re-textured, nodular edge",
-        "ascites": "4. perihepatic fluid",
-        "final": "5. scanner noise, int16 HU",
+        "template": "1. LiTS-117\nat profile size",
+        "deformed": "2. affine +\nelastic warp",
+        "textured": "3. re-textured,\nnodular edge",
+        "ascites": "4. perihepatic\nfluid",
+        "final": "5. scanner noise,\nint16 HU",
     }
-    fig, axes = plt.subplots(1, len(titles), figsize=(13, 3))
+    fig, axes = plt.subplots(2, 3, figsize=(7.5, 6.2))
     k = _slice_index(steps["final"][1])
-    for ax, (name, title) in zip(axes, titles.items()):
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (name, title) in zip(axes.flat, titles.items()):
         img, msk = steps[name]
         show_slice(ax, img, np.asarray(msk, np.uint8), title, k)
-    fig.tight_layout()
     return fig
 
 
@@ -195,7 +214,7 @@ def survival_by_stage(table: pd.DataFrame | None = None, horizon_days: int = pbc
         ylim=(0, 1.02),
         title="Mayo PBC: survival by histologic stage",
     )
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig
 

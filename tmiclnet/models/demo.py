@@ -2,7 +2,8 @@
 
 `real_batch(run, n)` builds a contract batch from real patients: CT volumes through the MONAI
 dataset, radiomics scaled by a pipeline fitted on the OTHER patients (never on the ones shown),
-and cached token states of the frozen text encoder.
+and the note exactly as the profile's trained models read it (`tmiclnet.text.inputs`: one token
+per note line with its number where `profile.text_lines` is set, else the word-piece states).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from tmiclnet.models import model_config
 from tmiclnet.models.losses import sdm_loss
+from tmiclnet.text import lines
 
 
 @dataclass
@@ -28,6 +30,8 @@ class DemoBatch:
     rad_columns: list[str]
     family_names: list[str]
     notes: list[str]
+    text_labels: list[list[str]]  # per patient, what each text token is (a line or a word piece)
+    text_input: str  # in words: what the profile's models read of a note
 
 
 def pick_ids(labels: pd.Series, n: int) -> list[str]:
@@ -55,6 +59,7 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
     from tmiclnet.data.cohort import load
     from tmiclnet.data.dataset import CTDataset
     from tmiclnet.radiomics.preprocess import fit_fold, transform
+    from tmiclnet.text.inputs import frozen_text_tokens
 
     cohort = load(run.data_dir / cohort_name)
     ids = pick_ids(cohort.labels, n)
@@ -64,15 +69,19 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
     pipe = fit_fold(table, cohort.labels, others, run.profile)
     rad = transform(pipe, table, ids)
     families = radiomics.feature_families(list(rad.columns))
+    notes = [cohort.note(i) for i in ids]
     emb = text.embed(cohort.notes(), run.profile.text_model, run.profile.text_max_tokens).select(
         ids
     )
-    length = int(emb.mask.sum(1).max())  # drop padding columns no note of the batch uses
+    tokenizer = text.load_tokenizer(run.profile.text_model)[0]
+    states, mask = frozen_text_tokens(emb.tokens, emb.mask, notes, run.profile, tokenizer)
+    length = int(mask.sum(1).max())  # drop padding columns no note of the batch uses
+    labels = [text_token_labels(note, tokenizer, run.profile)[:length] for note in notes]
     batch = {
         "ct": ct,
         "radiomics": torch.tensor(rad.to_numpy(), dtype=torch.float32),
-        "text_tokens": emb.tokens[:, :length],
-        "text_mask": emb.mask[:, :length],
+        "text_tokens": states[:, :length],
+        "text_mask": mask[:, :length],
         "present": torch.ones(len(ids), 3, dtype=torch.bool),
         "label": torch.tensor([int(cohort.labels[i]) for i in ids]),
     }
@@ -80,7 +89,7 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
         run.profile,
         rad_features=rad.shape[1],
         rad_families=radiomics.family_indices(list(rad.columns)),
-        text_dim=emb.dim,
+        text_dim=int(states.shape[-1]),
         use_ct_tokens=False,
         use_text_tokens=True,
     )
@@ -90,7 +99,62 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
         ids,
         list(rad.columns),
         list(families),
-        [cohort.note(i) for i in ids],
+        notes,
+        labels,
+        text_input_words(run.profile, int(emb.dim)),
+    )
+
+
+def text_token_labels(note: str, tokenizer, profile, width: int = 40) -> list[str]:
+    """What each text token of `note` is under the profile: the note's lines (cut to `width`
+    characters, for axis labels) where the models read one token per line, else its word pieces.
+
+    Used by notebooks 04 to 06 (axis labels of the text tokens).
+
+    Args:
+        note: one clinical note.
+        tokenizer: the profile's tokenizer (`tmiclnet.text.load_tokenizer`).
+        profile: the run's profile (`text_lines`, `text_max_tokens`).
+        width: the longest label, in characters (longer lines end in "...").
+    """
+    if profile.text_lines:
+        spans = lines.line_spans(note)[: profile.text_lines]
+        return [_short(note[a:b], width) for a, b in spans]
+    ids = tokenizer(note, truncation=True, max_length=profile.text_max_tokens)["input_ids"]
+    return tokenizer.convert_ids_to_tokens(ids)
+
+
+def _short(line: str, width: int = 40) -> str:
+    line = " ".join(line.split())
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def text_input_words(profile, state_dim: int) -> str:
+    """One sentence saying what the profile's models read of a note, and how it differs from
+    the paper (fine-tuned Bio_ClinicalBERT, its pooled output over up to 512 word pieces).
+
+    Used by notebooks 04 to 07 (generated prose, so it follows the profile being built).
+
+    Args:
+        profile: the run's profile.
+        state_dim: width of one word-piece state of the frozen language model.
+    """
+    if profile.text_finetune:
+        return (
+            f"the note's word pieces (up to {profile.text_max_tokens}), through a language model "
+            "that trains with the rest, as the paper fine-tunes Bio_ClinicalBERT"
+        )
+    if profile.text_lines:
+        return (
+            f"at most {profile.text_lines} **line tokens** per note: each line's word-piece states "
+            f"of the frozen encoder averaged ({state_dim} numbers) with {lines.N_CHANNELS} "
+            "channels for the line's first number appended; the paper instead fine-tunes "
+            "Bio_ClinicalBERT on up to 512 word pieces and keeps one pooled vector"
+        )
+    return (
+        f"the frozen encoder's word-piece states (up to {profile.text_max_tokens} per note, "
+        f"{state_dim} numbers each); the paper fine-tunes Bio_ClinicalBERT and keeps one "
+        "pooled vector"
     )
 
 
@@ -203,10 +267,21 @@ def heatmap(ax, matrix, title: str, xlabels=None, ylabels=None, cmap: str = "vir
     m = np.asarray(matrix.detach().cpu() if torch.is_tensor(matrix) else matrix)
     im = ax.imshow(m, aspect="auto", cmap=cmap, interpolation="nearest")
     ax.set_title(title)
+    # a row or column is a token: whole-number ticks only (there is no token 0.5)
+    if m.shape[1] <= 16:
+        ax.set_xticks(range(m.shape[1]))
+    if m.shape[0] <= 16:
+        ax.set_yticks(range(m.shape[0]))
     if xlabels is not None:
-        ax.set_xticks(range(len(xlabels)), xlabels, rotation=90, fontsize=7)
+        ax.set_xticks(range(len(xlabels)), xlabels, rotation=90, fontsize=9)
     if ylabels is not None:
-        ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
+        ax.set_yticks(range(len(ylabels)), ylabels, fontsize=9)
+    if m.size <= 36:  # few cells: write each value, dark text on light cells
+        mid = (np.nanmin(m) + np.nanmax(m)) / 2
+        for (i, j), v in np.ndenumerate(m):
+            ax.text(
+                j, i, f"{v:.2g}", ha="center", va="center", color="black" if v > mid else "white"
+            )
     plt.colorbar(im, ax=ax, fraction=0.046)
     return im
 
@@ -234,3 +309,36 @@ def parameter_table(model: torch.nn.Module) -> pd.DataFrame:
         {"block": "missing-modality vectors", "parameters": model.missing.numel()}
     ) if hasattr(model, "missing") else None
     return pd.DataFrame(rows)
+
+
+def pooling_figure(attention: dict, real: DemoBatch, patient: int = 0) -> plt.Figure:
+    """The learned pooling query's weights over each modality's tokens for one patient: one row
+    per modality, horizontal bars labelled by token (CT cell, radiomic family, note line), so
+    every label reads at the column's width.
+
+    Used by notebook 05 (IMA).
+
+    Args:
+        attention: the `attention` dict of a `tokens` model's output (`ima/<m>/pool` maps).
+        real: the batch the model ran on (`real_batch`), for the token labels.
+        patient: which row of the batch to show.
+    """
+    n_text = int(real.batch["text_mask"][patient].sum())
+    rows = [
+        ("CT cells", [f"cell {i}" for i in range(attention["ima/ct/pool"].shape[1])], "ct"),
+        ("radiomic families", real.family_names, "radiomics"),
+        ("note tokens", real.text_labels[patient][:n_text], "text"),
+    ]
+    sizes = [len(labels) for _, labels, _ in rows]
+    fig, axes = plt.subplots(
+        3, 1, figsize=(7.5, 0.28 * sum(sizes) + 2.4), gridspec_kw={"height_ratios": sizes}
+    )
+    for ax, (title, labels, m) in zip(axes, rows):
+        w = attention[f"ima/{m}/pool"][patient, : len(labels)].detach().cpu().numpy()
+        ax.barh(range(len(labels)), w)
+        ax.set_yticks(range(len(labels)), labels, fontsize=9)
+        ax.invert_yaxis()
+        ax.set_title(f"{title}: weights sum to {w.sum():.2f}", loc="left")
+    axes[-1].set_xlabel("pooling weight")
+    fig.suptitle(f"{real.ids[patient]}: attention pooling at initialisation")
+    return fig

@@ -107,7 +107,7 @@ def stability_figure(icc: pd.DataFrame) -> plt.Figure:
     classes = [f.rpartition("_")[0].rpartition("_")[2] for f in icc.index]
     present = [c for c in CLASSES if c in set(classes)]
     kinds = [k for k in icc.columns if k != "all"]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.6), sharey=True)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(7.5, 3.8), sharey=True)
     for ax, kind in zip(np.atleast_1d(axes), kinds):
         data = [icc[kind][[c == cls for c in classes]].dropna().clip(-0.5, 1) for cls in present]
         ax.boxplot(data, tick_labels=present, showfliers=False)
@@ -115,7 +115,7 @@ def stability_figure(icc: pd.DataFrame) -> plt.Figure:
         ax.set_title(kind)
         ax.tick_params(axis="x", rotation=60)
     np.atleast_1d(axes)[0].set_ylabel("ICC(2,1) vs original")
-    fig.suptitle("Feature stability under one-voxel mask changes and added noise")
+    fig.suptitle("Feature stability: one-voxel mask changes, added noise")
     fig.tight_layout()
     return fig
 
@@ -139,10 +139,106 @@ def auc_figure(per_feature: pd.DataFrame, n: int = 15) -> plt.Figure:
     labels = [
         f"{c if len(c) < 48 else c[:45] + '...'} ({k}x)" for c, k in zip(top.index, top["selected"])
     ]
-    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_yticks(y, labels, fontsize=10)
     ax.set_xlim(0.2, 1.0)
     ax.set_xlabel("AUC (direction fixed on training rows)")
-    ax.set_title("Features ranked top inside the folds: training vs held-out AUC")
-    fig.legend(loc="lower center", ncol=2, fontsize=8, frameon=False)
+    ax.set_title("Top-ranked features: training vs held-out AUC")
+    fig.legend(loc="lower center", ncol=2, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
+
+
+def redundancy_reading(table: pd.DataFrame, threshold: float = 0.9) -> str:
+    """One markdown sentence on how redundant the features are, from the numbers (so the page's
+    prose cannot overstate it): all pairs, and pairs within one feature class against pairs of
+    different classes.
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        table: radiomic features, one row per patient (index id), one column per feature.
+        threshold: absolute Spearman rho above which a pair counts as a near-duplicate.
+    """
+    cols = [c for c in table.columns if table[c].nunique() > 1]
+    corr = np.abs(spearman(table[cols]).to_numpy())
+    classes = np.array([c.rpartition("_")[0].rpartition("_")[2] for c in cols])
+    upper = np.triu(np.ones_like(corr, dtype=bool), k=1)
+    same = (classes[:, None] == classes[None, :]) & upper
+    other = upper & ~same
+    share = {
+        k: 100 * float(np.mean(corr[m] > threshold))
+        for k, m in (("all", upper), ("same", same), ("other", other))
+    }
+    amount = (
+        "a small minority"
+        if share["all"] < 10
+        else "a sizeable share"
+        if share["all"] < 30
+        else "most"
+    )
+    return (
+        f"Near-duplicates are **{amount}** of the {int(upper.sum())} pairs: "
+        f"{share['all']:.1f} % have |rho| > {threshold}. They concentrate inside a class "
+        f"({share['same']:.1f} % of the pairs of the same class, {share['other']:.1f} % of pairs "
+        "from different classes): the bright blocks on the diagonal."
+    )
+
+
+def stability_reading(icc: pd.DataFrame, good: float = 0.75, tie: float = 0.05) -> str:
+    """One markdown sentence naming the perturbation(s) that leave the fewest features stable,
+    from the ICC table (perturbations within `tie` of the harshest are named with it).
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        icc: ICC per feature and perturbation (`tmiclnet.radiomics.stability.stability`).
+        good: the ICC at or above which a feature counts as stable.
+        tie: shares of stable features closer than this count as equally harsh.
+    """
+    kinds = [k for k in icc.columns if k != "all"]
+    stable = {k: float((icc[k].dropna() >= good).mean()) for k in kinds}
+    worst = min(stable.values())
+    harsh = [k for k in kinds if stable[k] - worst <= tie]
+    listed = ", ".join(f"{k} {100 * v:.0f} %" for k, v in stable.items())
+    verb = "is the harshest perturbation" if len(harsh) == 1 else "are about equally harsh"
+    return (
+        f"Share of all features with ICC >= {good}: {listed}. "
+        f"**{' and '.join(harsh)}** {verb} here."
+    )
+
+
+KNOWN_WARNINGS = {
+    "load_module()": (
+        "a `DeprecationWarning` raised while pyradiomics validates its parameter file: its "
+        "validator, pykwalify, loads pyradiomics' schema extension with Python's deprecated "
+        "`SourceFileLoader.load_module()`. It says nothing about the features and is harmless "
+        "on this Python; it is listed rather than hidden because the extractor records every "
+        "warning."
+    ),
+    "Sum Average = 2 * Joint Average": (
+        "pyradiomics pointing out that GLCM *Sum Average* is exactly twice *Joint Average* for a "
+        "symmetrical co-occurrence matrix: a redundant feature that it still returns."
+    ),
+}
+
+
+def warnings_reading(warnings: pd.DataFrame) -> str:
+    """A markdown list explaining each row of the extraction's warnings table (or saying there
+    were none), so no row is left unexplained.
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        warnings: the `warnings` table of `tmiclnet.radiomics.extract.extract`.
+    """
+    if warnings.empty:
+        return "pyradiomics raised no warning on this cohort."
+    lines = []
+    for _, row in warnings.iterrows():
+        why = next((v for k, v in KNOWN_WARNINGS.items() if k in str(row["message"])), None)
+        why = why or "not one this page knows: read its message in the table."
+        lines.append(
+            f"- `{row['source']}` ({row['count']} times, {row['cases']} cases), "
+            f'*"{row["message"]}"*: {why}'
+        )
+    return "The warnings table, row by row:\n\n" + "\n".join(lines)
