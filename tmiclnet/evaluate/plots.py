@@ -164,6 +164,13 @@ def training_figure(history: pd.DataFrame, title: str = "Training curves") -> Fi
     return fig
 
 
+def text_colour(rgba) -> str:
+    """Black on a light cell, white on a dark one (relative luminance, ITU-R BT.709), so a value
+    written on a heatmap reads on every cell."""
+    r, g, b = rgba[:3]
+    return "k" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "w"
+
+
 def heatmap_figure(
     table: pd.DataFrame,
     title: str,
@@ -193,7 +200,8 @@ def heatmap_figure(
     ax.set_yticks(range(values.shape[0]), [str(i) for i in table.index])
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color="w")
+            colour = text_colour(im.cmap(im.norm(v)))
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=10, color=colour)
     fig.colorbar(im, ax=ax, shrink=0.8)
     ax.set_title(title)
     fig.tight_layout()
