@@ -59,7 +59,6 @@ def _trained_missing(p: float) -> tuple[torch.Tensor, torch.Tensor]:
     model = _model()
     init = model.missing.detach().clone()
     cfg = TrainConfig(epochs=4, batch_size=12, lr=1e-2, patience=100, modality_dropout=p)
-    fit(model, train, val, cfg, torch.device("cpu"))
     model.load_state_dict(fit(model, train, val, cfg, torch.device("cpu")).best_state)
     return init, model.missing.detach()
 
@@ -87,9 +86,9 @@ def test_dropout_variants_fix_their_p_in_the_training_config_and_the_fold_key() 
     run = setup("quick")
     for name in ("tmiclnet_tokens_md", "early_fusion_md"):
         assert train_overrides(name)["modality_dropout"] > 0
-        assert train_config(name, run, 0).modality_dropout == train_overrides(name)[
-            "modality_dropout"
-        ]
+        assert (
+            train_config(name, run, 0).modality_dropout == train_overrides(name)["modality_dropout"]
+        )
     assert train_config("early_fusion", run, 0).modality_dropout == 0.0
     # the variant builds the same network as its parent
     a, b = _model("early_fusion"), _model("early_fusion_md")

@@ -228,6 +228,12 @@ def bar_figure(values: pd.Series, title: str, xlabel: str, top: int = 15) -> Fig
     return fig
 
 
+def _tick_format(span: float) -> str:
+    """Enough decimals that the ticks of a scale of +-span differ (0.0005 shows as 0.0005)."""
+    decimals = max(0, int(np.ceil(-np.log10(span))) + 1) if span > 0 else 1
+    return f"%.{min(decimals, 6)}f"
+
+
 def occlusion_figure(
     ct: np.ndarray, occlusion: np.ndarray, n_slices: int = 3, title: str = "Occlusion sensitivity"
 ) -> Figure:
@@ -243,13 +249,18 @@ def occlusion_figure(
     """
     d = ct.shape[0]
     slices = np.linspace(d * 0.25, d * 0.75, n_slices).round().astype(int)
-    span = float(np.abs(occlusion).max()) or 1.0
-    fig, axes = plt.subplots(1, n_slices, figsize=(3 * n_slices, 3.3))
+    points = 100.0 * occlusion  # percentage points of P(death): readable tick labels
+    span = float(np.abs(points).max()) or 1.0
+    fig, axes = plt.subplots(1, n_slices, figsize=(3.4 * n_slices + 1.2, 3.6), layout="constrained")
     for ax, z in zip(np.atleast_1d(axes), slices):
         ax.imshow(ct[z], cmap="gray", vmin=0, vmax=1)
-        im = ax.imshow(occlusion[z], cmap="bwr", vmin=-span, vmax=span, alpha=0.45)
+        im = ax.imshow(points[z], cmap="bwr", vmin=-span, vmax=span, alpha=0.45)
         ax.set_title(f"slice {z}")
         ax.axis("off")
-    fig.colorbar(im, ax=list(np.atleast_1d(axes)), shrink=0.8, label="drop in P(death) when hidden")
+    bar = fig.colorbar(im, ax=list(np.atleast_1d(axes)), shrink=0.9)
+    bar.set_label("risk added by the block\n(percentage points)", fontsize=10)
+    bar.ax.tick_params(labelsize=10)
+    bar.formatter.set_useOffset(False)
+    bar.ax.yaxis.set_major_formatter(plt.FormatStrFormatter(_tick_format(span)))
     fig.suptitle(title)
     return fig
