@@ -161,3 +161,26 @@ def test_punctuation_share_of_the_top_word_pieces() -> None:
     )
     assert interpret.punctuation_share(attr, top=2) == 0.5
     assert interpret.punctuation_share(attr, top=4) == 0.75
+
+
+def test_the_baseline_matches_lines_by_field_not_by_position() -> None:
+    from tmiclnet.train.tensors import TensorData
+
+    notes = {
+        "a": "Note\n- Albumin 3.0 g/dL\n- Bilirubin 2.0 mg/dL",
+        "b": "Note\n- Bilirubin 1.0 mg/dL\n- Albumin 4.0 g/dL",  # the other template's order
+        "c": "Note\n- Albumin 9.9 g/dL\n- Bilirubin 9.9 mg/dL",  # a test patient: not averaged
+    }
+    tokens = torch.tensor([[[0.0], [3.0], [20.0]], [[0.0], [10.0], [4.0]], [[0.0], [99.0], [99.0]]])
+    data = TensorData(
+        list(notes),
+        {"text_tokens": tokens, "text_mask": torch.ones(3, 3, dtype=torch.bool)},
+        torch.tensor([0, 1, 0]),
+    )
+    fold = SimpleNamespace(fin=SimpleNamespace(data=data, split=SimpleNamespace(train=["a", "b"])))
+    profile = get_profile("quick")
+    base = interpret.text_baseline(fold, notes.get, notes["c"], profile)
+    assert base[1, 0] == pytest.approx(3.5) and base[2, 0] == pytest.approx(15.0)
+    by_position = interpret.text_baseline(fold)
+    assert by_position[1, 0] == pytest.approx(6.5)  # albumin and bilirubin mixed
+    assert interpret.line_field("- Albumin 3.48 g/dL (ref 3.5-5) L") == "- albumin"

@@ -244,18 +244,56 @@ def note_states(note: str, profile) -> torch.Tensor:
     return emb.tokens[:, : int(emb.mask[0].sum())]
 
 
-def text_baseline(fold: SavedFold) -> torch.Tensor:
-    """(L, C) the mean text token at each position over the fold's TRAINING patients (real
-    tokens only; zero where none has one): the average note, as the model read it.
+def line_field(line: str) -> str:
+    """What a note line reports, without its value: the text before its first number ("- Albumin"
+    of "- Albumin 3.48 g/dL"), or its first word when it has none; lower case."""
+    from tmiclnet.text.lines import NUMBER
+
+    match = NUMBER.search(line)
+    head = line[: match.start()] if match else (line.split() or [""])[0]
+    return head.strip().lower()
+
+
+def text_baseline(
+    fold: SavedFold, note_of=None, note: str | None = None, profile=None
+) -> torch.Tensor:
+    """(L, C) the average training note as the model read it: for each line of `note`, the mean
+    token of the lines reporting the same field (`line_field`) in the fold's TRAINING patients'
+    notes (the templates order lines differently, so a position is not a field); without notes,
+    the mean token at each position. Zero where no training patient has one.
 
     Used by notebook 13 (interpretation).
 
     Args:
         fold: the fold's inputs and saved models (`tmiclnet.evaluate.saved.saved_fold`).
+        note_of: patient id -> note text (e.g. ``cohort.note``); None: mean by position.
+        note: the note whose lines the baseline is for; None: mean by position.
+        profile: the run's profile (its `text_lines`); None: mean by position.
     """
-    train = fold.fin.data.subset(list(fold.fin.split.train)).inputs
-    tokens, mask = train["text_tokens"].float(), train["text_mask"].unsqueeze(-1).float()
-    return (tokens * mask).sum(0) / mask.sum(0).clamp(min=1.0)
+    from tmiclnet.text.lines import line_spans
+
+    ids = list(fold.fin.split.train)
+    train = fold.fin.data.subset(ids).inputs
+    tokens, mask = train["text_tokens"].float(), train["text_mask"]
+    weight = mask.unsqueeze(-1).float()
+    by_position = (tokens * weight).sum(0) / weight.sum(0).clamp(min=1.0)
+    if note_of is None or note is None or profile is None or not profile.text_lines:
+        return by_position
+    sums: dict[str, torch.Tensor] = {}
+    counts: dict[str, int] = {}
+    for row, pid in enumerate(ids):
+        text = note_of(pid)
+        for pos, (a, b) in enumerate(line_spans(text)[: profile.text_lines]):
+            if bool(mask[row, pos]):
+                key = line_field(text[a:b])
+                sums[key] = sums.get(key, 0) + tokens[row, pos]
+                counts[key] = counts.get(key, 0) + 1
+    out = by_position.clone()
+    for pos, (a, b) in enumerate(line_spans(note)[: profile.text_lines]):
+        key = line_field(note[a:b])
+        if key in counts:
+            out[pos] = sums[key] / counts[key]
+    return out
 
 
 def _pooling(note: str, n: int, tokenizer, profile) -> torch.Tensor:
@@ -314,8 +352,9 @@ def token_attributions(
         note: that patient's note text (the one `states` were computed from).
         states: (1, n, H) word-piece states of `note`, from `note_states`.
         profile: the run's profile (`run.profile`), as the model was trained with.
-        baseline: (L, C) text tokens to start from; None: `text_baseline(fold)`. Zeros give
-            plain gradient x input's reference point.
+        baseline: (L, C) text tokens to start from; None: `text_baseline(fold)` by position
+            (pass `text_baseline(fold, cohort.note, note, profile)` to match lines by field).
+            Zeros give plain gradient x input's reference point.
         steps: points on the straight path from the baseline.
     """
     from tmiclnet.text import frozen_text_tokens, lines
@@ -379,11 +418,48 @@ def token_attributions(
             {
                 "line": [note[a:b] for a, b in spans],
                 "number": [lines.first_number(note[a:b]) for a, b in spans],
+                "training mean": _mean_number(base[: len(spans), h:]),
                 "words": read[: len(spans)].detach().numpy(),
                 "number channels": numbers[: len(spans)].detach().numpy(),
             }
         )
     return out
+
+
+def _mean_number(channels: torch.Tensor) -> np.ndarray:
+    """Training patients' geometric mean of each line's number, from the baseline's number
+    channels ([has a number, log10 value, ...] averaged): NaN where none had a number."""
+    has, log10 = channels[:, 0].double(), channels[:, 1].double()
+    out = torch.where(has > 0, 10 ** (log10 / has.clamp(min=1e-12)), torch.nan)
+    return out.numpy()
+
+
+def token_remark(attr: pd.DataFrame, field: str = "albumin") -> str:
+    """What the note's attributions say, in words built from them: the share of punctuation among
+    the strongest word pieces, and the sign of one field's number (albumin by default) against
+    the training patients' average.
+
+    Used by notebook 13 (interpretation).
+
+    Args:
+        attr: DataFrame(token, attribution) from `token_attributions` (its `.attrs["lines"]`).
+        field: a word of the line whose number to discuss.
+    """
+    words = [
+        f"{100 * punctuation_share(attr):.0f} % of the 10 strongest word pieces are punctuation."
+    ]
+    table = attr.attrs.get("lines")
+    hit = table[table["line"].str.contains(field, case=False)] if table is not None else None
+    if hit is not None and len(hit) and pd.notna(hit["number"].iloc[0]):
+        row = hit.iloc[0]
+        side = "below" if row["number"] < row["training mean"] else "above"
+        effect = "raises" if row["number channels"] > 0 else "lowers"
+        words.append(
+            f"This patient's {field} ({row['number']:g}) is {side} the training patients' "
+            f"average ({row['training mean']:.3g}); measured from that average, its number "
+            f"channels {effect} the log-odds by {abs(row['number channels']):.3f}."
+        )
+    return " ".join(words)
 
 
 def punctuation_share(attr: pd.DataFrame, top: int = 10) -> float:

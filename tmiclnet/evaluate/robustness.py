@@ -87,7 +87,7 @@ def default_conditions() -> list[Condition]:
 def conditions_table(conditions: list[Condition] | None = None) -> pd.DataFrame:
     """One row per condition: what is dropped, the extra noise, the scanner (flat, for a page).
 
-    Used by notebook 10 (robustness).
+    Used by notebook 12 (robustness).
 
     Args:
         conditions: the conditions to list; None: `default_conditions()`.
