@@ -242,6 +242,30 @@ def train_dropout_variants(data_dir: str | Path, cohort_name: str, run, models) 
     return names
 
 
+def training_seconds(data_dir: str | Path, cohort_name: str, models) -> pd.Series:
+    """Seconds each model's training took, summed over its finished folds (from done.json).
+
+    Used by notebook 12 (robustness): what the modality-dropout variants cost.
+
+    Args:
+        data_dir: the run's data folder (``run.data_dir``).
+        cohort_name: the cohort's name, e.g. ``pbc``.
+        models: catalogue names, as a list or one comma-separated string.
+    """
+    root = results.results_root(data_dir)
+    return pd.Series(
+        {
+            m: sum(
+                results.read_json(d / "done.json")["timing"]["seconds"]
+                for d in results.finished_folds(root, cohort_name, m).values()
+            )
+            for m in _names(models)
+        },
+        name="seconds",
+        dtype=float,
+    )
+
+
 def _key(
     results_dir: Path,
     cohort: str,
@@ -440,8 +464,10 @@ def findings(df: pd.DataFrame) -> str:
                 f"- The models trained for missing inputs lean on {WORDS.get(lean, lean)}: "
                 f"without it they lose {-worst[lean]:.2f} AUC on average, which the other "
                 f"{'two' if len(rest) == 2 else 'modalities'} do not make up for; "
-                + " and ".join(f"dropping {WORDS.get(m, m)} costs {-worst[m]:+.2f}" for m in rest)
-                + "."
+                + " and ".join(
+                    f"without {WORDS.get(m, m)} the AUC changes by {worst[m]:+.2f}" for m in rest
+                )
+                + " on average."
             )
         else:
             out.append(
