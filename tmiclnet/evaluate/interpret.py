@@ -456,8 +456,8 @@ def token_remark(attr: pd.DataFrame, field: str = "albumin") -> str:
         effect = "raises" if row["number channels"] > 0 else "lowers"
         words.append(
             f"This patient's {field} ({row['number']:g}) is {side} the training patients' "
-            f"average ({row['training mean']:.3g}); measured from that average, its number "
-            f"channels {effect} the log-odds by {abs(row['number channels']):.3f}."
+            f"average ({row['training mean']:.3g}); measured from that average, its value "
+            f"{effect} the log-odds by {abs(row['number channels']):.2g} (number channels)."
         )
     return " ".join(words)
 

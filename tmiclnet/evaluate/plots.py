@@ -208,20 +208,24 @@ def heatmap_figure(
     return fig
 
 
-def bar_figure(values: pd.Series, title: str, xlabel: str, top: int = 15) -> Figure:
+def bar_figure(
+    values: pd.Series, title: str, xlabel: str, top: int = 15, errors: pd.Series | None = None
+) -> Figure:
     """Horizontal bars of the `top` largest values (largest on top).
 
-    Used by notebook 11 (interpretation).
+    Used by notebook 13 (interpretation).
 
     Args:
         values: the values to draw, indexed by label.
         title: the axes' title.
         xlabel: the value axis' label.
         top: how many of the largest values to show.
+        errors: a spread per label (e.g. the sd over permutations) drawn as error bars.
     """
     shown = values.sort_values(ascending=False).head(top)[::-1]
     fig, ax = plt.subplots(figsize=(6, 0.3 * len(shown) + 1.2))
-    ax.barh([str(i) for i in shown.index], shown.to_numpy())
+    xerr = None if errors is None else errors.reindex(shown.index).to_numpy()
+    ax.barh([str(i) for i in shown.index], shown.to_numpy(), xerr=xerr, capsize=3)
     ax.axvline(0, c="grey", lw=1)
     ax.set(xlabel=xlabel, title=title)
     fig.tight_layout()
