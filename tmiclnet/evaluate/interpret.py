@@ -220,6 +220,12 @@ def importance_remark(importance: pd.Series) -> str:
             + ", ".join(f"{f} ({v:.3f})" for f, v in clear.items())
             + "."
         )
+        if neg:
+            words.append(
+                "A negative importance is not a family that misleads the model: shuffling it "
+                "changed the ranks of a few test patients by chance, within the fold's "
+                "variance; the model does not use it."
+            )
     else:
         words.append(
             "No drop exceeds twice its shuffle-to-shuffle sd: on this fold the model does not "
