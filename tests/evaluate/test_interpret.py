@@ -108,15 +108,80 @@ def test_token_attributions_cover_the_real_tokens(toy) -> None:
             return [f"t{i}" for i in ids]
 
     profile = dataclasses.replace(get_profile("quick"), text_lines=0, text_max_tokens=9)
+    zero = torch.zeros(11, 16)
     attr = interpret.token_attributions(
-        toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[:1], profile
+        toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[:1], profile, baseline=zero
     )
     assert len(attr) == 9 and attr["attribution"].abs().sum() > 0
+    # integrated gradients are complete: they sum to the log-odds change from the baseline
+    assert attr.attrs["total"] == pytest.approx(attr.attrs["gap"], rel=0.05, abs=1e-3)
+    assert attr["attribution"].sum() == pytest.approx(attr.attrs["total"], rel=1e-4, abs=1e-5)
+    mean = toy.raw_text.mean(0)
+    from_mean = interpret.token_attributions(
+        toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[:1], profile, baseline=mean
+    )
+    assert from_mean.attrs["gap"] != pytest.approx(attr.attrs["gap"])  # another reference point
+    assert from_mean.attrs["total"] == pytest.approx(from_mean.attrs["gap"], rel=0.05, abs=1e-3)
     with pytest.raises(ValueError, match="differ"):  # another note's states are refused
         interpret.token_attributions(
-            toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[1:2], profile
+            toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[1:2], profile, baseline=zero
         )
     html = interpret.note_html(
         pd.DataFrame({"token": ["[CLS]", "bili", "##rubin"], "attribution": [0.1, 1.0, -0.5]})
     )
     assert "bili</span><span" in html and "[CLS]" not in html
+
+
+def test_a_below_average_value_raises_the_risk_from_the_mean_baseline() -> None:
+    """Risk falls as albumin rises: a LOW albumin must come out as raising the risk. From a zero
+    baseline (gradient x input) it comes out as lowering it, whatever its value."""
+
+    def risk(x):  # log-odds falling with the value
+        return -2.0 * x[..., 0]
+
+    low, mean = torch.tensor([1.0]), torch.tensor([3.0])
+    from_mean, _ = interpret.integrated_gradients(risk, low, mean, steps=8)
+    from_zero, _ = interpret.integrated_gradients(risk, low, torch.zeros(1), steps=8)
+    assert float(from_mean[0]) == pytest.approx(4.0) and float(from_zero[0]) == pytest.approx(-2.0)
+
+
+def test_importance_remark_reads_negative_importances_as_noise() -> None:
+    imp = pd.Series({"glcm": 0.004, "shape": -0.002, "firstorder": -0.01}, name="AUC drop")
+    imp.attrs["sd"] = pd.Series({"glcm": 0.01, "shape": 0.004, "firstorder": 0.02})
+    text = interpret.importance_remark(imp)
+    assert text.startswith("2 of 3 radiomic families have a negative importance")
+    assert "-0.010" in text and "noise" in text
+    imp.attrs["sd"] = pd.Series({"glcm": 0.001, "shape": 0.004, "firstorder": 0.02})
+    clear = interpret.importance_remark(imp)
+    assert "glcm (0.004)" in clear and "does not use it" in clear
+
+
+def test_punctuation_share_of_the_top_word_pieces() -> None:
+    attr = pd.DataFrame(
+        {"token": [")", "albumin", ".", "-"], "attribution": [0.9, -0.5, 0.3, 0.01]}
+    )
+    assert interpret.punctuation_share(attr, top=2) == 0.5
+    assert interpret.punctuation_share(attr, top=4) == 0.75
+
+
+def test_the_baseline_matches_lines_by_field_not_by_position() -> None:
+    from tmiclnet.train.tensors import TensorData
+
+    notes = {
+        "a": "Note\n- Albumin 3.0 g/dL\n- Bilirubin 2.0 mg/dL",
+        "b": "Note\n- Bilirubin 1.0 mg/dL\n- Albumin 4.0 g/dL",  # the other template's order
+        "c": "Note\n- Albumin 9.9 g/dL\n- Bilirubin 9.9 mg/dL",  # a test patient: not averaged
+    }
+    tokens = torch.tensor([[[0.0], [3.0], [20.0]], [[0.0], [10.0], [4.0]], [[0.0], [99.0], [99.0]]])
+    data = TensorData(
+        list(notes),
+        {"text_tokens": tokens, "text_mask": torch.ones(3, 3, dtype=torch.bool)},
+        torch.tensor([0, 1, 0]),
+    )
+    fold = SimpleNamespace(fin=SimpleNamespace(data=data, split=SimpleNamespace(train=["a", "b"])))
+    profile = get_profile("quick")
+    base = interpret.text_baseline(fold, notes.get, notes["c"], profile)
+    assert base[1, 0] == pytest.approx(3.5) and base[2, 0] == pytest.approx(15.0)
+    by_position = interpret.text_baseline(fold)
+    assert by_position[1, 0] == pytest.approx(6.5)  # albumin and bilirubin mixed
+    assert interpret.line_field("- Albumin 3.48 g/dL (ref 3.5-5) L") == "- albumin"

@@ -111,8 +111,10 @@ def test_summary_and_change_tables() -> None:
             "n": 10,
         }
     )
-    assert rb.summary_table(df).loc["m", "none"] == pytest.approx(0.85)
-    assert rb.drop_table(df).loc["m", "drop_ct"] == pytest.approx(-0.15)
+    assert rb.summary_table(df).loc["m", "none"] == "0.85 ± 0.07"
+    assert rb.summary_table(df).loc["m", "no CT"] == "0.70 ± 0.14"
+    assert rb.drop_table(df).loc["m", "no CT"] == pytest.approx(-0.15)
+    assert rb.drop_table(df, "std").loc["m", "no CT"] == pytest.approx(np.std([-0.2, -0.1], ddof=1))
 
 
 def test_rescan_extracts_radiomics_of_the_requested_patients_only(monkeypatch, tmp_path) -> None:

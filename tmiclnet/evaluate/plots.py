@@ -170,6 +170,13 @@ def training_figure(history: pd.DataFrame, title: str = "Training curves") -> Fi
     return fig
 
 
+def text_colour(rgba) -> str:
+    """Black on a light cell, white on a dark one (relative luminance, ITU-R BT.709), so a value
+    written on a heatmap reads on every cell."""
+    r, g, b = rgba[:3]
+    return "k" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "w"
+
+
 def heatmap_figure(
     table: pd.DataFrame,
     title: str,
@@ -199,31 +206,42 @@ def heatmap_figure(
     ax.set_yticks(range(values.shape[0]), [str(i) for i in table.index])
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color="w")
+            colour = text_colour(im.cmap(im.norm(v)))
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=10, color=colour)
     fig.colorbar(im, ax=ax, shrink=0.8)
     ax.set_title(title)
     fig.tight_layout()
     return fig
 
 
-def bar_figure(values: pd.Series, title: str, xlabel: str, top: int = 15) -> Figure:
+def bar_figure(
+    values: pd.Series, title: str, xlabel: str, top: int = 15, errors: pd.Series | None = None
+) -> Figure:
     """Horizontal bars of the `top` largest values (largest on top).
 
-    Used by notebook 11 (interpretation).
+    Used by notebook 13 (interpretation).
 
     Args:
         values: the values to draw, indexed by label.
         title: the axes' title.
         xlabel: the value axis' label.
         top: how many of the largest values to show.
+        errors: a spread per label (e.g. the sd over permutations) drawn as error bars.
     """
     shown = values.sort_values(ascending=False).head(top)[::-1]
     fig, ax = plt.subplots(figsize=(6, 0.3 * len(shown) + 1.2))
-    ax.barh([str(i) for i in shown.index], shown.to_numpy())
+    xerr = None if errors is None else errors.reindex(shown.index).to_numpy()
+    ax.barh([str(i) for i in shown.index], shown.to_numpy(), xerr=xerr, capsize=3)
     ax.axvline(0, c="grey", lw=1)
     ax.set(xlabel=xlabel, title=title)
     fig.tight_layout()
     return fig
+
+
+def _tick_format(span: float) -> str:
+    """Enough decimals that the ticks of a scale of +-span differ (0.0005 shows as 0.0005)."""
+    decimals = max(0, int(np.ceil(-np.log10(span))) + 1) if span > 0 else 1
+    return f"%.{min(decimals, 6)}f"
 
 
 def occlusion_figure(
@@ -241,13 +259,18 @@ def occlusion_figure(
     """
     d = ct.shape[0]
     slices = np.linspace(d * 0.25, d * 0.75, n_slices).round().astype(int)
-    span = float(np.abs(occlusion).max()) or 1.0
-    fig, axes = plt.subplots(1, n_slices, figsize=(3 * n_slices, 3.3))
+    points = 100.0 * occlusion  # percentage points of P(death): readable tick labels
+    span = float(np.abs(points).max()) or 1.0
+    fig, axes = plt.subplots(1, n_slices, figsize=(3.4 * n_slices + 1.2, 3.6), layout="constrained")
     for ax, z in zip(np.atleast_1d(axes), slices):
         ax.imshow(ct[z], cmap="gray", vmin=0, vmax=1)
-        im = ax.imshow(occlusion[z], cmap="bwr", vmin=-span, vmax=span, alpha=0.45)
+        im = ax.imshow(points[z], cmap="bwr", vmin=-span, vmax=span, alpha=0.45)
         ax.set_title(f"slice {z}")
         ax.axis("off")
-    fig.colorbar(im, ax=list(np.atleast_1d(axes)), shrink=0.8, label="drop in P(death) when hidden")
+    bar = fig.colorbar(im, ax=list(np.atleast_1d(axes)), shrink=0.9)
+    bar.set_label("risk added by the block\n(percentage points)", fontsize=10)
+    bar.ax.tick_params(labelsize=10)
+    bar.formatter.set_useOffset(False)
+    bar.ax.yaxis.set_major_formatter(plt.FormatStrFormatter(_tick_format(span)))
     fig.suptitle(title)
     return fig

@@ -28,6 +28,7 @@ class Entry:
     fusion: str  # none | tcaf | concat | late
     description: str
     options: dict = field(default_factory=dict)  # TMICLNet arguments fixed by the entry
+    train: dict = field(default_factory=dict)  # TrainConfig overrides (e.g. modality_dropout)
 
 
 ENTRIES = [
@@ -103,7 +104,31 @@ ENTRIES = [
         {"w2": 0.0},
     ),
 ]
-BY_NAME = {e.name: e for e in ENTRIES}
+# Variants trained on demand by the robustness page (tmiclnet.evaluate.robustness), not by the
+# training page: the same models trained with modality dropout, so that a dropped modality at
+# test time meets a model that has learned to predict without it.
+MODALITY_DROPOUT = 0.3
+DROPOUT_VARIANTS = [
+    Entry(
+        "tmiclnet_tokens_md",
+        ALL,
+        "tcaf",
+        f"tmiclnet_tokens trained with modality dropout p={MODALITY_DROPOUT} (an absent "
+        "modality is masked out of TCAF and of the mean over modalities)",
+        {"variant": "tokens"},
+        {"modality_dropout": MODALITY_DROPOUT},
+    ),
+    Entry(
+        "early_fusion_md",
+        ALL,
+        "concat",
+        f"early_fusion trained with modality dropout p={MODALITY_DROPOUT} (an absent "
+        "modality's vector is replaced by a learned missing vector)",
+        {"ima": False, "fusion": "concat", "w2": 0.0},
+        {"modality_dropout": MODALITY_DROPOUT},
+    ),
+]
+BY_NAME = {e.name: e for e in ENTRIES + DROPOUT_VARIANTS}
 
 CONFIG_KEYS = {
     "rad_features",
@@ -129,8 +154,13 @@ CONFIG_KEYS = {
 }
 
 
-def catalogue() -> pd.DataFrame:
-    """name, modalities, fusion, description - one row per model, in the book's order."""
+def catalogue(variants: bool = False) -> pd.DataFrame:
+    """name, modalities, fusion, description - one row per model, in the book's order.
+
+    Args:
+        variants: also list the modality-dropout variants (`DROPOUT_VARIANTS`), which the
+            robustness page trains on demand; "all" models of the training page are the others.
+    """
     return pd.DataFrame(
         [
             {
@@ -139,9 +169,20 @@ def catalogue() -> pd.DataFrame:
                 "fusion": e.fusion,
                 "description": e.description,
             }
-            for e in ENTRIES
+            for e in ENTRIES + (DROPOUT_VARIANTS if variants else [])
         ]
     )
+
+
+def train_overrides(name: str) -> dict:
+    """TrainConfig fields that catalogue model `name` fixes (its modality dropout), {} for most.
+
+    Args:
+        name: a catalogue name.
+    """
+    if name not in BY_NAME:
+        raise ValueError(f"unknown model {name!r}; the catalogue has {list(BY_NAME)}")
+    return dict(BY_NAME[name].train)
 
 
 def modalities_of(name: str) -> tuple[str, ...]:

@@ -58,11 +58,19 @@ def build_config(fin: FoldInputs, inputs: CohortInputs, run: Run, use_ct_tokens:
     return model_config(run.profile, **extra)
 
 
+def train_config(name: str, run: Run, fold: int) -> TrainConfig:
+    """The profile's training settings for `name` on `fold`, with what the catalogue entry fixes
+    (a modality-dropout variant's p); the fold key hashes exactly this."""
+    from tmiclnet.models.catalogue import train_overrides
+
+    return TrainConfig.from_profile(run.profile, run.seed + fold, **train_overrides(name))
+
+
 def fold_key(
     name: str, config: dict, fin: FoldInputs, inputs: CohortInputs, run: Run, ct_source: str
 ) -> str:
     """The config hash of one (model, fold): what its done.json must carry to be reused."""
-    train = TrainConfig.from_profile(run.profile, run.seed + fin.split.fold)
+    train = train_config(name, run, fin.split.fold)
     return keys.config_hash(
         {
             "model": name,
@@ -134,7 +142,7 @@ def train_fold(job: FoldJob) -> tuple[dict, nn.Module | None]:
     if job.retrain and world.main and (folder / "checkpoint.pt").exists():
         (folder / "checkpoint.pt").unlink()
     barrier(world)
-    cfg = TrainConfig.from_profile(run.profile, run.seed + fin.split.fold)
+    cfg = train_config(name, run, fin.split.fold)
     seed_everything(run.seed + fin.split.fold)
     model = build(name, **job.config)
     train, val, test = fin.parts()
