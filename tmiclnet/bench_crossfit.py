@@ -80,9 +80,9 @@ def measure(cohort_path: str | Path, models: list[str], run, out: str | Path) ->
                 inputs, cohort.name, cohort.labels, models, run.replace(profile=profile), dest,
                 folds=[k],
             )  # fmt: skip
-            rows += _fold_rows(dest, cohort.name, models, mode, k, time.perf_counter() - t0)
+            new = _fold_rows(dest, cohort.name, models, mode, k, time.perf_counter() - t0)
+            rows += [{**row, "load1": os.getloadavg()[0]} for row in new]
         table = pd.DataFrame(rows)
-        table["load1"] = os.getloadavg()[0]
         atomic_write_text(out / "crossfit_bench.csv", table.to_csv(index=False))
         print(summary(table).to_string(), flush=True)
     return pd.DataFrame(rows)

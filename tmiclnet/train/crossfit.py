@@ -24,8 +24,9 @@ The halves live beside the CT-only model's fold in the results store::
     <results>/<cohort>/ct_only/fold<k>/crossfit/ct_tokens.pt the tokens the fusion models read
 
 Each half is keyed like any fold (its ids are in its split) and, like the CT-only model, a
-retrain trains it again and makes its tokens anew. `"in_fold"` keeps the CT-only model's tokens
-for every patient (the older behaviour).
+retrain trains it again and makes its tokens anew. `"in_fold"` (the profiles' default: on the
+cpu profile cross-fitting cost 2.3x the CT-token models' training time, see book/ct_tokens.md)
+keeps the CT-only model's tokens for every patient.
 """
 
 from __future__ import annotations
