@@ -25,7 +25,7 @@ The halves live beside the CT-only model's fold in the results store::
 
 Each half is keyed like any fold (its ids are in its split) and, like the CT-only model, a
 retrain trains it again and makes its tokens anew. `"in_fold"` (the profiles' default: on the
-cpu profile cross-fitting cost 2.3x the CT-token models' training time, see book/ct_tokens.md)
+cpu profile cross-fitting cost 2.5x the CT-token models' training time, see book/ct_tokens.md)
 keeps the CT-only model's tokens for every patient.
 """
 
