@@ -78,6 +78,7 @@ class Profile:
     # "cached": the CT encoder is trained once per fold (ct_only) and its tokens feed the fusion
     # models; "end_to_end": every model with CT trains its own encoder on the volumes.
     ct_strategy: str = "cached"
+    ct_tokens: str = "in_fold"  # or "crossfit": training rows from the other half's encoder
     # frozen text: one token per note line (its word pieces averaged) with the line's number
     # appended on a log scale (tmiclnet.text.lines); this many lines at most, 0 = every word piece
     text_lines: int = 0

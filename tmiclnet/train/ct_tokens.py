@@ -4,7 +4,9 @@ With `Profile.ct_strategy == "cached"` (the cpu and quick profiles) the 3-D CNN 
 of every model that sees CT. It is trained once per fold, inside the CT-only model; its last
 feature map, one token per cell, is then computed once for every patient and saved beside that
 model (`ct_tokens.pt`, keyed by the CT-only model's config hash), and the fusion models of the fold
-read those tokens instead of volumes.
+read those tokens instead of volumes. With `Profile.ct_tokens == "crossfit"` the
+training patients' rows are then replaced by tokens of encoders that did not see their labels
+(`tmiclnet.train.crossfit`); `fold_ct_tokens` makes and caches the tokens of each such encoder.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def fold_ct_tokens(
     device: torch.device,
     world: World,
 ) -> tuple[torch.Tensor, str]:
-    """(tokens of every patient, their source tag) for one fold.
+    """(tokens of the volumes `ct`, their source tag) of one fold's CT encoder.
 
     `model` is the CT-only model just trained (then the tokens are always made anew from it: a
     retrained encoder must never be paired with tokens of an earlier run), or None when its fold

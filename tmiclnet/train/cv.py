@@ -20,8 +20,8 @@ import torch
 from tmiclnet import results
 from tmiclnet.config import Run
 from tmiclnet.models.catalogue import BY_NAME, ct_only_name, modalities_of
+from tmiclnet.train import crossfit
 from tmiclnet.train import folds as folds_mod
-from tmiclnet.train.ct_tokens import fold_ct_tokens
 from tmiclnet.train.ddp import SINGLE, World
 from tmiclnet.train.features import CohortInputs, FoldInputs, fold_inputs, load_inputs
 from tmiclnet.train.fold import FoldJob, build_config, fold_key, train_fold
@@ -130,11 +130,9 @@ def make_job(
 
 def train_ct_only(job: FoldJob) -> tuple[dict, torch.Tensor, str]:
     """Train (or read) a fold's CT-only model: (its summary row, every patient's CT tokens,
-    their source tag for the fusion models' keys)."""
-    row, model = train_fold(job)
-    ct = job.fin.data.inputs["ct"]
-    tokens, source = fold_ct_tokens(model, job.folder, job.key, ct, job.run.device, job.world)
-    return row, tokens, source
+    their source tag). The fusion models read `crossfit.fold_tokens` of all the fold's CT
+    encoders (tmiclnet.train.crossfit), of which this is one."""
+    return crossfit.train_ct_part(crossfit.FULL, job)
 
 
 def _train_fold_models(k: int, fin: FoldInputs, order: list[str], ctx: JobContext) -> list[dict]:
@@ -143,8 +141,8 @@ def _train_fold_models(k: int, fin: FoldInputs, order: list[str], ctx: JobContex
     ct_tokens, ct_source = None, "volumes"
     for name in order:
         job = make_job(name, k, fin, ct_tokens, ct_source, ctx)
-        if name == ctx.ct_name:  # its tokens feed the others: train it first, here
-            row, ct_tokens, ct_source = train_ct_only(job)
+        if name == ctx.ct_name:  # its tokens feed the others: train it (and its halves) here
+            row, ct_tokens, ct_source = crossfit.train_ct_encoders(job, ctx)
             rows.append(row)
         else:
             jobs.append(job)

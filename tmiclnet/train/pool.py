@@ -3,10 +3,11 @@
 The per-fold schedule trains a fold's CT-only model in the main process (two threads, which a
 shared 2-core machine serves badly: one descheduled thread stalls the other at every barrier) and
 then that fold's other models two at a time, leaving a core idle at every fold's tail. Here the
-CT-only models of all folds go first into the pool, and as soon as one finishes (its tokens made
-in the same worker) that fold's other models join the queue, largest first. Each job is the same
-call with the same seeds as before, single-threaded, so its results do not depend on which worker
-ran it or when.
+CT encoders of all folds go first into the pool (the CT-only model, and its two half-encoders
+when tokens are cross-fitted, tmiclnet.train.crossfit), and as soon as a fold's are all finished
+(their tokens made in the same workers) that fold's other models join the queue, largest first.
+Each job is the same call with the same seeds as before, single-threaded, so its results do not
+depend on which worker ran it or when.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ import torch
 from tqdm.auto import tqdm
 
 from tmiclnet.models.catalogue import modalities_of
-from tmiclnet.train import cv
+from tmiclnet.train import crossfit, cv
 from tmiclnet.train.features import FoldInputs
 from tmiclnet.train.fold import FoldJob, train_fold
 
 
-def _ct_in_worker(job: FoldJob) -> tuple[dict, torch.Tensor, str]:
-    """Train the CT-only model of one fold and make its tokens, single-threaded."""
+def _ct_in_worker(part: str, job: FoldJob) -> tuple[dict, torch.Tensor, str]:
+    """Train one CT encoder of one fold (the CT-only model or a half) and make its tokens,
+    single-threaded."""
     torch.set_num_threads(1)
-    return cv.train_ct_only(job)
+    return crossfit.train_ct_part(part, job)
 
 
 def _executor(n_workers: int):
@@ -70,27 +72,36 @@ def train_pooled(
                 rows[(k, name)] = train_fold(job)[0]
                 bar.update(1)
 
+    ct_jobs, ct_done = {}, {}  # per fold: its CT encoders' jobs, and those finished
+
+    def ct_finished(k: int, part: str, result: tuple) -> None:
+        ct_done[k][part] = result
+        if part == crossfit.FULL:
+            rows[(k, ctx.ct_name)] = result[0]
+            bar.update(1)
+        if len(ct_done[k]) == len(ct_jobs[k]):  # all of the fold's CT encoders: its tokens
+            submit_others(k, *crossfit.fold_tokens(ct_jobs[k], ct_done[k]))
+
     for k, fin in fins:
         if not ctx.cached:
             submit_others(k, None, "volumes")
             continue
-        job = cv.make_job(ctx.ct_name, k, fin, None, "volumes", ctx)
-        if job.pending():
-            running[pool.submit(_ct_in_worker, job)] = (k, ctx.ct_name)
-        else:
-            rows[(k, ctx.ct_name)], tokens, source = cv.train_ct_only(job)
-            bar.update(1)
-            submit_others(k, tokens, source)
+        ct_jobs[k] = crossfit.ct_jobs(cv.make_job(ctx.ct_name, k, fin, None, "volumes", ctx), ctx)
+        ct_done[k] = {}
+        for part, job in ct_jobs[k].items():
+            if job.pending():
+                running[pool.submit(_ct_in_worker, part, job)] = (k, part)
+            else:
+                ct_finished(k, part, crossfit.train_ct_part(part, job))
     while running:
         finished, _ = cf.wait(list(running), return_when=cf.FIRST_COMPLETED)
         for future in finished:
             k, name = running.pop(future)
             result = future.result()
-            bar.update(1)
-            if ctx.cached and name == ctx.ct_name:
-                rows[(k, name)] = result[0]
-                submit_others(k, result[1], result[2])
+            if ctx.cached and name in ct_jobs.get(k, {}):  # one of the fold's CT encoders
+                ct_finished(k, name, result)
             else:
                 rows[(k, name)] = result
+                bar.update(1)
     bar.close()
     return [rows[(k, name)] for k, _ in fins for name in order]
