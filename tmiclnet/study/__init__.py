@@ -1,0 +1,1 @@
+"""Studies: the experiments the book's chapters run across many settings."""
