@@ -190,7 +190,7 @@ def test_summary_gain_is_over_the_best_unimodal_model() -> None:
             rows.append({"model": model, "fold": fold, "auc": auc + shift})
     table = pd.DataFrame(rows).assign(
         setting="text-1", signal="complementary", reads="text", strength=1.0, rho=0.7071,
-        oracle_all=0.8, oracle_text=0.63,
+        oracle_all=0.8, oracle_ct=0.69, oracle_radiomics=0.69, oracle_text=0.63,
     )  # fmt: skip
     out = fd.summary(table).iloc[0]
     assert out["best_unimodal"] == "radiomics_only"
@@ -198,3 +198,4 @@ def test_summary_gain_is_over_the_best_unimodal_model() -> None:
     assert out["gain_tmiclnet_tokens_sd"] == pytest.approx(0.0, abs=1e-12)  # shared fold shifts
     assert out["tmiclnet_tokens_sd"] == pytest.approx(0.02)
     assert out["tmiclnet_share_of_oracle"] == pytest.approx(0.75 / 0.8)
+    assert fd.oracle_gain(fd.summary(table)).iloc[0] == pytest.approx(0.8 - 0.69)

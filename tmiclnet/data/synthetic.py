@@ -23,7 +23,12 @@ from tmiclnet.data.pbc import TEXT_FIELDS, load_table
 
 @dataclass(frozen=True)
 class SyntheticModel:
-    """The known generating model; every number here is stored in cohort.json."""
+    """The known generating model; every number here is stored in cohort.json.
+
+    Args:
+        strengths: per-modality weight of its latent factor in the label's logit.
+        intercept: the logit's intercept (sets the share of positive labels).
+    """
 
     strengths: dict = field(default_factory=lambda: {"ct": 1.0, "radiomics": 1.0, "text": 1.0})
     intercept: float = -0.7
@@ -123,6 +128,10 @@ class NoteDial:
     they say about z_reads is corr(w, z_reads) = strength / sqrt(1 + strength^2). `reads="text"`
     is complementary signal (the note's own factor, which no image shows); `reads="ct"` is
     redundant signal (the factor the CT already shows).
+
+    Args:
+        reads: the modality whose latent factor the note's liver panel follows.
+        strength: s >= 0 in w above; 0 reveals nothing.
     """
 
     reads: str = "text"

@@ -37,12 +37,13 @@ NOTE_MODELS = ("text_only", "early_fusion", "tmiclnet_tokens")  # trained per se
 UNIMODAL = ("ct_only", "radiomics_only", "text_only")
 FUSION = ("early_fusion", "tmiclnet_tokens")
 STUDY_DIR = "fusion_dial"
+ORACLES = ("oracle_all", "oracle_ct", "oracle_radiomics", "oracle_text")
 
 # profile -> (complementary strengths, redundant strengths); strength 0 is one setting (a note
 # that reveals nothing reads no factor), listed once under complementary
 DIALS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "quick": ((0.0, 2.0), (2.0,)),
-    "cpu": ((0.0, 0.5, 1.0, 2.0), (1.0, 2.0)),
+    "cpu": ((0.0, 1.0, 2.0), (2.0,)),
     "gpu": ((0.0, 0.5, 1.0, 2.0), (0.5, 1.0, 2.0)),
 }
 
@@ -52,19 +53,28 @@ def dials_for(profile: str) -> list[NoteDial]:
     strength, then the CT's factor (redundant).
 
     Args:
-        profile: a profile name (`quick` runs three settings; others more).
+        profile: a profile name (`quick` and `cpu` run 3 and 4 settings, `gpu` 7; the CT-only
+            and radiomics-only models are trained once for all of them).
     """
     complementary, redundant = DIALS.get(profile, DIALS["cpu"])
     return [NoteDial("text", s) for s in complementary] + [NoteDial("ct", s) for s in redundant]
 
 
 def slug(dial: NoteDial) -> str:
-    """The setting's folder name, e.g. `text-1.5` (`none-0` for a note that reveals nothing)."""
+    """The setting's folder name, e.g. `text-1.5` (`none-0` for a note that reveals nothing).
+
+    Args:
+        dial: the setting.
+    """
     return "none-0" if dial.strength == 0 else f"{dial.reads}-{dial.strength:g}"
 
 
 def signal_kind(dial: NoteDial) -> str:
-    """`complementary` (the note's own factor), `redundant` (an image's), `none` (strength 0)."""
+    """`complementary` (the note's own factor), `redundant` (an image's), `none` (strength 0).
+
+    Args:
+        dial: the setting.
+    """
     if dial.strength == 0:
         return "none"
     return "complementary" if dial.reads == "text" else "redundant"
@@ -268,7 +278,7 @@ def summary(per_fold: pd.DataFrame) -> pd.DataFrame:
         best = str(means[list(UNIMODAL)].idxmax())
         row = {
             "setting": setting,
-            **g.iloc[0][["signal", "reads", "strength", "rho", "oracle_all", "oracle_text"]],
+            **g.iloc[0][["signal", "reads", "strength", "rho", *ORACLES]],
             "best_unimodal": best,
         }
         for name in (*UNIMODAL, *FUSION):
@@ -281,3 +291,162 @@ def summary(per_fold: pd.DataFrame) -> pd.DataFrame:
     out["tmiclnet_share_of_oracle"] = out["tmiclnet_tokens_mean"] / out["oracle_all"]
     order = np.lexsort((out["strength"].to_numpy(), (out["signal"] == "redundant").to_numpy()))
     return out.iloc[order].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- figures and what they say
+LABELS = {
+    "ct_only": "CT only",
+    "radiomics_only": "radiomics only",
+    "text_only": "text only",
+    "early_fusion": "early fusion",
+    "tmiclnet_tokens": "TMI-CLNet (tokens)",
+}
+STYLE = {
+    "ct_only": ("tab:blue", "o"),
+    "radiomics_only": ("tab:orange", "s"),
+    "text_only": ("tab:green", "^"),
+    "early_fusion": ("tab:purple", "D"),
+    "tmiclnet_tokens": ("tab:red", "*"),
+}
+
+
+def _panels(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Complementary and redundant rows, each with the strength-0 setting they share."""
+    none = table[table["signal"] == "none"]
+    out = {}
+    for kind in ("complementary", "redundant"):
+        rows = table[table["signal"] == kind]
+        if len(rows):
+            out[kind] = pd.concat([none, rows]).sort_values("strength")
+    return out
+
+
+def dial_figure(table: pd.DataFrame):
+    """AUC (mean ± sd over folds) of every model against the note's strength, one panel per kind
+    of signal, with the setting's oracle (all modalities) and the note-alone oracle on top.
+
+    Args:
+        table: `summary`'s table.
+    """
+    import matplotlib.pyplot as plt
+
+    panels = _panels(table)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.6), squeeze=False)
+    for ax, (kind, rows) in zip(axes[0], panels.items()):
+        x = rows["strength"].to_numpy()
+        ax.plot(x, rows["oracle_all"], "k--", lw=2, label="oracle (all modalities)")
+        ax.plot(x, rows["oracle_text"], ":", color="tab:green", lw=2, label="oracle (note alone)")
+        span = max(float(x.max() - x.min()), 1.0)
+        for j, (name, (color, marker)) in enumerate(STYLE.items()):
+            ax.errorbar(
+                x + (j - 2) * 0.012 * span, rows[f"{name}_mean"], yerr=rows[f"{name}_sd"],
+                color=color, marker=marker, ms=8, capsize=3, lw=1.5, label=LABELS[name],
+            )  # fmt: skip
+        reads = "its own factor" if kind == "complementary" else "the CT's factor"
+        ax.set_title(f"{kind}: the note reads {reads}", fontsize=13)
+        ax.set_xlabel("strength of the note's signal", fontsize=12)
+        ax.set_ylabel("test AUC (mean ± sd over folds)", fontsize=12)
+        ax.axhline(0.5, color="0.6", lw=0.8)
+        ax.set_xticks(x)
+        ax.tick_params(labelsize=11)
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncols=4, fontsize=10, frameon=False)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    return fig
+
+
+def gain_figure(table: pd.DataFrame):
+    """Fusion gain over the best unimodal model per setting (mean ± sd of the per-fold
+    differences), beside the oracle's gain: all modalities over the best single one.
+
+    Args:
+        table: `summary`'s table.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.6))
+    x = np.arange(len(table))
+    for i, name in enumerate(FUSION):
+        color = STYLE[name][0]
+        ax.bar(
+            x + (i - 0.5) * 0.36, table[f"gain_{name}_mean"], 0.34, yerr=table[f"gain_{name}_sd"],
+            color=color, alpha=0.8, capsize=4, label=f"{LABELS[name]} - best unimodal",
+        )  # fmt: skip
+    ax.hlines(
+        oracle_gain(table), x - 0.4, x + 0.4, color="k", lw=2.5, label="oracle: all - best single"
+    )
+    ax.axhline(0, color="0.3", lw=1)
+    ticks = [f"{r.signal}\n{r.reads} {r.strength:g}" for r in table.itertuples()]
+    ax.set_xticks(x, ticks, fontsize=11)
+    ax.set_ylabel("AUC gain", fontsize=12)
+    ax.set_title("What fusion adds over the best single modality", fontsize=13)
+    ax.tick_params(axis="y", labelsize=11)
+    top = max(
+        float(oracle_gain(table).max()),
+        float(table[[f"gain_{n}_mean" for n in FUSION]].max().max()),
+    )
+    ax.set_ylim(top=top * 1.8 + 0.02)
+    ax.legend(fontsize=10, loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def oracle_gain(table: pd.DataFrame) -> pd.Series:
+    """The ceiling's gain: the oracle of all modalities over that of the best single one.
+
+    Args:
+        table: `summary`'s table.
+    """
+    single = table[[f"oracle_{m}" for m in ("ct", "radiomics", "text")]].max(axis=1)
+    return table["oracle_all"] - single
+
+
+def _pm(row, name: str) -> str:
+    return f"{row[f'{name}_mean']:.3f} ± {row[f'{name}_sd']:.3f}"
+
+
+def takeaways(table: pd.DataFrame, profile: str) -> str:
+    """The chapter's conclusions as Markdown, every number read from `summary`'s table (so the
+    prose cannot disagree with the figures).
+
+    Args:
+        table: `summary`'s table.
+        profile: the profile that produced it (named in the text: quick numbers are a smoke test).
+    """
+    t = table.reset_index(drop=True)
+    gain = "gain_tmiclnet_tokens"
+    lines = [f"**What this run shows** (profile `{profile}`, {len(t)} settings):", ""]
+    for kind, rows in _panels(t).items():
+        lo, hi = rows.iloc[0], rows.iloc[-1]
+        lines.append(
+            f"- **{kind.capitalize()} signal**: from strength {lo['strength']:g} to "
+            f"{hi['strength']:g} the oracle moves from {lo['oracle_all']:.3f} to "
+            f"{hi['oracle_all']:.3f} and the note-alone oracle from {lo['oracle_text']:.3f} to "
+            f"{hi['oracle_text']:.3f}; text-only goes from {_pm(lo, 'text_only')} to "
+            f"{_pm(hi, 'text_only')}, TMI-CLNet from {_pm(lo, 'tmiclnet_tokens')} to "
+            f"{_pm(hi, 'tmiclnet_tokens')}, and its gain over the best unimodal model from "
+            f"{lo[f'{gain}_mean']:+.3f} to {hi[f'{gain}_mean']:+.3f} (the oracle's own gain: "
+            f"{oracle_gain(rows).iloc[0]:+.3f} to {oracle_gain(rows).iloc[-1]:+.3f})."
+        )
+    clear = int((t[f"{gain}_mean"] > t[f"{gain}_sd"]).sum())
+    share = t["tmiclnet_share_of_oracle"]
+    lines += [
+        f"- TMI-CLNet's gain exceeds its fold-to-fold sd in {clear} of {len(t)} settings; it "
+        f"reaches {share.min():.0%} to {share.max():.0%} of the oracle.",
+        f"- Early fusion's gain over the best unimodal model ranges from "
+        f"{t['gain_early_fusion_mean'].min():+.3f} to {t['gain_early_fusion_mean'].max():+.3f}.",
+    ]
+    above = t.loc[share > 1, "setting"].tolist()
+    if above:
+        lines.append(
+            f"- Above the oracle in {len(above)} setting(s) ({', '.join(above)}): no model can "
+            "truly beat the Bayes ceiling, so this is the noise of folds this small."
+        )
+    if profile == "quick":
+        lines.append(
+            "- These are **quick-profile** numbers (tens of patients, two folds, two epochs): a "
+            "smoke test of the pipeline, not evidence. Run the page with `-p profile cpu`."
+        )
+    return "\n".join(lines)
