@@ -266,7 +266,9 @@ def summary(per_fold: pd.DataFrame) -> pd.DataFrame:
     model and the fusion gain over it: one row per setting.
 
     The gain's sd is that of the per-fold differences (fusion minus the best unimodal model,
-    chosen by mean AUC), so fold-to-fold difficulty, shared by both, cancels.
+    chosen by mean AUC), so fold-to-fold difficulty, shared by both, cancels. Choosing that
+    baseline by its test AUC favours the baseline, so the gain is, if anything, understated; no
+    model is selected or tuned on it.
 
     Args:
         per_fold: `run_dial`'s table.
