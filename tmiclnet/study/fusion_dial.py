@@ -189,7 +189,8 @@ def run_dial(
     Args:
         cohort_path: the synthetic cohort (`data/generated/<profile>/synthetic`).
         run: profile, data folder, seed and device (`tmiclnet.config.setup`).
-        dials: the settings (default `dials_for(run.profile.name)`).
+        dials: the settings (default `dials_for(run.profile.name)`; `[]` trains and returns the
+            CT-only and radiomics-only models alone).
         results_dir: the results root (default `<run.data_dir>/results`, the training page's).
         retrain: train even where results with the same key exist.
     """
@@ -241,6 +242,8 @@ def _rows(root: Path, cohort: str, name: str, dial, model) -> pd.DataFrame:
 
 def _expand(rows: pd.DataFrame, dials: list[NoteDial], model: SyntheticModel) -> pd.DataFrame:
     """The fixed models' rows repeated under every setting, and each setting's dial and oracle."""
+    if not dials:  # only the fixed models were asked for (e.g. to train them ahead)
+        return rows
     fixed = rows[rows["setting"].isna()]
     parts = [rows[rows["setting"].notna()]]
     parts += [fixed.assign(setting=slug(d)) for d in dials]
