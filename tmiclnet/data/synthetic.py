@@ -23,7 +23,12 @@ from tmiclnet.data.pbc import TEXT_FIELDS, load_table
 
 @dataclass(frozen=True)
 class SyntheticModel:
-    """The known generating model; every number here is stored in cohort.json."""
+    """The known generating model; every number here is stored in cohort.json.
+
+    Args:
+        strengths: per-modality weight of its latent factor in the label's logit.
+        intercept: the logit's intercept (sets the share of positive labels).
+    """
 
     strengths: dict = field(default_factory=lambda: {"ct": 1.0, "radiomics": 1.0, "text": 1.0})
     intercept: float = -0.7
@@ -52,13 +57,22 @@ def _text_fields(z: np.ndarray, rng: np.random.Generator, real: pd.DataFrame) ->
     """Clinical fields: the liver panel follows z_text, the rest is resampled from real PBC."""
     n = len(z)
     cols = {c: real[c].to_numpy()[rng.integers(len(real), size=n)] for c in TEXT_FIELDS}
-    noise = lambda s: s * rng.standard_normal(n)  # noqa: E731
-    cols["bili"] = np.round(np.exp(0.3 + 0.9 * z + noise(0.3)), 1).clip(0.3, 28)
-    cols["albumin"] = np.round(3.5 - 0.35 * z + noise(0.15), 2).clip(1.9, 4.8)
-    cols["protime"] = np.round(10.7 + 0.8 * z + noise(0.4), 1).clip(9, 18)
-    cols["copper"] = np.round(np.exp(4.0 + 0.6 * z + noise(0.4))).clip(4, 600)
-    cols["platelet"] = np.round(260 - 40 * z + noise(50)).clip(60, 720)
+    cols.update(_liver_panel(z, rng))
     return pd.DataFrame(cols)[list(TEXT_FIELDS)]
+
+
+def _liver_panel(z: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The five liver-panel fields a note states, following the standard-normal factor `z`
+    (the draws' order is part of the default cohort's bytes: keep it)."""
+    n = len(z)
+    noise = lambda s: s * rng.standard_normal(n)  # noqa: E731
+    return {
+        "bili": np.round(np.exp(0.3 + 0.9 * z + noise(0.3)), 1).clip(0.3, 28),
+        "albumin": np.round(3.5 - 0.35 * z + noise(0.15), 2).clip(1.9, 4.8),
+        "protime": np.round(10.7 + 0.8 * z + noise(0.4), 1).clip(9, 18),
+        "copper": np.round(np.exp(4.0 + 0.6 * z + noise(0.4))).clip(4, 600),
+        "platelet": np.round(260 - 40 * z + noise(50)).clip(60, 720),
+    }
 
 
 def _findings(z_ct: np.ndarray, z_rad: np.ndarray) -> pd.DataFrame:
@@ -101,3 +115,93 @@ def generate(n: int, seed: int, model: SyntheticModel) -> dict:
             "sample": None if sample is None else round(sample, 4),
         },
     }
+
+
+# ---------------------------------------------------------------- the note dial (chapter 10)
+@dataclass(frozen=True)
+class NoteDial:
+    """How much of which latent factor a rewritten note reveals; labels, CT and radiomics stay.
+
+    The note's liver panel follows w = (strength * z_reads + e) / sqrt(1 + strength^2), with e a
+    standard-normal draw fixed per cohort seed (the same e at every setting, so that only the
+    strength moves). w is standard normal at every strength, so the notes look alike; how much
+    they say about z_reads is corr(w, z_reads) = strength / sqrt(1 + strength^2). `reads="text"`
+    is complementary signal (the note's own factor, which no image shows); `reads="ct"` is
+    redundant signal (the factor the CT already shows).
+
+    Args:
+        reads: the modality whose latent factor the note's liver panel follows.
+        strength: s >= 0 in w above; 0 reveals nothing.
+    """
+
+    reads: str = "text"
+    strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.reads not in MODALITIES:
+            raise ValueError(f"reads={self.reads!r}: expected one of {MODALITIES}")
+        if not self.strength >= 0:
+            raise ValueError(f"strength={self.strength!r}: expected a number >= 0")
+
+    @property
+    def rho(self) -> float:
+        """corr(w, z_reads): what the note reveals of its factor."""
+        return float(self.strength / np.sqrt(1.0 + self.strength**2))
+
+    def revealed(self, z: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """w of every patient from the latents `z` (n, 3) and the fixed noise `e` (n,)."""
+        i = MODALITIES.index(self.reads)
+        return (self.strength * z[:, i] + e) / np.sqrt(1.0 + self.strength**2)
+
+
+def dial_clinical(clinical: pd.DataFrame, latents: pd.DataFrame, dial: NoteDial, seed: int):
+    """The clinical table with its liver panel rewritten from the dial's w; every other field
+    (and every other file of the cohort) is left as it was.
+
+    Args:
+        clinical: the cohort's clinical.csv (index id).
+        latents: its latents.csv (z_ct, z_radiomics, z_text; index id, same patients).
+        dial: which factor the note reads and how strongly.
+        seed: the cohort's seed; fixes the noise e and the panel's measurement noise, the same
+            at every setting.
+    """
+    z = latents.loc[clinical.index, [f"z_{m}" for m in MODALITIES]].to_numpy(dtype=float)
+    rng = np.random.default_rng([int(seed), 20250])
+    e = rng.standard_normal(len(z))
+    out = clinical.copy()
+    for name, values in _liver_panel(dial.revealed(z, e), rng).items():
+        out[name] = values
+    return out
+
+
+def dial_oracle(model: SyntheticModel, dial: NoteDial, n: int = 200_000, seed: int = 12345):
+    """Bayes AUCs given what the modalities reveal: CT shows z_ct, radiomics z_radiomics (both
+    exactly, a ceiling), the note shows w (NoteDial) and nothing else.
+
+    Simulation from the generator: draw z, e and the label as `generate` does; the Bayes risk
+    given the observations is E[sigmoid(b0 + s.z) | observed], a monotone function of the
+    posterior mean of s.z (its posterior variance is the same for every patient), so its AUC is
+    the AUC of that mean: s_ct z_ct + s_rad z_rad (+ s_f rho w when the note reads a factor no
+    image shows). Each modality alone: the AUC of its own observation.
+
+    Args:
+        model: the generating model (strengths, intercept).
+        dial: what the note reveals.
+        n: Monte Carlo patients.
+        seed: fixed, so the oracle of a setting is one number.
+    """
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 3))
+    y = rng.random(n) < model.risk(z)
+    w = dial.revealed(z, rng.standard_normal(n))
+    s = np.array([float(model.strengths.get(m, 0.0)) for m in MODALITIES])
+    images = [MODALITIES.index(m) for m in MODALITIES if m != "text"]
+    mean = z[:, images] @ s[images]
+    f = MODALITIES.index(dial.reads)
+    if f not in images:
+        mean = mean + s[f] * dial.rho * w
+    sign = np.sign(s[f]) or 1.0
+    out = {"all": roc_auc_score(y, mean), "text": roc_auc_score(y, sign * w)}
+    for i in images:
+        out[MODALITIES[i]] = roc_auc_score(y, z[:, i] * (np.sign(s[i]) or 1.0))
+    return {k: round(float(v), 4) for k, v in out.items()}
