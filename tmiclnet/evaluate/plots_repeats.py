@@ -70,6 +70,8 @@ def _differences(ax, summary, y) -> None:
         if mask.any():
             ax.errorbar(s["diff"][mask], yy[mask], xerr=err[:, mask], fmt="o", color=colour,
                         capsize=4, label=label)  # fmt: skip
+    lo, hi = ax.get_xlim()
+    ax.set_xlim(max(lo, -1.05), min(hi, 1.05))  # an AUC difference lies in [-1, 1]
     ax.axvline(0, color="grey", ls="--", lw=1)
     for yy_main in y[~rows]:
         ax.text(0, yy_main, f" {MAIN_MODEL} itself", va="center", fontsize=FONT, color="grey")
