@@ -115,3 +115,14 @@ def test_repeats_option() -> None:
     for bad in ("x", "3", "-1"):
         with pytest.raises(UsageError):
             repeat_list(bad, 3)
+
+
+def test_bad_repeat_options_stop_before_any_work(tmp_path) -> None:
+    from tmiclnet.cli_errors import UsageError
+    from tmiclnet.train.cli import main
+
+    base = ["--model", MODEL, "--cohort", str(tmp_path), "--profile", "cpu"]
+    with pytest.raises(UsageError, match="--permute-labels -1"):
+        main([*base, "--permute-labels", "-1"])
+    with pytest.raises(UsageError, match="repeats 0..2"):
+        main([*base, "--repeats", "5"])
