@@ -64,6 +64,10 @@ class Profile:
     released_head: str = "small"  # the released variant's 1-D DenseNet head
     # training
     folds: int = 5
+    # repeats of the stratified K-fold split for the comparison the conclusions rest on: repeat 0
+    # is the split every model trains on (fold seed = run seed), repeat r >= 1 draws its folds
+    # (and training seeds) with seed + r (tmiclnet.train.repeats)
+    cv_repeats: int = 1
     epochs: int = 30
     batch_size: int = 16
     lr: float = 1e-3
@@ -102,14 +106,14 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="cpu.yaml",
-        folds=5, epochs=15, patience=4, text_lines=24, checkpoint_every_s=60.0,
+        folds=5, cv_repeats=3, epochs=15, patience=4, text_lines=24, checkpoint_every_s=60.0,
     ),
     "gpu": Profile(
         name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",
         text_finetune=True, text_max_tokens=512, ct_depth=18, ct_widen=1.0,
         rad_hidden=(1024, 512), released_head="densenet121", ct_conv1_stride=1,
-        ct_channels_last=False, folds=5, epochs=100, batch_size=8, lr=3e-4, patience=15,
-        amp=True, ct_strategy="end_to_end",
+        ct_channels_last=False, folds=5, cv_repeats=5, epochs=100, batch_size=8, lr=3e-4,
+        patience=15, amp=True, ct_strategy="end_to_end",
     ),
 }
 # fmt: on

@@ -8,6 +8,12 @@
                                              ct_tokens.pt       the CT-only model's cached tokens
                                              done.json          config, its hash, timing
 
+Repeats of the cross-validation (tmiclnet.train.repeats) and runs on permuted labels keep the same
+layout under a results folder of their own, so they never mix with the main run::
+
+    <data_dir>/results/repeat<r>/<cohort>/...                   repeat r >= 1 (repeat 0 is above)
+    <data_dir>/results/permuted<seed>/[repeat<r>/]<cohort>/...  labels permuted with that seed
+
 A fold is *finished* when its `done.json` exists: it is written last and every file is written
 atomically, so a reader never sees a half-written fold, an interrupted run resumes where it stopped,
 and a fold whose done.json carries another config hash is trained again. Training
@@ -43,6 +49,42 @@ def results_root(data_dir: PathLike) -> Path:
         data_dir: the run's data folder (``run.data_dir``).
     """
     return Path(data_dir) / "results"
+
+
+def repeat_dir(results_dir: PathLike, repeat: int) -> Path:
+    """The results folder of cross-validation repeat `repeat`: `results_dir` itself for repeat 0
+    (the main run's layout, unchanged), `<results_dir>/repeat<r>` for the others.
+
+    Args:
+        results_dir: the results folder (`results_root`).
+        repeat: the repeat number, 0 for the main run.
+    """
+    if repeat < 0:
+        raise ValueError(f"repeat {repeat}: must be >= 0")
+    return Path(results_dir) if repeat == 0 else Path(results_dir) / f"repeat{repeat}"
+
+
+def permuted_dir(results_dir: PathLike, seed: int) -> Path:
+    """`<results_dir>/permuted<seed>`: the results of a run on labels permuted with `seed`.
+
+    Args:
+        results_dir: the results folder (`results_root`).
+        seed: the permutation's seed.
+    """
+    return Path(results_dir) / f"permuted{int(seed)}"
+
+
+def run_dir(results_dir: PathLike, repeat: int = 0, permuted: int | None = None) -> Path:
+    """Where one cross-validation run writes: `repeat_dir` of `permuted_dir` (when the labels
+    are permuted with seed `permuted`) or of `results_dir` itself.
+
+    Args:
+        results_dir: the results folder (`results_root`).
+        repeat: the repeat number, 0 for the main run.
+        permuted: the permutation's seed, or None for the real labels.
+    """
+    base = Path(results_dir) if permuted is None else permuted_dir(results_dir, permuted)
+    return repeat_dir(base, repeat)
 
 
 def cohort_dir(results_dir: PathLike, cohort: str) -> Path:

@@ -1,5 +1,10 @@
 """`python -m tmiclnet train --model NAME[,NAME|all] --cohort DIR --profile P [--retrain]`.
 
+`--repeats all` (or `1,2`) also trains the repeats of the cross-validation (new folds drawn with
+seed + r, each repeat in `results/repeat<r>/`) and scores the classical references on them;
+`--permute-labels SEED` runs the same on labels permuted with SEED, under `results/permuted<SEED>/`
+(a check of the whole pipeline: every AUC should be near 0.5).
+
 Under torchrun (`torchrun --nproc_per_node=N -m tmiclnet.train ...`) each process joins the
 process group and trains its share of every batch; only rank 0 writes results.
 """
@@ -17,6 +22,7 @@ from tmiclnet.cli_errors import OneLineParser, UsageError
 from tmiclnet.config import get_profile, setup
 from tmiclnet.train import ddp
 from tmiclnet.train.cv import run_cv
+from tmiclnet.train.repeats import run_repeats
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -29,6 +35,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:1 | mps")
     ap.add_argument("--retrain", action="store_true", help="train even when results exist")
+    ap.add_argument(
+        "--repeats",
+        default="",
+        help="cross-validation repeats: '' = the main run (0), 'all' = 0..cv_repeats-1, or 0,1,2",
+    )
+    ap.add_argument(
+        "--permute-labels",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="train on labels permuted with SEED (results in <results>/permuted<SEED>/)",
+    )
     ap.add_argument(
         "--radiomics-params",
         default="",
@@ -52,6 +70,21 @@ def model_names(spec: str) -> list[str]:
     return [m.strip() for m in spec.split(",") if m.strip()]
 
 
+def repeat_list(spec: str, n_repeats: int) -> list[int]:
+    """`--repeats`: '' = [0], 'all' = every repeat of the profile, else indices below it."""
+    if not spec.strip():
+        return [0]
+    if spec.strip() == "all":
+        return list(range(n_repeats))
+    parts = [p.strip() for p in spec.split(",")]
+    if not all(p.isdigit() for p in parts):
+        raise UsageError(f"--repeats {spec!r}: expected 'all' or repeat indices such as 0,1")
+    out = sorted({int(p) for p in parts})
+    if out[-1] >= n_repeats:
+        raise UsageError(f"--repeats {spec!r}: the profile has repeats 0..{n_repeats - 1}")
+    return out
+
+
 def _check_balance(cohort: Path, n_folds: int) -> None:
     """Refuse a cohort (validated by `load`) with fewer patients of a class than folds."""
     from tmiclnet.data.checks import label_balance
@@ -70,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(f"--cohort {cohort}: no such folder")
     names = options.models(args.model)
     folds = options.folds(args.folds, get_profile(args.profile).folds)
+    repeats = repeat_list(args.repeats, get_profile(args.profile).cv_repeats)
+    if args.permute_labels is not None and args.permute_labels < 0:
+        raise UsageError(f"--permute-labels {args.permute_labels}: the seed must be >= 0")
     device = options.device(args.device)  # every option is checked before the cohort is read
     _check_balance(cohort, get_profile(args.profile).folds)
     run = setup(args.profile, cohort.parent, args.seed, device)
@@ -81,15 +117,22 @@ def main(argv: list[str] | None = None) -> int:
     world, device = ddp.from_env(run.device)
     run = run.replace(device=device)
     try:
-        summary = run_cv(
-            cohort,
-            names,
-            run,
-            retrain=args.retrain,
-            results_dir=args.results or None,
-            world=world,
-            folds=folds,
-        )
+        if repeats == [0] and args.permute_labels is None:
+            summary = run_cv(
+                cohort,
+                names,
+                run,
+                retrain=args.retrain,
+                results_dir=args.results or None,
+                world=world,
+                folds=folds,
+            )
+        else:
+            if folds is not None or world.size > 1:
+                raise UsageError("--repeats/--permute-labels: train every fold, without torchrun")
+            summary = run_repeats(
+                cohort, run, names, repeats, args.retrain, args.results or None, args.permute_labels
+            )
     finally:
         ddp.shutdown()
     if world.main:

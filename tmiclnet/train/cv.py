@@ -35,6 +35,8 @@ def run_cv(
     results_dir: str | Path | None = None,
     folds: list[int] | None = None,
     world: World = SINGLE,
+    repeat: int = 0,
+    permute_labels: int | None = None,
 ) -> pd.DataFrame:
     """Train catalogue models on every fold of a cohort; one summary row per (model, fold).
 
@@ -46,6 +48,8 @@ def run_cv(
         results_dir: where results go (default `<run.data_dir>/results`).
         folds: fold indices to train (default: all of the profile's folds).
         world: this process's rank under torchrun (DDP); single-process by default.
+        repeat: the cross-validation repeat (`cross_validate`); 0 is the main run.
+        permute_labels: a seed to run on permuted labels (`cross_validate`), None for the real.
     """
     from tmiclnet.data.cohort import load
 
@@ -59,8 +63,9 @@ def run_cv(
         want |= set(modalities_of(ct_only_name()))
     inputs = load_inputs(cohort, run.profile, want)
     return cross_validate(
-        inputs, cohort.name, cohort.labels, models, run, results_dir, retrain, folds, world
-    )
+        inputs, cohort.name, cohort.labels, models, run, results_dir, retrain, folds, world,
+        repeat, permute_labels,
+    )  # fmt: skip
 
 
 def cross_validate(
@@ -73,9 +78,22 @@ def cross_validate(
     retrain: bool = False,
     folds: list[int] | None = None,
     world: World = SINGLE,
+    repeat: int = 0,
+    permute_labels: int | None = None,
 ) -> pd.DataFrame:
-    """The CV loop on inputs already assembled (run_cv's body; tests call it on toy inputs)."""
-    results_dir = Path(results_dir)
+    """The CV loop on inputs already assembled (run_cv's body; tests call it on toy inputs).
+
+    Repeat r >= 1 draws its folds, validation splits and training seeds with seed run.seed + r
+    and writes under `results.repeat_dir`; repeat 0 is the main run, unchanged. With
+    `permute_labels` the labels are shuffled (`tmiclnet.train.permute`) and everything goes under
+    `results.permuted_dir` instead.
+    """
+    results_dir = results.run_dir(results_dir, repeat, permute_labels)
+    if permute_labels is not None:
+        from tmiclnet.train.permute import permute_inputs
+
+        inputs, labels = permute_inputs(inputs, labels, permute_labels)
+    run = run.replace(seed=folds_mod.repeat_seed(run.seed, repeat))
     cached = run.profile.ct_strategy == "cached" and any("ct" in modalities_of(m) for m in models)
     ct_name = ct_only_name() if cached else None
     order = ([ct_name] if cached else []) + [m for m in models if m != ct_name]

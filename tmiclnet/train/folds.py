@@ -3,7 +3,8 @@
 The released code used an unstratified KFold and no validation split (epochs were chosen on the
 test fold). Here each patient belongs to exactly one test fold, class balance is kept in every
 fold, and a validation split is carved (stratified) from each training part for early stopping
-and the decision threshold, so the test patients are touched only to be predicted.
+and the decision threshold, so the test patients are touched only to be predicted. Repeated
+cross-validation draws the folds again with another seed (`repeat_seed`), one folds.csv per repeat.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ class FoldSplit:
         a, b, c = set(self.train), set(self.val), set(self.test)
         if a & b or a & c or b & c:
             raise ValueError(f"fold {self.fold}: train/val/test share patients")
+
+
+def repeat_seed(seed: int, repeat: int) -> int:
+    """The seed of cross-validation repeat `repeat`: `seed` itself for repeat 0 (the main run's
+    folds), `seed + repeat` for the others."""
+    if repeat < 0:
+        raise ValueError(f"repeat {repeat}: must be >= 0")
+    return int(seed) + int(repeat)
 
 
 def make_folds(labels: pd.Series, n_folds: int, seed: int) -> pd.DataFrame:
