@@ -27,3 +27,13 @@ def test_results_of_other_code_are_set_apart(tmp_path) -> None:
     assert notes == [
         "a: trained by other code than the current; retrain it; left out of every table"
     ]
+
+
+def test_robustness_variants_stay_out_of_the_catalogue_tables(tmp_path) -> None:
+    fake_results(tmp_path, models=("a", "tmiclnet_tokens_md"), folds=2)
+    usable, notes = report.usable_models(tmp_path, "toy")
+    assert usable == ["a"]
+    assert notes == [
+        "tmiclnet_tokens_md: trained for the robustness page (modality dropout); "
+        "left out of every table"
+    ]

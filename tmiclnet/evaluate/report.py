@@ -20,10 +20,17 @@ RECORDED_IMAGE_FIELDS = ("stage", "hepato", "ascites")
 
 
 def usable_models(results_dir: str | os.PathLike, cohort: str) -> tuple[list[str], list[str]]:
-    """(models whose every fold finished with the current code, a note on each one set apart)."""
+    """(models whose every fold finished with the current code, a note on each one set apart).
+
+    The modality-dropout variants that the robustness page trains into the same store are set
+    apart too: they are compared on that page, not in the catalogue's tables."""
+    from tmiclnet.models.catalogue import DROPOUT_VARIANTS
+
+    variants = {e.name for e in DROPOUT_VARIANTS}
     usable, notes = [], []
     for m in results.trained_models(results_dir, cohort):
-        why = results.unusable(results_dir, cohort, m)
+        why = "trained for the robustness page (modality dropout)" if m in variants else None
+        why = why or results.unusable(results_dir, cohort, m)
         if why is None:
             usable.append(m)
         else:
