@@ -199,3 +199,10 @@ def test_summary_gain_is_over_the_best_unimodal_model() -> None:
     assert out["tmiclnet_tokens_sd"] == pytest.approx(0.02)
     assert out["tmiclnet_share_of_oracle"] == pytest.approx(0.75 / 0.8)
     assert fd.oracle_gain(fd.summary(table)).iloc[0] == pytest.approx(0.8 - 0.69)
+
+
+def test_the_cpu_profile_trains_the_first_three_folds_and_quick_all() -> None:
+    from tmiclnet.config import setup
+
+    assert fd.folds_for(setup("cpu", device="cpu")) == [0, 1, 2]
+    assert fd.folds_for(setup("quick", device="cpu")) == [0, 1]

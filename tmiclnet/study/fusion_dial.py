@@ -48,6 +48,22 @@ DIALS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 
+# profile -> how many of the training page's folds each setting trains (None: all of them). The
+# cpu profile's 4 settings on all 5 folds cost more than this chapter's share of the book's budget;
+# the first 3 folds keep every comparison paired (the same test patients for every model).
+STUDY_FOLDS: dict[str, int | None] = {"quick": None, "cpu": 3, "gpu": None}
+
+
+def folds_for(run: Run) -> list[int]:
+    """The training page's folds a setting trains on this profile (`STUDY_FOLDS`).
+
+    Args:
+        run: profile, data folder, seed and device (`tmiclnet.config.setup`).
+    """
+    n = STUDY_FOLDS.get(run.profile.name) or run.profile.folds
+    return list(range(min(n, run.profile.folds)))
+
+
 def dials_for(profile: str) -> list[NoteDial]:
     """The settings a profile runs: the note reads its own factor (complementary) at each
     strength, then the CT's factor (redundant).
@@ -207,11 +223,12 @@ def run_dial(
         results.folds_path(root, cohort.name), cohort.labels, run.profile.folds, run.seed
     )
     fins = []
-    for k in range(run.profile.folds):
+    for k in folds_for(run):
         split = folds_mod.split(table, k, run.profile.val_fraction, run.seed)
         fins.append((k, fold_inputs(base, split, run.profile)))
     tokens = _fixed_models(fins, base, cohort.name, run, root, retrain)
     rows = [_rows(root, cohort.name, m, None, None) for m in FIXED_MODELS]
+    rows = [r[r["fold"].isin(folds_for(run))] for r in rows]  # the folds every setting has
     cached = run.profile.ct_strategy == "cached"
     for dial in tqdm(dials, desc="fusion dial", unit="setting"):
         folder = setting_dir(root, dial)
