@@ -469,7 +469,8 @@ def token_remark(attr: pd.DataFrame, field: str = "albumin") -> str:
 
 
 def punctuation_share(attr: pd.DataFrame, top: int = 10) -> float:
-    """Share of the `top` word pieces with the largest |attribution| that are punctuation.
+    """Share of the `top` word pieces with the largest absolute attribution that are
+    punctuation.
 
     Used by notebook 13 (interpretation).
 

@@ -89,6 +89,7 @@ class IMA(nn.Module):
     """Intra-modal aggregation in one of the two variants, or switched off (the no-IMA ablation).
 
     forward(tokens, mask) -> (tokens after self-attention, pooled vector, attention maps).
+
     - released: the input is one token (the encoder's pooled vector); self-attention over it,
       with the release's attention dropout (0.5) and LayerNorm eps (1e-12).
     - tokens: self-attention over the tokens, then attention pooling.
