@@ -93,3 +93,14 @@ def test_site_lines_name_the_page(tmp_path: Path) -> None:
     lines = book_check.check_site(tmp_path)
     assert lines == ['notebooks/01_x.html: exercises: no section titled "Exercises"']
     assert book_check.main([str(tmp_path)]) == 1
+
+
+def test_known_wide_tables_are_reported_but_do_not_fail() -> None:
+    lines = [
+        "notebooks/09_evaluation.html: table: needs 1466 px (> 688); shorten labels ...",
+        "notebooks/09_evaluation.html: marker: # noqa shown in code",
+        "notebooks/03_clinical_text.html: table: needs 900 px (> 688); shorten labels ...",
+    ]
+    failing, known = book_check.split_known(lines)
+    assert known == lines[:1]
+    assert failing == lines[1:], "other rules, and other pages' tables, still fail"
