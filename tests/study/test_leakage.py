@@ -8,8 +8,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
+from tests.train.tiny import radiomics_inputs
 from tmiclnet import results
 from tmiclnet.config import setup
 from tmiclnet.study import leakage as lk
@@ -21,18 +21,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _inputs(n: int = 60, seed: int = 0) -> CohortInputs:
-    rng = np.random.default_rng(seed)
-    ids = [f"syn-{i:04d}" for i in range(n)]
-    y = rng.random(n) < 0.4
-    cols = [f"original_firstorder_f{j}" for j in range(4)] + [
-        f"original_glcm_f{j}" for j in range(4)
-    ]
-    x = rng.normal(size=(n, len(cols))) * 50 + 100
-    x[:, 0] += 60 * y
-    raw = pd.DataFrame(x, index=ids, columns=cols)
-    return CohortInputs(
-        ids, torch.tensor(y.astype(int)), radiomics=raw, info={"radiomics_key": "t"}
-    )
+    return radiomics_inputs(n, seed, per_family=4)
 
 
 def _labels(inputs: CohortInputs) -> pd.Series:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from tests.train.tiny import radiomics_inputs
 from tmiclnet import keys, results
 from tmiclnet.config import setup
 from tmiclnet.train.cv import cross_validate
@@ -21,19 +22,7 @@ MODEL = "radiomics_only"
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _inputs(n: int = 60, seed: int = 0) -> CohortInputs:
-    rng = np.random.default_rng(seed)
-    ids = [f"syn-{i:04d}" for i in range(n)]
-    y = rng.random(n) < 0.4
-    cols = [f"original_firstorder_f{j}" for j in range(6)] + [
-        f"original_glcm_f{j}" for j in range(6)
-    ]
-    x = rng.normal(size=(n, len(cols))) * 50 + 100
-    x[:, 0] += 60 * y
-    raw = pd.DataFrame(x, index=ids, columns=cols)
-    return CohortInputs(
-        ids, torch.tensor(y.astype(int)), radiomics=raw, info={"radiomics_key": "t"}
-    )
+_inputs = radiomics_inputs
 
 
 def _run(tmp_path):

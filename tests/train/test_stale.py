@@ -11,25 +11,16 @@ import pandas as pd
 import pytest
 import torch
 
+from tests.train.tiny import ct_radiomics_inputs
 from tmiclnet import keys, results
 from tmiclnet.config import setup
 from tmiclnet.train.cv import cross_validate
-from tmiclnet.train.features import CohortInputs
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 MODELS = ["ct_only", "ct_radiomics"]  # the second reads the first one's cached CT tokens
 
 
-def _inputs(n: int = 48, seed: int = 0) -> CohortInputs:
-    """Tiny CT volumes and radiomics, both carrying the label a little."""
-    g = torch.Generator().manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    ids = [f"c-{i:03d}" for i in range(n)]
-    y = torch.tensor(rng.random(n) < 0.45, dtype=torch.long)
-    ct = torch.rand(n, 1, 16, 16, 16, generator=g) * 0.5 + 0.3 * y.float().view(-1, 1, 1, 1, 1)
-    cols = [f"original_firstorder_f{j}" for j in range(4)]
-    rad = pd.DataFrame(rng.normal(size=(n, 4)) + y.numpy()[:, None], index=ids, columns=cols)
-    return CohortInputs(ids, y, ct=ct, radiomics=rad, info={"ct_key": "t", "radiomics_key": "t"})
+_inputs = ct_radiomics_inputs
 
 
 def _run(tmp_path):

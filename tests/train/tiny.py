@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tmiclnet.train.features import CohortInputs
 from tmiclnet.train.tensors import TensorData
 
 
@@ -67,3 +70,31 @@ def ddp_worker(rank: int, world_size: int, port: int, out: str, epochs: int) -> 
             )
     finally:
         shutdown()
+
+
+def radiomics_inputs(n: int = 60, seed: int = 0, per_family: int = 6) -> CohortInputs:
+    """Two radiomic families of `per_family` features; the first feature carries the label."""
+    rng = np.random.default_rng(seed)
+    ids = [f"syn-{i:04d}" for i in range(n)]
+    y = rng.random(n) < 0.4
+    cols = [f"original_firstorder_f{j}" for j in range(per_family)] + [
+        f"original_glcm_f{j}" for j in range(per_family)
+    ]
+    x = rng.normal(size=(n, len(cols))) * 50 + 100
+    x[:, 0] += 60 * y
+    raw = pd.DataFrame(x, index=ids, columns=cols)
+    return CohortInputs(
+        ids, torch.tensor(y.astype(int)), radiomics=raw, info={"radiomics_key": "t"}
+    )
+
+
+def ct_radiomics_inputs(n: int = 48, seed: int = 0) -> CohortInputs:
+    """Tiny CT volumes and radiomics, both carrying the label a little."""
+    g = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    ids = [f"c-{i:03d}" for i in range(n)]
+    y = torch.tensor(rng.random(n) < 0.45, dtype=torch.long)
+    ct = torch.rand(n, 1, 16, 16, 16, generator=g) * 0.5 + 0.3 * y.float().view(-1, 1, 1, 1, 1)
+    cols = [f"original_firstorder_f{j}" for j in range(4)]
+    rad = pd.DataFrame(rng.normal(size=(n, 4)) + y.numpy()[:, None], index=ids, columns=cols)
+    return CohortInputs(ids, y, ct=ct, radiomics=rad, info={"ct_key": "t", "radiomics_key": "t"})
