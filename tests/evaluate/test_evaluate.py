@@ -210,8 +210,10 @@ def test_tables_ablation_and_differences(tmp_path) -> None:
     fake_results(tmp_path, models=names)
     preds = {m: results.load_predictions(tmp_path, "toy", m) for m in names}
     comp = tables.comparison(preds)
-    assert comp.shape == (4, 7) and "private cohort" in comp.index[-1]
-    assert comp.loc[comp.index[-1], "auc"] == "0.822"
+    assert comp.shape == (4, 7) and comp.index[-1] == tables.PAPER_ROW
+    assert comp.loc[tables.PAPER_ROW, "AUC"] == "0.822"
+    assert comp.loc[tables.PAPER_ROW, tables.SEES] == "other cohort"
+    assert list(comp.columns[:2]) == ["AUC", "acc"] and " ± " in comp.iloc[0]["AUC"]
     abl = tables.ablation(preds, n_boot=50)
     assert list(abl.index) == ["tmiclnet_tokens", "no_ima"]
     assert abl.iloc[0, -1] == "—" and abl.iloc[1, -1].count("[") == 1
@@ -287,5 +289,5 @@ def test_differences_sorted_numerically(tmp_path) -> None:
         },
         n_boot=20,
     )
-    values = [float(v) for v in diffs["AUC difference"]]
+    values = [float(v) for v in diffs["Δ AUC"]]
     assert values == sorted(values) and values[0] < 0 < values[-1]

@@ -201,12 +201,17 @@ def test_labels_in_every_table_and_figure(tmp_path) -> None:
         folder = results.fold_dir(tmp_path, "toy", tables.MAIN_MODEL, int(k))
         results.write_fold(folder, part, {"threshold": 0.5}, {"model": tables.MAIN_MODEL})
     rep = report.build_report(tmp_path, "toy", n_boot=20)
+    # each table's "sees" column carries the reference's tag; the page lists the tags in full
+    assert rep.comparison.loc["mayo_risk", tables.SEES] == "Mayo, trial"
+    assert rep.comparison.loc["logreg_clinical", tables.SEES] == "fields+stage"
+    assert rep.comparison.loc["logreg_note_fields", tables.SEES] == "note fields"
+    assert rep.differences.loc["mayo_refit", tables.SEES] == "Mayo, refit"
+    assert rep.comparison.loc[tables.MAIN_MODEL, tables.SEES] == "CT+rad+text"
+    listed = tables.reference_list(list(rep.references.index))
     mayo_label = "Mayo risk score: coefficients fitted on the Mayo trial (in-sample for trial"
-    assert rep.comparison.loc["mayo_risk", tables.SEES].startswith(mayo_label)
-    assert "stage, hepatomegaly, ascites" in rep.comparison.loc["logreg_clinical", tables.SEES]
-    assert "what the text model sees" in rep.comparison.loc["logreg_note_fields", tables.SEES]
-    assert "fitted on each training fold" in rep.differences.loc["mayo_refit", tables.SEES]
-    assert rep.comparison.loc[tables.MAIN_MODEL, tables.SEES] == "network: ct + radiomics + text"
+    assert f"`mayo_risk` (*Mayo, trial*): {mayo_label}" in listed
+    assert "stage, hepatomegaly, ascites" in listed and "what the text model sees" in listed
+    assert "fitted on each training fold" in listed and references.FITTED_ON in listed
     assert list(rep.references.index) == NAMES
     assert (rep.references["fitted on"] == references.FITTED_ON).all()
     shown = {m: results.load_predictions(tmp_path, "toy", m) for m in NAMES}

@@ -113,6 +113,8 @@ def test_summary_and_change_tables() -> None:
     )
     assert rb.summary_table(df).loc["m", "none"] == "0.85 ± 0.07"
     assert rb.summary_table(df).loc["m", "no CT"] == "0.70 ± 0.14"
+    assert "no CT" in rb.summary_table(df, part="missing").columns
+    assert "no CT" not in rb.summary_table(df, part="shift").columns
     assert rb.drop_table(df).loc["m", "no CT"] == pytest.approx(-0.15)
     assert rb.drop_table(df, "std").loc["m", "no CT"] == pytest.approx(np.std([-0.2, -0.1], ddof=1))
 

@@ -119,10 +119,14 @@ def test_drop_rows_only_for_models_trained_for_missing_inputs() -> None:
     assert rb.applies(drop, three, "late_fusion")  # averages the unimodal models it has
     assert rb.applies(rb.Condition("external", scanner=rb.EXTERNAL), three, "early_fusion")
     table = rb.missing_inputs_table("tmiclnet_tokens,early_fusion_md,ct_only")
-    assert table.loc["tmiclnet_tokens", "a missing modality"].startswith("not trained")
-    assert "learned missing vector" in table.loc["early_fusion_md", "a missing modality"]
-    assert "p=0.3" in table.loc["early_fusion_md", "a missing modality"]
-    assert table.loc["ct_only", "a missing modality"] == "one modality only"
+    assert table.loc["tmiclnet_tokens", "without one"] == "not asked"
+    assert table.loc["early_fusion_md", "without one"] == "learned vector"
+    assert table.loc["early_fusion_md", "dropout p"] == 0.3
+    assert table.loc["ct_only", "without one"] == "one modality only"
+    assert "learned missing vector" in rb.missing_inputs("early_fusion_md")
+    assert "p=0.3" in rb.missing_inputs("early_fusion_md")
+    assert rb.missing_inputs("tmiclnet_tokens") is None
+    assert "masked out" in rb.missing_inputs("tmiclnet_tokens_md")
 
 
 def _rows(changes: dict[str, list[float]], model: str = "m_md") -> pd.DataFrame:

@@ -432,6 +432,41 @@ def token_attributions(
     return out
 
 
+def strongest_lines(attr: pd.DataFrame, top: int = 8, width: int = 28) -> pd.DataFrame | None:
+    """The `top` note lines with the largest total attribution (word pieces + number channels),
+    each line shortened for the page (no leading dash or reference range, at most `width`
+    characters), with the training patients' mean of its number. None when the model read word
+    pieces, not lines.
+
+    Used by notebook 13 (interpretation).
+
+    Args:
+        attr: `token_attributions`'s table (its `.attrs["lines"]`).
+        top: how many lines.
+        width: the longest line shown, in characters.
+    """
+    table = attr.attrs.get("lines") if attr is not None else None
+    if table is None:
+        return None
+    short = (
+        table["line"]
+        .str.replace(r"^\s*-\s*", "", regex=True)
+        .str.replace(r"\s*\(ref [^)]*\)", "", regex=True)
+        .map(lambda t: t if len(t) <= width else t[: width - 1] + "…")
+    )
+    out = pd.DataFrame(
+        {
+            "line": short,
+            "train mean": table["training mean"].map(lambda v: f"{v:.3g}" if pd.notna(v) else ""),
+            "words": table["words"],
+            "number": table["number channels"],
+            "total": table["words"] + table["number channels"],
+        }
+    )
+    order = out["total"].abs().sort_values(ascending=False).index
+    return out.reindex(order).head(top).round(3)
+
+
 def _mean_number(channels: torch.Tensor) -> np.ndarray:
     """Training patients' geometric mean of each line's number, from the baseline's number
     channels ([has a number, log10 value, ...] averaged): NaN where none had a number."""

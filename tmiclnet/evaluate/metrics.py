@@ -72,14 +72,6 @@ def comparison_table(preds_by_model: dict[str, pd.DataFrame], digits: int = 3) -
     return table[list(METRICS)]
 
 
-def paper_row() -> pd.Series:
-    """The paper's reported numbers as a table row, marked as another cohort."""
-    return pd.Series(
-        {m: (f"{PAPER[m]:.3f}" if m in PAPER else "n/r") for m in METRICS},
-        name="TMI-CLNet, paper (private cohort, n=184; not comparable)",
-    )
-
-
 def _paired(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Test predictions of two models on the same patients, aligned by id."""
     ta = a[a["split"] == "test"][["id", "label", "fold", "prob"]]

@@ -61,6 +61,14 @@ SHORT_LABELS = {
     "mayo_risk": "Mayo trial coefficients: in-sample for trial patients",
     "mayo_refit": "Mayo inputs refitted on each training fold",
 }
+# The same as a tag of at most 12 characters: a table's "sees" column (its full label is listed
+# once, above the tables, by `tables.reference_list`), so the tables fit a 1280 px page.
+SEES_TAGS = {
+    "logreg_clinical": "fields+stage",
+    "logreg_note_fields": "note fields",
+    "mayo_risk": "Mayo, trial",
+    "mayo_refit": "Mayo, refit",
+}
 FITTED_ON = "each fold's train split (the networks' training patients)"
 THRESHOLD_ON = "Youden's J on each fold's val split (the networks' rule)"
 # The profiles' validation fraction (every profile keeps the default; the networks' done.json

@@ -194,6 +194,11 @@ def evaluate_repeats(
 def display_table(rep: RepeatReport, digits: int = 3) -> pd.DataFrame:
     """The summary as strings for the page: AUC mean ± sd, difference [interval], ranks.
 
+    Short headers, so the table fits the page at 1280 px: `Δ AUC` is AUC(tmiclnet_tokens) −
+    AUC(model) with its 95 % corrected resampled-t interval, `rank` the mean rank over the R × K
+    folds, `1st of N` how many of those folds the model ranked first in. (The references' "sees"
+    tags are in the comparison table above it.)
+
     Used by notebook 09 (evaluation).
 
     Args:
@@ -202,15 +207,15 @@ def display_table(rep: RepeatReport, digits: int = 3) -> pd.DataFrame:
     """
     s, n = rep.summary, len(rep.repeats) * rep.n_folds
     f = f"{{:.{digits}f}}"
-    out = pd.DataFrame(index=s.index)
-    out["AUC mean ± sd"] = [f"{f.format(a)} ± {f.format(b)}" for a, b in zip(s.auc_mean, s.auc_sd)]
+    out = pd.DataFrame(index=pd.Index(s.index, name="model"))
+    out["AUC"] = [f"{f.format(a)} ± {f.format(b)}" for a, b in zip(s.auc_mean, s.auc_sd)]
     if "diff" in s:
-        out[f"AUC({MAIN_MODEL}) − AUC(model) [95 % corrected]"] = [
+        out["Δ AUC [95% CI]"] = [
             "" if pd.isna(d) else f"{d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
             for d, lo, hi in zip(s["diff"], s["diff_low"], s["diff_high"])
         ]
-    out["mean rank"] = s["mean_rank"].map("{:.2f}".format)
-    out[f"ranked first (of {n})"] = s["first"].astype(int)
+    out["rank"] = s["mean_rank"].map("{:.2f}".format)
+    out[f"1st of {n}"] = s["first"].astype(int)
     return out
 
 

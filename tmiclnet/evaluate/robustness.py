@@ -137,6 +137,37 @@ def modality_dropout_of(name: str) -> float:
     return float(train_overrides(name).get("modality_dropout", 0.0))
 
 
+# How a model meets a missing modality: the long form (`missing_inputs`) and the table's tag.
+_MISSING = {
+    "late": (
+        "averages the unimodal models of the modalities a patient has (no stand-in)",
+        "averages the rest",
+    ),
+    "vector": (
+        "a learned missing vector takes the absent modality's place in the concatenation",
+        "learned vector",
+    ),
+    "mask": (
+        "the absent modality is masked out of TCAF's keys and of the mean over modalities",
+        "masked out",
+    ),
+}
+
+
+def _missing_way(name: str) -> str | None:
+    """ "late", "vector" or "mask": how `name` predicts without a modality; None: it did not
+    learn to (or reads one modality)."""
+    entry = BY_NAME[name]
+    if len(entry.modalities) < 2:
+        return None
+    if entry.fusion == "late":
+        return "late"
+    if modality_dropout_of(name) <= 0:
+        return None
+    released = entry.options.get("variant") == "released"
+    return "vector" if entry.fusion == "concat" or released else "mask"
+
+
 def missing_inputs(name: str) -> str | None:
     """How model `name` predicts without a modality, when it learned to; None when it did not
     (then its drop-a-modality rows are not computed).
@@ -144,38 +175,34 @@ def missing_inputs(name: str) -> str | None:
     Args:
         name: a catalogue name.
     """
-    entry = BY_NAME[name]
-    p = modality_dropout_of(name)
-    if entry.fusion == "late":
-        return "averages the unimodal models of the modalities a patient has (no stand-in)"
-    if p <= 0 or len(entry.modalities) < 2:
+    way = _missing_way(name)
+    if way is None:
         return None
-    how = (
-        "a learned missing vector takes the absent modality's place in the concatenation"
-        if entry.fusion == "concat" or entry.options.get("variant") == "released"
-        else "the absent modality is masked out of TCAF's keys and of the mean over modalities"
+    how = _MISSING[way][0]
+    return (
+        how
+        if way == "late"
+        else f"trained with modality dropout p={modality_dropout_of(name):g}: {how}"
     )
-    return f"trained with modality dropout p={p:g}: {how}"
 
 
 def missing_inputs_table(models) -> pd.DataFrame:
-    """One row per model: how it was trained for a missing modality (or that it was not).
+    """One row per model: its modality-dropout p and, as a short tag, how it predicts without a
+    modality ("not asked": it was not trained for missing inputs, so its rows are not computed).
 
-    Used by notebook 12 (robustness).
+    Used by notebook 12 (robustness), whose text spells out each tag.
 
     Args:
         models: catalogue names, as a list or one comma-separated string.
     """
     rows = []
     for name in _names(models):
-        how = missing_inputs(name) if len(BY_NAME[name].modalities) > 1 else "one modality only"
-        rows.append(
-            {
-                "model": name,
-                "dropout p": modality_dropout_of(name),
-                "a missing modality": how or "not trained for missing inputs: rows not computed",
-            }
-        )
+        way = _missing_way(name)
+        if len(BY_NAME[name].modalities) < 2:
+            tag = "one modality only"
+        else:
+            tag = _MISSING[way][1] if way else "not asked"
+        rows.append({"model": name, "dropout p": modality_dropout_of(name), "without one": tag})
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -388,22 +415,34 @@ def _stat(df: pd.DataFrame, column: str, how: str) -> pd.DataFrame:
     return table.reindex(columns=_ordered(df))
 
 
-def summary_table(df: pd.DataFrame, decimals: int = 2) -> pd.DataFrame:
+# The conditions of each half of `summary_table`: a table of all eight is too wide for the page.
+MISSING_CONDITIONS = ("none", "drop_ct", "drop_radiomics", "drop_text")
+SHIFT_CONDITIONS = ("ct_noise_10HU", "ct_noise_25HU", "ct_noise_50HU", "external")
+
+
+def summary_table(df: pd.DataFrame, decimals: int = 2, part: str = "all") -> pd.DataFrame:
     """Models x conditions: "mean ± sd" of the test AUC over folds (blank where a condition does
     not apply or the model was not trained for missing inputs), short column names (`SHORT`).
 
-    Used by notebook 12 (robustness).
+    Used by notebook 12 (robustness), in two halves one under the other.
 
     Args:
         df: the (model, fold, condition, auc, n) table from `evaluate_robustness`.
         decimals: decimals of the mean and the sd.
+        part: "all", "missing" (`MISSING_CONDITIONS`: unperturbed and each modality dropped) or
+            "shift" (`SHIFT_CONDITIONS`: CT noise and the external center).
     """
+    keep = {"all": None, "missing": MISSING_CONDITIONS, "shift": SHIFT_CONDITIONS}
+    if part not in keep:
+        raise ValueError(f"part must be one of {sorted(keep)}, not {part!r}")
     mean, sd = _stat(df, "auc", "mean"), _stat(df, "auc", "std")
     text = pd.DataFrame(
         [[_pm(m, v, decimals) for m, v in zip(mean.loc[i], sd.loc[i])] for i in mean.index],
         index=mean.index,
         columns=mean.columns,
     )
+    if keep[part] is not None:
+        text = text[[c for c in text.columns if c in keep[part]]]
     return text.rename(columns=SHORT)
 
 

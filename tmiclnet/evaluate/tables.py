@@ -1,10 +1,14 @@
 """The book's tables: every model compared, the ablations, and AUC differences with bootstrap CIs.
 
 Rows are models as they appear in the results folder, each with what it sees (a network: its
-modalities; a classical reference: `tmiclnet.evaluate.references.REFERENCE_LABELS`, since some see
-more than the networks or were fitted on the test patients); the paper's three reported numbers
-are added as a separate, clearly labelled row because they come from another (private, n=184)
-cohort.
+modalities; a classical reference: its tag in `tmiclnet.evaluate.references.SEES_TAGS`, since some
+see more than the networks or were fitted on the test patients, spelled out once by
+`reference_list`); the paper's three reported numbers are added as a separate, clearly labelled
+row because they come from another (private, n=184) cohort.
+
+Every table is shaped to show its key columns whole in the book's column at 1280 px (the page
+check in `tmiclnet.book_check` measures it): short headers and tags, the AUC with its spread, and
+the thresholded metrics as fold means to two decimals, since their fold-to-fold spread is 0.1-0.5.
 """
 
 from __future__ import annotations
@@ -13,38 +17,93 @@ import numpy as np
 import pandas as pd
 
 from tmiclnet.evaluate import metrics
-from tmiclnet.evaluate.references import REFERENCE_LABELS
+from tmiclnet.evaluate.references import REFERENCE_LABELS, SEES_TAGS
 
 MAIN_MODEL = "tmiclnet_tokens"
 # (results name, what the row means); the first is the full model every ablation is compared to.
 ABLATIONS = (
-    ("tmiclnet_tokens", "full model (token variant)"),
-    ("no_ima", "without IMA (intra-modal aggregation)"),
-    ("no_tcaf", "without TCAF (concatenation instead)"),
-    ("no_tmff", "without TMFF (cross-entropy only, w2 = 0)"),
-    ("tmiclnet_released", "released architecture (one-token IMA, scalar TCAF)"),
+    ("tmiclnet_tokens", "full (tokens)"),
+    ("no_ima", "no IMA"),
+    ("no_tcaf", "TCAF → concat"),
+    ("no_tmff", "no TMFF (w2 = 0)"),
+    ("tmiclnet_released", "released design"),
 )
 SEES = "sees"  # the column naming what each row's model sees
+MODALITY_TAGS = {"ct": "CT", "radiomics": "rad", "text": "text"}
+# Short headers of the comparison table: the AUC (mean ± sd) first, then the fold means.
+SHORT_METRICS = {
+    "auc": "AUC",
+    "accuracy": "acc",
+    "f1": "F1",
+    "sensitivity": "sens",
+    "specificity": "spec",
+    "brier": "Brier",
+}
+PAPER_ROW = "TMI-CLNet (paper)"
 
 
 def sees(model: str) -> str:
-    """What a model sees: a reference's label, a catalogue network's modalities, else ''."""
-    if model in REFERENCE_LABELS:
-        return REFERENCE_LABELS[model]
+    """What a model sees, as a short tag: a reference's (`SEES_TAGS`), a catalogue network's
+    modalities ("CT+rad+text"), the paper's "other cohort", else ''."""
+    if model in SEES_TAGS:
+        return SEES_TAGS[model]
+    if model == PAPER_ROW:
+        return "other cohort"
     from tmiclnet.models.catalogue import ENTRIES
 
     entry = next((e for e in ENTRIES if e.name == model), None)
-    return "network: " + " + ".join(entry.modalities) if entry else ""
+    return "+".join(MODALITY_TAGS.get(m, m) for m in entry.modalities) if entry else ""
+
+
+def reference_list(names: list[str]) -> str:
+    """Markdown: each reference's tag and what it sees in full, then what all are fitted on.
+
+    The full labels are too long for a table column; the tables carry the tag.
+
+    Args:
+        names: the references present (as in `Report.references`).
+    """
+    from tmiclnet.evaluate import references
+
+    lines = [f"- `{m}` (*{SEES_TAGS[m]}*): {REFERENCE_LABELS[m]}." for m in names]
+    return "\n".join(
+        lines
+        + [
+            "",
+            f"All are fitted on {references.FITTED_ON}; their threshold is "
+            f"{references.THRESHOLD_ON}.",
+        ]
+    )
 
 
 def comparison(preds_by_model: dict[str, pd.DataFrame], with_paper: bool = True) -> pd.DataFrame:
-    """Models x metrics ('mean ± sd' over folds), best AUC first, plus the paper's row."""
-    table = metrics.comparison_table(preds_by_model)
+    """Models x metrics, best AUC first, plus the paper's row: the AUC as 'mean ± sd' over folds,
+    the thresholded metrics and the Brier score as fold means (`SHORT_METRICS` headers)."""
+    summaries = {m: metrics.summarize(metrics.fold_metrics(p)) for m, p in preds_by_model.items()}
+    order = sorted(summaries, key=lambda m: -np.nan_to_num(summaries[m].loc["auc", "mean"], nan=-1))
+    rows = {m: _short_row(summaries[m]) for m in order}
     if with_paper:
-        table = pd.concat([table, metrics.paper_row().to_frame().T])
+        paper = metrics.PAPER
+        rows[PAPER_ROW] = {
+            h: (f"{paper[m]:.3f}" if m == "auc" else f"{paper[m]:.2f}") if m in paper else "n/r"
+            for m, h in SHORT_METRICS.items()
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")[list(SHORT_METRICS.values())]
     table.index.name = "model"
-    table[SEES] = [sees(m) if m in preds_by_model else "another cohort" for m in table.index]
+    table[SEES] = [sees(m) for m in table.index]
     return table
+
+
+def _short_row(summary: pd.DataFrame) -> dict[str, str]:
+    mean, sd = summary["mean"], summary["sd"]
+    row = {"AUC": f"{mean['auc']:.3f} ± {sd['auc']:.3f}"}
+    for m in ("accuracy", "f1", "sensitivity", "specificity"):
+        row[SHORT_METRICS[m]] = f"{mean[m]:.2f}"
+    row["Brier"] = f"{mean['brier']:.3f}"
+    return row
+
+
+DIFF_COLUMNS = ("Δ AUC", "95% CI", "p", "n")  # difference, its interval, bootstrap p, patients
 
 
 def auc_differences(
@@ -58,27 +117,29 @@ def auc_differences(
         raise KeyError(f"no saved results for {reference!r}; have {sorted(preds_by_model)}")
     diff = metrics.auc_difference_table(preds_by_model, reference, n_boot, seed)
     if diff.empty:
-        return pd.DataFrame(columns=["AUC difference", "95% CI", "bootstrap p", "patients", SEES])
+        return pd.DataFrame(columns=list(DIFF_COLUMNS) + [SEES])
     skipped = diff.attrs.get("skipped", [])
     diff = diff.sort_values("diff")  # numerically: models that beat the reference first
     out = pd.DataFrame(
         {
-            "AUC difference": diff["diff"].map("{:+.3f}".format),
+            "Δ AUC": diff["diff"].map("{:+.3f}".format),
             "95% CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(diff["lo"], diff["hi"])],
-            "bootstrap p": diff["p_boot"].map("{:.3f}".format),
-            "patients": diff["n_patients"],
+            "p": diff["p_boot"].map("{:.3f}".format),
+            "n": diff["n_patients"],
             SEES: [sees(m) for m in diff.index],
         },
-        index=diff.index,
+        index=pd.Index(diff.index, name="model"),
     )
     out.attrs["skipped"] = skipped
+    out.attrs["reads"] = f"Δ AUC = AUC({reference}) − AUC(model), paired bootstrap over n patients"
     return out
 
 
 def ablation(
     preds_by_model: dict[str, pd.DataFrame], n_boot: int = 2000, seed: int = 0
 ) -> pd.DataFrame:
-    """The full model and each ablation present in the results: metrics and AUC change vs full."""
+    """The full model and each ablation present in the results: what it changes, its AUC
+    (mean ± sd over folds) and its AUC change vs the full model with a paired bootstrap CI."""
     full = preds_by_model.get(MAIN_MODEL)
     present = [
         (name, what)
@@ -88,13 +149,16 @@ def ablation(
     if not present or present[0][0] != MAIN_MODEL:
         raise KeyError(f"ablation table needs {MAIN_MODEL!r}; have {sorted(preds_by_model)}")
     subset = {name: preds_by_model[name] for name, _ in present}
-    table = metrics.comparison_table(subset).loc[[name for name, _ in present]]
-    table.insert(0, "variant", [what for _, what in present])
+    aucs = metrics.comparison_table(subset)["auc"]
+    table = pd.DataFrame(
+        {"variant": [what for _, what in present], "AUC": [aucs[n] for n, _ in present]},
+        index=pd.Index([n for n, _ in present], name="model"),
+    )
     delta = ["—"]
     for name, _ in present[1:]:
         ci = metrics.bootstrap_auc_diff(subset[name], subset[MAIN_MODEL], n_boot, seed)
         delta.append(f"{ci['diff']:+.3f} [{ci['lo']:+.3f}, {ci['hi']:+.3f}]")
-    table["AUC change vs full (95% CI)"] = delta
+    table["Δ AUC vs full [95% CI]"] = delta
     return table
 
 

@@ -12,6 +12,7 @@ made, with the training page's protocol (the same folds, `tmiclnet.train.cv.make
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -313,6 +314,79 @@ def summary(per_fold: pd.DataFrame) -> pd.DataFrame:
     out["tmiclnet_share_of_oracle"] = out["tmiclnet_tokens_mean"] / out["oracle_all"]
     order = np.lexsort((out["strength"].to_numpy(), (out["signal"] == "redundant").to_numpy()))
     return out.iloc[order].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- tables for the page
+SHORT = {
+    "ct_only": "CT",
+    "radiomics_only": "rad",
+    "text_only": "text",
+    "early_fusion": "early",
+    "tmiclnet_tokens": "TMI-CLNet",
+}
+# A note's lab line: "- Total bilirubin 2.3 mg/dL (ref 0.1-1.2) H" (see tmiclnet.data.notes).
+_LAB_LINE = re.compile(
+    r"^- (?P<name>.+?) (?P<value>[<>]?[\d.]+) (?P<unit>\S+) \(ref [^)]*\)(?P<flag> [HL])?$"
+)
+
+
+def example_panel(cohort, dials: list[NoteDial], pid: str, fields: tuple[str, ...]) -> pd.DataFrame:
+    """One patient's liver panel under each dial: a row per lab, its value and unit (and the
+    note's H / L flag) per setting. The rest of the note never changes.
+
+    Args:
+        cohort: the synthetic cohort (`tmiclnet.data.cohort.load`).
+        dials: the settings to show, one column each.
+        pid: the patient.
+        fields: a word of each lab line to show ("bilirubin", "Albumin", ...).
+    """
+    columns = {}
+    for dial in dials:
+        values = {}
+        for line in setting_notes(cohort, dial)[pid].splitlines():
+            m = _LAB_LINE.match(line.strip())
+            if m and any(f in m["name"] for f in fields):
+                values[m["name"]] = f"{m['value']} {m['unit']}{m['flag'] or ''}"
+        columns[slug(dial)] = values
+    return pd.DataFrame(columns).rename_axis("lab")
+
+
+def settings_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per setting: the kind of signal, the oracle (all modalities; the note alone), the best
+    unimodal model and TMI-CLNet's gain over it (mean ± sd of the per-fold differences).
+
+    Args:
+        table: `summary`'s table.
+    """
+    gain = "gain_tmiclnet_tokens"
+    return pd.DataFrame(
+        {
+            "signal": table["signal"].to_numpy(),
+            "oracle": table["oracle_all"].round(3).to_numpy(),
+            "oracle, note": table["oracle_text"].round(3).to_numpy(),
+            "best single": table["best_unimodal"].map(SHORT).to_numpy(),
+            "gain": [
+                f"{m:+.3f} ± {s:.3f}" for m, s in zip(table[f"{gain}_mean"], table[f"{gain}_sd"])
+            ],
+        },
+        index=pd.Index(table["setting"], name="setting"),
+    )
+
+
+def models_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per setting, each model's test AUC as mean ± sd over folds, to two decimals (the folds'
+    sd dwarfs a third; the gains in `settings_table` keep three).
+
+    Args:
+        table: `summary`'s table.
+    """
+    return pd.DataFrame(
+        {
+            SHORT[n]: [f"{m:.2f} ± {s:.2f}" for m, s in zip(table[f"{n}_mean"], table[f"{n}_sd"])]
+            for n in (*UNIMODAL, *FUSION)
+        },
+        index=pd.Index(table["setting"], name="setting"),
+    )
 
 
 # ---------------------------------------------------------------- figures and what they say

@@ -409,13 +409,25 @@ def leakage_table(study: LeakageStudy, n_boot: int = 2000, seed: int = 0) -> pd.
     return table
 
 
-def format_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """The table as text: `AUC [lo, hi]`, `inflation [lo, hi]`, fold mean +/- sd, leaks.
+# the columns of `format_table`'s two halves, each narrow enough for the page at 1280 px
+AUC_COLUMNS = ("AUC [95% CI]", "Δ vs ours [95% CI]")
+AUDIT_COLUMNS = ("fold AUC", "scaler saw", "stopping read")
+
+
+def format_table(table: pd.DataFrame, digits: int = 3, part: str = "all") -> pd.DataFrame:
+    """The table as text, per (model, protocol): `AUC [lo, hi]` of the pooled test predictions,
+    its inflation over ours `Δ vs ours [lo, hi]`, the fold AUCs' mean ± sd, and the audit: how
+    many test rows the scaler was fitted on (`scaler saw`) and the stopping rule read
+    (`stopping read`).
 
     Args:
         table: from `leakage_table`.
         digits: decimals shown.
+        part: "all" (the command line), "auc" (the AUC and its inflation) or "audit" (the fold
+            AUCs and the test rows each step saw): a page shows the halves one under the other.
     """
+    if part not in ("all", "auc", "audit"):
+        raise ValueError(f"part must be 'all', 'auc' or 'audit', not {part!r}")
 
     def interval(v, lo, hi, sign=""):
         return f"{v:{sign}.{digits}f} [{lo:{sign}.{digits}f}, {hi:{sign}.{digits}f}]"
@@ -424,24 +436,25 @@ def format_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
         {
             "model": table["model"],
             "protocol": table["protocol"],
-            "AUC [95% CI]": [
+            AUC_COLUMNS[0]: [
                 interval(*r) for r in table[["auc", "auc_lo", "auc_hi"]].itertuples(index=False)
             ],
-            "inflation over ours [95% CI]": [
+            AUC_COLUMNS[1]: [
                 interval(*r, sign="+")
                 for r in table[["inflation", "inflation_lo", "inflation_hi"]].itertuples(
                     index=False
                 )
             ],
-            "fold AUC mean ± sd": [
+            AUDIT_COLUMNS[0]: [
                 f"{a:.{digits}f} ± {b:.{digits}f}"
                 for a, b in zip(table["fold_auc_mean"], table["fold_auc_sd"])
             ],
-            "test rows in scaler fit": table["scaler_saw_test"].astype(int),
-            "test rows read by stopping": table["stopping_read_test"].astype(int),
+            AUDIT_COLUMNS[1]: table["scaler_saw_test"].astype(int),
+            AUDIT_COLUMNS[2]: table["stopping_read_test"].astype(int),
         }
-    )
-    return out.set_index(["model", "protocol"])
+    ).set_index(["model", "protocol"])
+    keep = {"all": out.columns, "auc": list(AUC_COLUMNS), "audit": list(AUDIT_COLUMNS)}[part]
+    return out[keep]
 
 
 # -- the figure ------------------------------------------------------------------------------------
