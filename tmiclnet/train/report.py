@@ -12,30 +12,33 @@ from tmiclnet.config import PROFILES
 
 
 def design_table() -> pd.DataFrame:
-    """One column per profile: how CT and text enter the models, and the optimisation budget.
-
-    Profiles are columns and the values short, so the table fits the page at 1280 px."""
-    columns = {}
+    """One row per profile: how CT and text enter the models, and the optimisation budget."""
+    rows = []
     for p in PROFILES.values():
+        ct = (
+            "once per fold, tokens cached" if p.ct_strategy == "cached" else "end to end, per model"
+        )
         text = (
-            "fine-tuned"
+            "fine-tuned, word pieces"
             if p.text_finetune
-            else f"frozen, {p.text_lines} lines"
+            else "frozen, one token per note line + its number"
             if p.text_lines
             else "frozen, cached"
         )
-        columns[p.name] = {
-            "CT encoder": "per fold, cached" if p.ct_strategy == "cached" else "end to end",
-            "text encoder": text,
-            "folds": p.folds,
-            "CV repeats": p.cv_repeats,
-            "max epochs": p.epochs,
-            "patience": p.patience,
-            "batch": p.batch_size,
-            "lr": f"{p.lr:g}",
-            "AMP": "on GPU" if p.amp else "off",
-        }
-    return pd.DataFrame(columns).rename_axis("setting")
+        rows.append(
+            {
+                "profile": p.name,
+                "CT encoder": ct,
+                "text encoder": text,
+                "folds": p.folds,
+                "max epochs": p.epochs,
+                "patience": p.patience,
+                "batch": p.batch_size,
+                "lr": p.lr,
+                "AMP": "on GPU" if p.amp else "off",
+            }
+        )
+    return pd.DataFrame(rows).set_index("profile")
 
 
 def timing_table(
