@@ -35,21 +35,6 @@ MARKERS = re.compile(r"#\s*(NBVAL_\w+|noqa\b)", re.IGNORECASE)
 PATH_ROOTS = r"(?:home|tmp|work|Users|root|mnt|private|var/folders)"
 MACHINE_PATH = re.compile(rf"(?<![\w.~<>-])/{PATH_ROOTS}/[\w.-]+")
 SKIPPED_DIRS = {"_static", "_sources", "_images", "_downloads", "genindex", "search"}
-# Pages whose result tables are still too wide for the column (issue 16, open): their table lines
-# are printed as "known" and do not fail the check; every other rule, and every other page's
-# tables, do. Remove a page from here once its tables fit.
-KNOWN_WIDE_TABLES = frozenset(
-    f"notebooks/{name}.html"
-    for name in (
-        "08_training",
-        "09_evaluation",
-        "10_when_fusion_helps",
-        "11_released_protocol",
-        "12_robustness",
-        "13_interpretation",
-    )
-)
-
 # TeX that takes no width of its own: layout commands, font switches, spacing, delimiters' sizes
 _INVISIBLE = re.compile(
     r"\\(?:left|right|big|Big|bigg|Bigg|mathrm|mathbf|mathcal|mathit|operatorname|text|textrm"
@@ -107,14 +92,21 @@ def table_width(table) -> float:
         or table.find_parent("div", class_="cell_output") is not None
     )
     widths: dict[int, float] = {}
+    pending: dict[int, int] = {}  # column -> rows still covered by a cell above (rowspan)
     for row in table.find_all("tr"):
         col = 0
         for cell in row.find_all(["td", "th"], recursive=False):
+            while pending.get(col, 0) > 0:  # a row-spanning cell above holds this column
+                col += 1
             span = int(cell.get("colspan", 1) or 1)
+            down = int(cell.get("rowspan", 1) or 1)
             w = _cell_width(cell, whole) / span
             for k in range(col, col + span):
                 widths[k] = max(widths.get(k, 0.0), w)
+                if down > 1:
+                    pending[k] = down  # counted down below, this row included
             col += span
+        pending = {k: n - 1 for k, n in pending.items() if n > 1}
     return sum(widths.values())
 
 
@@ -213,32 +205,12 @@ def main(argv: list[str]) -> int:
         print("usage: python -m tmiclnet.book_check <_build/html folder>", file=sys.stderr)
         return 2
     root = str(Path(__file__).resolve().parents[1])
-    problems, known = split_known(check_site(Path(argv[0]), (root, os.path.expanduser("~"))))
+    problems = check_site(Path(argv[0]), (root, os.path.expanduser("~")))
     for line in problems:
         print(line)
-    for line in known:
-        print(f"known (issue 16, not failing): {line}")
     pages = len(list(Path(argv[0]).rglob("*.html")))
-    print(
-        f"book_check: {len(problems)} problem(s), {len(known)} known wide table(s) in {argv[0]} "
-        f"({pages} pages)",
-        file=sys.stderr,
-    )
+    print(f"book_check: {len(problems)} problem(s) in {argv[0]} ({pages} pages)", file=sys.stderr)
     return 1 if problems else 0
-
-
-def split_known(lines: list[str]) -> tuple[list[str], list[str]]:
-    """(problems that fail the check, table lines of the pages in `KNOWN_WIDE_TABLES`).
-
-    Args:
-        lines: `page: problem` lines from `check_site`.
-    """
-    known = [
-        line
-        for line in lines
-        if line.split(": ", 1)[0] in KNOWN_WIDE_TABLES and ": table: " in line
-    ]
-    return [line for line in lines if line not in known], known
 
 
 if __name__ == "__main__":
