@@ -32,7 +32,7 @@ def ranking_figure(rep, title: str = "") -> Figure:
     share = counts / n
     y = np.arange(len(summary))[::-1]  # best mean rank on top
     fig, (left, right) = plt.subplots(
-        1, 2, figsize=(12.5, 0.5 * len(summary) + 2.2), gridspec_kw={"width_ratios": [1.25, 1]}
+        1, 2, figsize=(8.2, 0.5 * len(summary) + 2.6), gridspec_kw={"width_ratios": [1.25, 1]}
     )
     colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.95, share.shape[1]))
     start = np.zeros(len(summary))
@@ -42,10 +42,10 @@ def ranking_figure(rep, title: str = "") -> Figure:
     left.set_yticks(y, [f"{m}  ({r:.1f})" for m, r in summary["mean_rank"].items()], fontsize=FONT)
     left.set_xlim(0, 1)
     left.set_ylim(y.min() - 0.5, y.max() + 0.5)
-    left.set_xlabel(f"share of the {n} test folds with each rank", fontsize=FONT)
+    left.set_xlabel(f"share of the {n} test folds at each rank", fontsize=FONT)
     left.set_title("Rank within each (repeat, fold)\nmean rank in brackets", fontsize=FONT)
     handles, labels = left.get_legend_handles_labels()
-    fig.legend(handles, labels, title="rank (1 = best AUC of the fold)", ncol=len(labels),
+    fig.legend(handles, labels, title="rank (1 = best AUC of the fold)", ncol=min(len(labels), 8),
                fontsize=FONT, title_fontsize=FONT, loc="lower left", bbox_to_anchor=(0.01, 0.0),
                handlelength=1.2, columnspacing=0.8)  # fmt: skip
     _differences(right, summary, y)
@@ -53,7 +53,8 @@ def ranking_figure(rep, title: str = "") -> Figure:
         ax.tick_params(labelsize=FONT)
     fig.suptitle(title or f"{rep.cohort}: {len(rep.repeats)} repeats x {rep.n_folds} folds",
                  fontsize=FONT + 2)  # fmt: skip
-    fig.tight_layout(rect=(0, 0.75 / fig.get_size_inches()[1], 1, 1))
+    rows = 1 + (len(labels) - 1) // 8  # the legend's rows of ranks, under the panels
+    fig.tight_layout(rect=(0, (0.55 + 0.3 * rows) / fig.get_size_inches()[1], 1, 1))
     return fig
 
 
@@ -74,10 +75,10 @@ def _differences(ax, summary, y) -> None:
     ax.set_xlim(max(lo, -1.05), min(hi, 1.05))  # an AUC difference lies in [-1, 1]
     ax.axvline(0, color="grey", ls="--", lw=1)
     for yy_main in y[~rows]:
-        ax.text(0, yy_main, f" {MAIN_MODEL} itself", va="center", fontsize=FONT, color="grey")
+        ax.text(0, yy_main, " itself", va="center", fontsize=FONT, color="grey")
     ax.set_yticks(y, [""] * len(y))
     ax.set_ylim(y.min() - 0.5, y.max() + 0.5)
-    ax.set_xlabel(f"AUC({MAIN_MODEL}) − AUC(model)", fontsize=FONT)
-    ax.set_title("Paired difference, 95 % corrected t interval\n(> 0: TMI-CLNet better)",
+    ax.set_xlabel("Δ AUC = TMI-CLNet − model", fontsize=FONT)
+    ax.set_title("Paired Δ AUC, corrected 95 % CI\n(> 0: TMI-CLNet better)",
                  fontsize=FONT)  # fmt: skip
     ax.legend(fontsize=FONT - 1, loc="best")

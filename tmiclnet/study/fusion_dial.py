@@ -427,7 +427,8 @@ def dial_figure(table: pd.DataFrame):
     import matplotlib.pyplot as plt
 
     panels = _panels(table)
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.6), squeeze=False)
+    # about 4 inches a panel: two panels fill the column (style.COLUMN_PX) barely shrunk
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.1 * len(panels), 5.4), squeeze=False)
     for ax, (kind, rows) in zip(axes[0], panels.items()):
         x = rows["strength"].to_numpy()
         ax.plot(x, rows["oracle_all"], "k--", lw=2, label="oracle (all modalities)")
@@ -439,16 +440,16 @@ def dial_figure(table: pd.DataFrame):
                 color=color, marker=marker, ms=8, capsize=3, lw=1.5, label=LABELS[name],
             )  # fmt: skip
         reads = "its own factor" if kind == "complementary" else "the CT's factor"
-        ax.set_title(f"{kind}: the note reads {reads}", fontsize=13)
-        ax.set_xlabel("strength of the note's signal", fontsize=12)
-        ax.set_ylabel("test AUC (mean ± sd over folds)", fontsize=12)
+        ax.set_title(f"{kind}:\nthe note reads {reads}", fontsize=12)
+        ax.set_xlabel("strength of the note's signal", fontsize=11)
+        ax.set_ylabel("test AUC (mean ± sd over folds)", fontsize=11)
         ax.axhline(0.5, color="0.6", lw=0.8)
         ax.set_xticks(x)
         ax.tick_params(labelsize=11)
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncols=4, fontsize=10, frameon=False)
-    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncols=3, fontsize=10, frameon=False)
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     return fig
 
 
@@ -461,7 +462,7 @@ def gain_figure(table: pd.DataFrame):
     """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 4.6))
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
     x = np.arange(len(table))
     for i, name in enumerate(FUSION):
         color = STYLE[name][0]

@@ -465,7 +465,8 @@ def leakage_figure(tables: list[pd.DataFrame]) -> Figure:
     Args:
         tables: `leakage_table` outputs, e.g. [real labels, permuted labels].
     """
-    fig, axes = plt.subplots(1, len(tables), figsize=(6.2 * len(tables), 4.4), squeeze=False)
+    # about 4 inches a panel: two panels fill the column (style.COLUMN_PX) barely shrunk
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.1 * len(tables), 4.2), squeeze=False)
     for ax, table in zip(axes[0], tables):
         protocols = list(dict.fromkeys(table["protocol"]))
         models = list(dict.fromkeys(table["model"]))
@@ -478,7 +479,7 @@ def leakage_figure(tables: list[pd.DataFrame]) -> Figure:
             ax.axhline(t.loc[OURS.name, "auc"], color=line[0].get_color(), ls="--", lw=1)
         if table["labels"].iloc[0] != "real":
             ax.axhline(0.5, color="0.3", ls=":", lw=1.5, label="chance (0.5)")
-        ax.set_xticks(np.arange(len(protocols)), protocols, rotation=20, fontsize=11)
+        ax.set_xticks(np.arange(len(protocols)), protocols, rotation=30, ha="right", fontsize=11)
         ax.set_ylabel("test AUC (pooled over folds)", fontsize=11)
         ax.set_title(f"labels: {table['labels'].iloc[0]}", fontsize=12)
         ax.tick_params(axis="y", labelsize=11)
