@@ -207,7 +207,8 @@ def test_labels_in_every_table_and_figure(tmp_path) -> None:
     assert rep.comparison.loc["logreg_note_fields", tables.SEES] == "note fields"
     assert rep.differences.loc["mayo_refit", tables.SEES] == "Mayo, refit"
     assert rep.comparison.loc[tables.MAIN_MODEL, tables.SEES] == "CT+rad+text"
-    listed = tables.reference_list(list(rep.references.index))
+    listed = tables.reference_list(rep.references)
+    assert tables.reference_list(None) == ""
     mayo_label = "Mayo risk score: coefficients fitted on the Mayo trial (in-sample for trial"
     assert f"`mayo_risk` (*Mayo, trial*): {mayo_label}" in listed
     assert "stage, hepatomegaly, ascites" in listed and "what the text model sees" in listed

@@ -55,16 +55,21 @@ def sees(model: str) -> str:
     return "+".join(MODALITY_TAGS.get(m, m) for m in entry.modalities) if entry else ""
 
 
-def reference_list(names: list[str]) -> str:
+def reference_list(names: list[str] | pd.DataFrame | None) -> str:
     """Markdown: each reference's tag and what it sees in full, then what all are fitted on.
 
     The full labels are too long for a table column; the tables carry the tag.
 
     Args:
-        names: the references present (as in `Report.references`).
+        names: the references present, or `Report.references` (its index; None: no reference,
+            and the list is empty).
     """
     from tmiclnet.evaluate import references
 
+    if names is None:
+        return ""
+    if isinstance(names, pd.DataFrame):
+        names = list(names.index)
     lines = [f"- `{m}` (*{SEES_TAGS[m]}*): {REFERENCE_LABELS[m]}." for m in names]
     return "\n".join(
         lines
