@@ -196,7 +196,9 @@ def heatmap_figure(
         center: value the colour scale is centred on (symmetric limits); None: the data's range.
     """
     values = table.to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(1.1 * values.shape[1] + 2.5, 0.45 * values.shape[0] + 1.6))
+    # at most 8 inches wide: a wider figure is shrunk to the column and its cell labels with it
+    width = min(1.1 * values.shape[1] + 2.5, 8.0)
+    fig, ax = plt.subplots(figsize=(width, 0.45 * values.shape[0] + 1.6))
     kw = {}
     if center is not None:
         span = np.nanmax(np.abs(values - center)) or 1.0

@@ -95,9 +95,9 @@ def conditions_table(conditions: list[Condition] | None = None) -> pd.DataFrame:
     rows = [
         {
             "name": c.name,
-            "drop": c.drop,
+            "drop": c.drop or "",  # blank, not NaN: nothing is dropped
             "noise_hu": c.noise_hu,
-            "scanner": c.scanner.name if c.scanner else None,
+            "scanner": c.scanner.name if c.scanner else "",
         }
         for c in conditions or default_conditions()
     ]
