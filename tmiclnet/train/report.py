@@ -8,37 +8,6 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from tmiclnet import results
-from tmiclnet.config import PROFILES
-
-
-def design_table() -> pd.DataFrame:
-    """One row per profile: how CT and text enter the models, and the optimisation budget."""
-    rows = []
-    for p in PROFILES.values():
-        ct = (
-            "once per fold, tokens cached" if p.ct_strategy == "cached" else "end to end, per model"
-        )
-        text = (
-            "fine-tuned, word pieces"
-            if p.text_finetune
-            else "frozen, one token per note line + its number"
-            if p.text_lines
-            else "frozen, cached"
-        )
-        rows.append(
-            {
-                "profile": p.name,
-                "CT encoder": ct,
-                "text encoder": text,
-                "folds": p.folds,
-                "max epochs": p.epochs,
-                "patience": p.patience,
-                "batch": p.batch_size,
-                "lr": p.lr,
-                "AMP": "on GPU" if p.amp else "off",
-            }
-        )
-    return pd.DataFrame(rows).set_index("profile")
 
 
 def timing_table(
