@@ -1,4 +1,5 @@
-"""Tables and figures about training, for the training notebook: design, timing, curves."""
+"""Tables and figures about training, for the training notebook: timing and curves (the design
+table of the profiles is `tmiclnet.design`)."""
 
 from __future__ import annotations
 
