@@ -45,15 +45,21 @@ def ranking_figure(rep, title: str = "") -> Figure:
     left.set_xlabel(f"share of the {n} test folds at each rank", fontsize=FONT)
     left.set_title("Rank within each (repeat, fold)\nmean rank in brackets", fontsize=FONT)
     handles, labels = left.get_legend_handles_labels()
-    fig.legend(handles, labels, title="rank (1 = best AUC of the fold)", ncol=min(len(labels), 8),
-               fontsize=FONT, title_fontsize=FONT, loc="lower left", bbox_to_anchor=(0.01, 0.0),
-               handlelength=1.2, columnspacing=0.8)  # fmt: skip
+    cols = min(len(labels), 12)
+    order = _row_major(len(labels), cols)
+    fig.legend([handles[i] for i in order], [labels[i] for i in order],
+               title="rank (1 = best AUC of the fold)", ncol=cols, fontsize=FONT - 1,
+               title_fontsize=FONT, loc="lower left", bbox_to_anchor=(0.01, 0.0),
+               handlelength=1.0, handletextpad=0.3, columnspacing=0.6)  # fmt: skip
     _differences(right, summary, y)
+    marks, words = right.get_legend_handles_labels()
+    if marks:  # under the panel, where it hides no interval
+        fig.legend(marks, words, fontsize=FONT - 1, loc="lower right", bbox_to_anchor=(0.99, 0.0))
     for ax in (left, right):
         ax.tick_params(labelsize=FONT)
     fig.suptitle(title or f"{rep.cohort}: {len(rep.repeats)} repeats x {rep.n_folds} folds",
                  fontsize=FONT + 2)  # fmt: skip
-    rows = 1 + (len(labels) - 1) // 8  # the legend's rows of ranks, under the panels
+    rows = 1 + (len(labels) - 1) // cols  # the legend's rows of ranks, under the panels
     fig.tight_layout(rect=(0, (0.55 + 0.3 * rows) / fig.get_size_inches()[1], 1, 1))
     return fig
 
@@ -81,4 +87,9 @@ def _differences(ax, summary, y) -> None:
     ax.set_xlabel("Δ AUC = TMI-CLNet − model", fontsize=FONT)
     ax.set_title("Paired Δ AUC, corrected 95 % CI\n(> 0: TMI-CLNet better)",
                  fontsize=FONT)  # fmt: skip
-    ax.legend(fontsize=FONT - 1, loc="best")
+
+
+def _row_major(n: int, cols: int) -> list[int]:
+    """The order to hand `n` legend entries to matplotlib, which fills a legend column by column,
+    so that they read row by row (1 2 3 ... across, not down)."""
+    return [i for col in range(cols) for i in range(col, n, cols)]
