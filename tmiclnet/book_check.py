@@ -35,6 +35,7 @@ MARKERS = re.compile(r"#\s*(NBVAL_\w+|noqa\b)", re.IGNORECASE)
 PATH_ROOTS = r"(?:home|tmp|work|Users|root|mnt|private|var/folders)"
 MACHINE_PATH = re.compile(rf"(?<![\w.~<>-])/{PATH_ROOTS}/[\w.-]+")
 SKIPPED_DIRS = {"_static", "_sources", "_images", "_downloads", "genindex", "search"}
+
 # TeX that takes no width of its own: layout commands, font switches, spacing, delimiters' sizes
 _INVISIBLE = re.compile(
     r"\\(?:left|right|big|Big|bigg|Bigg|mathrm|mathbf|mathcal|mathit|operatorname|text|textrm"

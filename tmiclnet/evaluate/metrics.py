@@ -63,11 +63,17 @@ def format_mean_sd(summary: pd.DataFrame, digits: int = 3) -> pd.Series:
     )
 
 
-def comparison_table(preds_by_model: dict[str, pd.DataFrame], digits: int = 3) -> pd.DataFrame:
-    """Models x metrics, each cell 'mean ± sd' over folds, sorted by mean AUC (best first)."""
+def ranked_summaries(preds_by_model: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """{model: `summarize` of its folds}, best mean AUC first (a NaN AUC last)."""
     summaries = {m: summarize(fold_metrics(p)) for m, p in preds_by_model.items()}
     order = sorted(summaries, key=lambda m: -np.nan_to_num(summaries[m].loc["auc", "mean"], nan=-1))
-    table = pd.DataFrame({m: format_mean_sd(summaries[m], digits) for m in order}).T
+    return {m: summaries[m] for m in order}
+
+
+def comparison_table(preds_by_model: dict[str, pd.DataFrame], digits: int = 3) -> pd.DataFrame:
+    """Models x metrics, each cell 'mean ± sd' over folds, sorted by mean AUC (best first)."""
+    summaries = ranked_summaries(preds_by_model)
+    table = pd.DataFrame({m: format_mean_sd(s, digits) for m, s in summaries.items()}).T
     table.index.name = "model"
     return table[list(METRICS)]
 

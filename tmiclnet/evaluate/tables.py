@@ -8,7 +8,8 @@ row because they come from another (private, n=184) cohort.
 
 Every table is shaped to show its key columns whole in the book's column at 1280 px (the page
 check in `tmiclnet.book_check` measures it): short headers and tags, the AUC with its spread, and
-the thresholded metrics as fold means to two decimals, since their fold-to-fold spread is 0.1-0.5.
+the thresholded metrics as fold means to two decimals, since they move between folds by far more
+than a third decimal.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tmiclnet.evaluate import metrics
-from tmiclnet.evaluate.references import REFERENCE_LABELS, SEES_TAGS
+from tmiclnet.evaluate.references import FITTED_ON, REFERENCE_LABELS, SEES_TAGS, THRESHOLD_ON
 
 MAIN_MODEL = "tmiclnet_tokens"
 # (results name, what the row means); the first is the full model every ablation is compared to.
@@ -30,14 +31,15 @@ ABLATIONS = (
 )
 SEES = "sees"  # the column naming what each row's model sees
 MODALITY_TAGS = {"ct": "CT", "radiomics": "rad", "text": "text"}
-# Short headers of the comparison table: the AUC (mean ± sd) first, then the fold means.
+# Short headers of the comparison table: the AUC (mean ± sd) first, then the fold means, each
+# with its decimals (the thresholded metrics to two, see the module's docstring).
 SHORT_METRICS = {
-    "auc": "AUC",
-    "accuracy": "acc",
-    "f1": "F1",
-    "sensitivity": "sens",
-    "specificity": "spec",
-    "brier": "Brier",
+    "auc": ("AUC", 3),
+    "accuracy": ("acc", 2),
+    "f1": ("F1", 2),
+    "sensitivity": ("sens", 2),
+    "specificity": ("spec", 2),
+    "brier": ("Brier", 3),
 }
 PAPER_ROW = "TMI-CLNet (paper)"
 
@@ -64,47 +66,41 @@ def reference_list(names: list[str] | pd.DataFrame | None) -> str:
         names: the references present, or `Report.references` (its index; None: no reference,
             and the list is empty).
     """
-    from tmiclnet.evaluate import references
-
     if names is None:
         return ""
     if isinstance(names, pd.DataFrame):
         names = list(names.index)
     lines = [f"- `{m}` (*{SEES_TAGS[m]}*): {REFERENCE_LABELS[m]}." for m in names]
-    return "\n".join(
-        lines
-        + [
-            "",
-            f"All are fitted on {references.FITTED_ON}; their threshold is "
-            f"{references.THRESHOLD_ON}.",
-        ]
-    )
+    fitted = f"All are fitted on {FITTED_ON}; their threshold is {THRESHOLD_ON}."
+    return "\n".join([*lines, "", fitted])
 
 
 def comparison(preds_by_model: dict[str, pd.DataFrame], with_paper: bool = True) -> pd.DataFrame:
     """Models x metrics, best AUC first, plus the paper's row: the AUC as 'mean ± sd' over folds,
     the thresholded metrics and the Brier score as fold means (`SHORT_METRICS` headers)."""
-    summaries = {m: metrics.summarize(metrics.fold_metrics(p)) for m, p in preds_by_model.items()}
-    order = sorted(summaries, key=lambda m: -np.nan_to_num(summaries[m].loc["auc", "mean"], nan=-1))
-    rows = {m: _short_row(summaries[m]) for m in order}
+    rows = {
+        m: _short_row(s["mean"], s["sd"])
+        for m, s in metrics.ranked_summaries(preds_by_model).items()
+    }
     if with_paper:
-        paper = metrics.PAPER
-        rows[PAPER_ROW] = {
-            h: (f"{paper[m]:.3f}" if m == "auc" else f"{paper[m]:.2f}") if m in paper else "n/r"
-            for m, h in SHORT_METRICS.items()
-        }
-    table = pd.DataFrame.from_dict(rows, orient="index")[list(SHORT_METRICS.values())]
+        rows[PAPER_ROW] = _short_row(metrics.PAPER)
+    table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"
     table[SEES] = [sees(m) for m in table.index]
     return table
 
 
-def _short_row(summary: pd.DataFrame) -> dict[str, str]:
-    mean, sd = summary["mean"], summary["sd"]
-    row = {"AUC": f"{mean['auc']:.3f} ± {sd['auc']:.3f}"}
-    for m in ("accuracy", "f1", "sensitivity", "specificity"):
-        row[SHORT_METRICS[m]] = f"{mean[m]:.2f}"
-    row["Brier"] = f"{mean['brier']:.3f}"
+def _short_row(mean, sd=None) -> dict[str, str]:
+    """One row of `comparison` under the `SHORT_METRICS` headers: the AUC with its sd when `sd` is
+    given, every other metric as its mean; "n/r" for a metric `mean` lacks (the paper's row)."""
+    row = {}
+    for m, (header, digits) in SHORT_METRICS.items():
+        if m not in mean:
+            row[header] = "n/r"
+            continue
+        row[header] = f"{mean[m]:.{digits}f}"
+        if m == "auc" and sd is not None:
+            row[header] += f" ± {sd[m]:.{digits}f}"
     return row
 
 
@@ -193,13 +189,11 @@ def oracle_line(
 
 def reference_table(names: list[str]) -> pd.DataFrame:
     """One row per classical reference: what it sees, what it is fitted on, its threshold."""
-    from tmiclnet.evaluate import references
-
     return pd.DataFrame(
         {
             SEES: [REFERENCE_LABELS[m] for m in names],
-            "fitted on": references.FITTED_ON,
-            "threshold": references.THRESHOLD_ON,
+            "fitted on": FITTED_ON,
+            "threshold": THRESHOLD_ON,
         },
         index=pd.Index(names, name="reference"),
     )
