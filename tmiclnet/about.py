@@ -1,4 +1,5 @@
-"""What the first page shows: the environment, the profiles, and the book's data flow."""
+"""What the first page shows: the environment, the profiles, and the book's data flow; and the
+profiles' design summary that the training page shows (`design_table`)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,36 @@ def profiles_table() -> pd.DataFrame:
         values["n_patients"] = "all" if values["n_patients"] is None else values["n_patients"]
     table = pd.DataFrame(rows)
     return table.drop(index=["name", "extra"]).astype(str)
+
+
+def design_table() -> pd.DataFrame:
+    """One column per profile: how CT and text enter the models, and the optimisation budget.
+
+    Profiles are columns and the values short, so the table fits the page at 1280 px. It lives
+    here, beside `profiles_table`, and not in `tmiclnet.train`: every file there is part of the
+    trained folds' code key (`tmiclnet.keys.CODE_PATHS`), and a table of settings shapes no
+    result."""
+    columns = {}
+    for p in PROFILES.values():
+        text = (
+            "fine-tuned"
+            if p.text_finetune
+            else f"frozen, {p.text_lines} lines"
+            if p.text_lines
+            else "frozen, cached"
+        )
+        columns[p.name] = {
+            "CT encoder": "per fold, cached" if p.ct_strategy == "cached" else "end to end",
+            "text encoder": text,
+            "folds": p.folds,
+            "CV repeats": p.cv_repeats,
+            "max epochs": p.epochs,
+            "patience": p.patience,
+            "batch": p.batch_size,
+            "lr": f"{p.lr:g}",
+            "AMP": "on GPU" if p.amp else "off",
+        }
+    return pd.DataFrame(columns).rename_axis("setting")
 
 
 STAGES = [
