@@ -26,6 +26,8 @@ def model_config(profile: Profile, **overrides) -> dict:
         "ct_depth": profile.ct_depth,
         "ct_widen": profile.ct_widen,
         "ct_conv1_stride": profile.ct_conv1_stride,
+        "ct_conv1_size": profile.ct_conv1_size,
+        "dim": profile.fusion_dim,
         "ct_channels_last": profile.ct_channels_last,
         "rad_hidden": tuple(profile.rad_hidden),
         "head": profile.released_head,

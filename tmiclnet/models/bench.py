@@ -35,7 +35,11 @@ def synthetic_batch(
     """(batch, build config) of the profile's sizes, filled with seeded random numbers."""
     g = torch.Generator().manual_seed(seed)
     backbone = CTBackbone(
-        profile.ct_depth, profile.ct_widen, profile.ct_conv1_stride, profile.ct_channels_last
+        profile.ct_depth,
+        profile.ct_widen,
+        profile.ct_conv1_stride,
+        profile.ct_channels_last,
+        profile.ct_conv1_size,
     )
     shape = (batch_size, 1, *profile.volume_shape)
     with torch.no_grad():

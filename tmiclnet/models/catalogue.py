@@ -143,6 +143,7 @@ CONFIG_KEYS = {
     "use_ct_tokens",
     "ct_token_dim",
     "ct_conv1_stride",
+    "ct_conv1_size",
     "ct_channels_last",
     "variant",
     "dim",

@@ -60,7 +60,9 @@ class CTBackbone(nn.Module):
     per fold and cache the tokens, then build models with `use_ct_tokens=True`.
     """
 
-    def __init__(self, depth: int, widen: float, conv1_stride: int, channels_last: bool) -> None:
+    def __init__(
+        self, depth: int, widen: float, conv1_stride: int, channels_last: bool, conv1_size: int = 7
+    ) -> None:
         super().__init__()
         block, layers = RESNET_LAYOUTS.get(depth, (None, None))
         if block is None:
@@ -73,6 +75,7 @@ class CTBackbone(nn.Module):
             [64, 128, 256, 512],
             spatial_dims=3,
             n_input_channels=1,
+            conv1_t_size=conv1_size,
             conv1_t_stride=conv1_stride,
             widen_factor=widen,
             feed_forward=False,
@@ -130,11 +133,14 @@ class CTEncoder(nn.Module):
         conv1_stride: int = 2,
         channels_last: bool = False,
         mode: str = "tokens",
+        conv1_size: int = 7,
     ) -> None:
         super().__init__()
         self.mode = check_mode(mode)
         self.backbone = (
-            None if use_tokens else CTBackbone(depth, widen, conv1_stride, channels_last)
+            None
+            if use_tokens
+            else CTBackbone(depth, widen, conv1_stride, channels_last, conv1_size)
         )
         self.token_dim = token_dim or ct_token_dim(depth, widen)
         if mode == "released":

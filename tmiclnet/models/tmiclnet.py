@@ -56,6 +56,7 @@ class TMICLNet(nn.Module):
         use_ct_tokens: read cached `ct_tokens` from the batch (no CNN in the model).
         ct_token_dim: width of those cached tokens (default: the ResNet's last stage).
         ct_conv1_stride: stride of the ResNet's first convolution.
+        ct_conv1_size: kernel size of that convolution (MONAI's default 7).
         ct_channels_last: run the ResNet in channels-last 3-D memory format (faster on a CPU).
         dim: width of every token after the encoders.
         heads: attention heads (default 16 for "released", as the paper; 4 for "tokens").
@@ -86,8 +87,9 @@ class TMICLNet(nn.Module):
         use_ct_tokens: bool = False,
         ct_token_dim: int | None = None,
         ct_conv1_stride: int = Profile.ct_conv1_stride,
+        ct_conv1_size: int = Profile.ct_conv1_size,
         ct_channels_last: bool = Profile.ct_channels_last,
-        dim: int = 256,
+        dim: int = Profile.fusion_dim,
         heads: int | None = None,
         dropout: float = 0.2,
         head: str = Profile.released_head,
@@ -105,7 +107,7 @@ class TMICLNet(nn.Module):
         if "ct" in self.modalities:
             enc["ct"] = CTEncoder(
                 dim, ct_depth, ct_widen, use_ct_tokens, ct_token_dim, ct_conv1_stride,
-                ct_channels_last, mode=enc_mode,
+                ct_channels_last, mode=enc_mode, conv1_size=ct_conv1_size,
             )  # fmt: skip
         if "radiomics" in self.modalities:
             mode = "families" if variant == "tokens" else "mlp"

@@ -4,11 +4,13 @@ On one cohort and some folds, the catalogue's models are cross-validated from sc
 temporary results folder) once per path, the paths alternating repeat by repeat and side by side
 in this one process run, since the machine is shared and its load drifts:
 
-- `today`: the per-fold schedule (CT-only model in the main process on every thread, then the
-  fold's other models two at a time in single-threaded workers), contiguous CT tensors, a
-  checkpoint after every epoch;
+- `today`: the first version's training: the per-fold schedule (CT-only model in the main process
+  on every thread, then the fold's other models two at a time in single-threaded workers),
+  contiguous CT tensors, MONAI's 7x7x7 first convolution, fusion width 256, AdamW's per-tensor
+  loop, a checkpoint after every epoch;
 - `fast`: the profile as it is (cpu: the pooled schedule, tmiclnet.train.pool, channels-last
-  CT tensors, a resume checkpoint every 60 s of training instead of after every epoch).
+  CT tensors, a 5x5x5 first convolution, fusion width 128, fused AdamW, a resume checkpoint every
+  60 s of training instead of after every epoch).
 
 Per model: seconds per epoch and per fold, epochs to early stopping, share of the model-seconds,
 test AUC; per path: wall seconds and the load average. The CT encoder's training throughput
@@ -31,12 +33,14 @@ from tmiclnet.config import Profile, default_data_dir, setup
 from tmiclnet.train import bench_ct
 
 LEVERS = [
-    bench_ct.Lever("baseline (contiguous, 2 threads)", threads=2, channels_last=False),
+    bench_ct.Lever("baseline (contiguous, conv1 7, 2 threads)", 2, False, conv1_size=7),
     bench_ct.Lever("channels_last_3d, 2 threads", threads=2, channels_last=True),
     bench_ct.Lever("contiguous, 1 thread", threads=1, channels_last=False),
     bench_ct.Lever("channels_last_3d, 1 thread", threads=1, channels_last=True),
     bench_ct.Lever("channels_last_3d, 1 thread, batch 8", 1, True, batch_size=8),
     bench_ct.Lever("channels_last_3d, 1 thread, batch 32", 1, True, batch_size=32),
+    bench_ct.Lever("channels_last_3d, 1 thread, conv1 5 (science change)", 1, True, conv1_size=5),
+    bench_ct.Lever("channels_last_3d, 1 thread, conv1 3 (science change)", 1, True, conv1_size=3),
     bench_ct.Lever("1 thread, widen 0.5 (science change)", 1, True, widen=0.5),
     bench_ct.Lever("1 thread, conv1 stride 1 (science change)", 1, True, conv1_stride=1),
     bench_ct.Lever("1 thread, input 0.75x per axis (science change)", 1, True, scale=0.75),
@@ -46,7 +50,13 @@ LEVERS = [
 def paths(profile: Profile) -> dict[str, Profile]:
     """The two training paths compared: today's (per-fold, contiguous) and the profile's own."""
     today = dataclasses.replace(
-        profile, train_schedule="per_fold", ct_channels_last=False, checkpoint_every_s=0.0
+        profile,
+        train_schedule="per_fold",
+        ct_channels_last=False,
+        checkpoint_every_s=0.0,
+        ct_conv1_size=7,
+        fusion_dim=256,
+        fused_optimizer=False,
     )
     return {"today": today, "fast": profile}
 

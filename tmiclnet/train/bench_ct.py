@@ -1,9 +1,9 @@
 """The CT encoder's training throughput (volumes per second, forward + backward) under levers.
 
 `variants` times one training step of the CT-only model per lever setting (threads, memory format,
-batch size, first-layer stride, width, input size) in this process, the settings interleaved
-repeat by repeat so that a burst of load on the shared machine hits them all alike. `pooled` times
-the pooled schedule's setting: several single-threaded workers stepping at once.
+batch size, first-layer stride and kernel, width, input size) in this process, the settings
+interleaved repeat by repeat so that a burst of load on the shared machine hits them all alike.
+`pooled` times the pooled schedule's setting: several single-threaded workers stepping at once.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Lever:
     channels_last: bool | None = None
     batch_size: int | None = None
     conv1_stride: int | None = None
+    conv1_size: int | None = None
     widen: float | None = None
     scale: float = 1.0  # input size, per axis, relative to the profile's volume shape
 
@@ -39,6 +40,7 @@ def _model_and_batch(profile: Profile, lever: Lever, volumes: torch.Tensor):
     for key, value in (
         ("ct_channels_last", lever.channels_last),
         ("ct_conv1_stride", lever.conv1_stride),
+        ("ct_conv1_size", lever.conv1_size),
         ("ct_widen", lever.widen),
     ):
         if value is not None:

@@ -53,6 +53,7 @@ class TrainConfig:
     amp: bool = False
     seed: int = 0
     modality_dropout: float = 0.0  # chance that a training sample loses each modality, one kept
+    fused: bool = False  # AdamW's fused kernel (Profile.fused_optimizer)
 
     @classmethod
     def from_profile(cls, profile: Profile, seed: int, **overrides) -> TrainConfig:
@@ -66,6 +67,7 @@ class TrainConfig:
             profile.amp,
             seed,
             profile.modality_dropout,
+            profile.fused_optimizer,
         )
         return cls(**{**asdict(base), **overrides})
 
@@ -186,9 +188,14 @@ def _validate(net, data: TensorData, device, cfg: TrainConfig) -> tuple[float, f
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig, steps_per_epoch: int):
-    """AdamW over trainable parameters, with a one-cycle schedule (warm-up then cosine decay)."""
+    """AdamW over trainable parameters, with a one-cycle schedule (warm-up then cosine decay).
+
+    `cfg.fused` picks AdamW's fused kernel, one pass over every parameter: on a CPU the default
+    (one loop of ~10 small ops per tensor) was about a sixth of a fusion model's step."""
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(
+        params, lr=cfg.lr, weight_decay=cfg.weight_decay, **({"fused": True} if cfg.fused else {})
+    )
     total = max(cfg.epochs * steps_per_epoch, 2)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1, anneal_strategy="cos"
