@@ -65,6 +65,7 @@ def design_table() -> pd.DataFrame:
         columns[p.name] = {
             "CT encoder": "per fold, cached" if p.ct_strategy == "cached" else "end to end",
             "text encoder": text,
+            "model width": p.fusion_dim,
             "folds": p.folds,
             "CV repeats": p.cv_repeats,
             "max epochs": p.epochs,

@@ -180,8 +180,9 @@ def test_released_forward_pass_at_the_quick_profile_sizes(one_thread) -> None:
     }
     out = model(batch)
     assert out["logits"].shape == (b, 2)
-    assert [tuple(f.shape) for f in out["features"]] == [(b, 256)] * 3
-    assert out["attention"]["tcaf/text"].shape == (b, 256, 256)
+    d = profile.fusion_dim
+    assert [tuple(f.shape) for f in out["features"]] == [(b, d)] * 3
+    assert out["attention"]["tcaf/text"].shape == (b, d, d)
     model.loss(out, batch["label"]).backward()
     assert model.encoders["ct"].fc[0].weight.grad.abs().sum() > 0
 
