@@ -29,9 +29,7 @@ def test_profile_width_and_first_kernel_reach_the_model() -> None:
     with torch.no_grad():
         x = torch.zeros(1, 1, *cpu.volume_shape)
         seven = build("ct_only", **_cfg(dataclasses.replace(cpu, ct_conv1_size=7)))
-        assert (
-            model.encoders["ct"].backbone(x).shape == seven.encoders["ct"].backbone(x).shape
-        )
+        assert model.encoders["ct"].backbone(x).shape == seven.encoders["ct"].backbone(x).shape
 
 
 def test_fused_flag_reaches_adamw() -> None:
