@@ -59,7 +59,9 @@ class Profile:
     ct_widen: float = 0.25
     ct_conv1_stride: int = 2  # the first conv's stride: 2 makes the CT encoder ~3x cheaper on CPU
     # the first conv's kernel (MONAI's 7): on a 1-channel volume that 7x7x7 conv is ~60 % of the
-    # CT encoder's training step on a CPU core; 5 makes the step ~1.6x faster
+    # CT encoder's training step on a CPU core and 5 makes the step ~1.3x faster, but on the cpu
+    # profile it cut the CT-only model's AUC by ~0.1 over 10 folds (it kept its first epoch's
+    # weights more often), so every profile keeps 7 (`python -m tmiclnet bench training --levers`)
     ct_conv1_size: int = 7
     ct_channels_last: bool = True  # channels-last 3-D memory format in the CT encoder (CPU)
     # model sizes (tmiclnet.models.model_config); the paper's are (1024, 512) and densenet121
@@ -113,12 +115,11 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick", n_patients=40, n_synthetic=40, volume_shape=(24, 48, 48),
         radiomics_params="quick.yaml", folds=2, epochs=2, text_lines=24, fusion_dim=128,
-        ct_conv1_size=5,
     ),
     "cpu": Profile(
         name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="cpu.yaml",
         folds=5, cv_repeats=3, epochs=15, patience=4, text_lines=24, checkpoint_every_s=60.0,
-        fusion_dim=128, ct_conv1_size=5,
+        fusion_dim=128,
     ),
     "gpu": Profile(
         name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",

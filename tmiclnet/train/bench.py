@@ -6,11 +6,11 @@ in this one process run, since the machine is shared and its load drifts:
 
 - `today`: the first version's training: the per-fold schedule (CT-only model in the main process
   on every thread, then the fold's other models two at a time in single-threaded workers),
-  contiguous CT tensors, MONAI's 7x7x7 first convolution, fusion width 256, AdamW's per-tensor
-  loop, a checkpoint after every epoch;
+  contiguous CT tensors, fusion width 256, AdamW's per-tensor loop, a checkpoint after every
+  epoch;
 - `fast`: the profile as it is (cpu: the pooled schedule, tmiclnet.train.pool, channels-last
-  CT tensors, a 5x5x5 first convolution, fusion width 128, fused AdamW, a resume checkpoint every
-  60 s of training instead of after every epoch).
+  CT tensors, fusion width 128, fused AdamW, a resume checkpoint every 60 s of training instead
+  of after every epoch).
 
 Per model: seconds per epoch and per fold, epochs to early stopping, share of the model-seconds,
 test AUC; per path: wall seconds and the load average. The CT encoder's training throughput
@@ -33,7 +33,7 @@ from tmiclnet.config import Profile, default_data_dir, setup
 from tmiclnet.train import bench_ct
 
 LEVERS = [
-    bench_ct.Lever("baseline (contiguous, conv1 7, 2 threads)", 2, False, conv1_size=7),
+    bench_ct.Lever("baseline (contiguous, 2 threads)", threads=2, channels_last=False),
     bench_ct.Lever("channels_last_3d, 2 threads", threads=2, channels_last=True),
     bench_ct.Lever("contiguous, 1 thread", threads=1, channels_last=False),
     bench_ct.Lever("channels_last_3d, 1 thread", threads=1, channels_last=True),
@@ -54,7 +54,6 @@ def paths(profile: Profile) -> dict[str, Profile]:
         train_schedule="per_fold",
         ct_channels_last=False,
         checkpoint_every_s=0.0,
-        ct_conv1_size=7,
         fusion_dim=256,
         fused_optimizer=False,
     )
