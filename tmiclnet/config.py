@@ -65,9 +65,9 @@ class Profile:
     ct_conv1_size: int = 7
     ct_channels_last: bool = True  # channels-last 3-D memory format in the CT encoder (CPU)
     # model sizes (tmiclnet.models.model_config); the paper's are (1024, 512) and densenet121
-    # the width of every token after the encoders (IMA, TCAF, the head): the paper's 256; a
-    # fusion model's training step costs ~2.4x less at 128 on a CPU core (its matrix products
-    # scale with the width squared)
+    # the width of every token after the encoders (IMA, TCAF, the head): the paper's 256; at 128
+    # (with the fused AdamW) a fusion model's epoch takes about half the time on a CPU core (its
+    # matrix products scale with the width squared)
     fusion_dim: int = 256
     rad_hidden: tuple[int, int] = (256, 128)
     released_head: str = "small"  # the released variant's 1-D DenseNet head
