@@ -1,5 +1,5 @@
-"""The cpu profile's speed levers reach the model and the optimizer, enter the fold key, and the
-fused AdamW makes the update the per-tensor loop makes (the same science, other rounding)."""
+"""The cpu profile's speed levers reach the model and the optimizer, and the fused AdamW makes
+the update the per-tensor loop makes (the same science, other rounding)."""
 
 from __future__ import annotations
 
