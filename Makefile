@@ -31,13 +31,14 @@ book: data
 lint: env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # The quick book is built first: nbval re-executes its executed copies and the browser check reads its HTML.
 test: env lint
 	$(MAKE) data PROFILE=quick
 	$(PY) -m tmiclnet book build --profile quick
-	$(PY) -m tmiclnet.book_links _build/quick/_build/html
-	$(PY) -m tmiclnet.book_check _build/quick/_build/html
+	$(PY) -m tmiclnet book links _build/quick/_build/html
+	$(PY) -m tmiclnet book check _build/quick/_build/html
 	$(PY) -m pytest tests -q
 	$(PY) -m pytest -q --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider _build/executed/quick/*.ipynb
 

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import torch
 
-from tmiclnet import config, text
+from tmiclnet import config, keys, text
 from tmiclnet.data import dataset, template
+from tmiclnet.inputs import features
 from tmiclnet.radiomics import extract
-from tmiclnet.train import features
 
 
 def test_every_cache_follows_the_environment_variable(tmp_path, monkeypatch) -> None:
@@ -83,10 +83,11 @@ def test_an_edit_of_the_common_grid_code_is_never_served_stale(tmp_path, monkeyp
     profile = config.get_profile("quick")
     cohort = _cohort(tmp_path / "one", b"\x01", True)
     _, before = features.ct_volumes(cohort, profile)
-    real = features._file_sha
+    assert "data/grid.py" in keys.CT_CODE
+    real = keys.code_hash
 
-    def edited(path):
-        return "edited" if Path(path).name == "grid.py" else real(path)
+    def edited(modules=keys.RESULT_CODE, package=keys.PACKAGE_DIR):
+        return "edited" if modules == keys.CT_CODE else real(modules, package)
 
-    monkeypatch.setattr(features, "_file_sha", edited)
+    monkeypatch.setattr(keys, "code_hash", edited)
     assert features.ct_volumes(cohort, profile)[1] != before

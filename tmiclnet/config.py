@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import torch
@@ -19,6 +20,9 @@ from tmiclnet import style
 from tmiclnet.device import pick_device, seed_everything
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The pyradiomics parameter files a profile names (`Profile.radiomics_params`); validation reads
+# their minimum ROI, extraction reads the rest.
+RADIOMICS_PARAMS_DIR = PACKAGE_DIR / "radiomics" / "params"
 
 
 def project_root() -> Path:
@@ -39,9 +43,39 @@ def cache_root() -> Path:
     return Path(base)
 
 
+class CtStrategy(StrEnum):
+    """Where a fusion model's CT input comes from."""
+
+    CACHED = "cached"  # the fold's CT-only model is trained once; its tokens feed the others
+    END_TO_END = "end_to_end"  # every model with CT trains its own encoder on the volumes
+
+
+class CtTokens(StrEnum):
+    """Which encoder makes the training patients' cached CT tokens (`tmiclnet.train.crossfit`)."""
+
+    IN_FOLD = "in_fold"  # the fold's CT-only model, which has seen them
+    CROSSFIT = "crossfit"  # the encoder of the other half of the training patients
+
+
+class Schedule(StrEnum):
+    """How a CPU run schedules its (model, fold) jobs (`tmiclnet.train.schedule`)."""
+
+    POOLED = "pooled"  # every fold's jobs in one pool of single-threaded workers
+    PER_FOLD = "per_fold"  # a fold's CT-only model here, then its others two at a time
+
+
+# The modes a profile names by string; built as enums when the profile is made, so that a typo
+# fails there with the choices, not deep inside a run.
+MODES = {"ct_strategy": CtStrategy, "ct_tokens": CtTokens, "train_schedule": Schedule}
+
+
 @dataclass(frozen=True)
 class Profile:
-    """Every knob that differs between profiles, in one place."""
+    """Every knob that differs between profiles, in one place; each a declared field.
+
+    Modes (`MODES`) are given as their enum or its string value and are checked when the profile
+    is built: `Profile(..., ct_strategy="cahced")` raises a ValueError listing the choices.
+    """
 
     name: str
     # cohort
@@ -91,10 +125,12 @@ class Profile:
     # modality dropout: each training sample loses each modality with this chance (one is always
     # kept), so that a fusion model cannot lean on its strongest input alone
     modality_dropout: float = 0.0
-    # "cached": the CT encoder is trained once per fold (ct_only) and its tokens feed the fusion
-    # models; "end_to_end": every model with CT trains its own encoder on the volumes.
-    ct_strategy: str = "cached"
-    ct_tokens: str = "in_fold"  # or "crossfit": training rows from the other half's encoder
+    # CACHED: the CT encoder is trained once per fold (ct_only) and its tokens feed the fusion
+    # models; END_TO_END: every model with CT trains its own encoder on the volumes.
+    ct_strategy: CtStrategy = CtStrategy.CACHED
+    ct_tokens: CtTokens = (
+        CtTokens.IN_FOLD
+    )  # or CROSSFIT: training rows from the other half's encoder
     # frozen text: one token per note line (its word pieces averaged) with the line's number
     # appended on a log scale (tmiclnet.text.lines); this many lines at most, 0 = every word piece
     text_lines: int = 0
@@ -102,11 +138,22 @@ class Profile:
     # seconds of training between resume checkpoints (0 = every epoch): a cpu-profile fold takes
     # seconds to a minute, and a checkpoint (weights + AdamW state, ~50 MB) ~0.1 s per epoch
     checkpoint_every_s: float = 0.0
-    # CPU without DDP: "pooled" trains every fold's CT-only model and then the fold's other models
-    # in one pool of n_jobs single-threaded workers (tmiclnet.train.pool); "per_fold" is the older
-    # schedule (CT-only in the main process, then that fold's others). Same jobs, same seeds.
-    train_schedule: str = "pooled"
-    extra: dict = field(default_factory=dict)
+    # CPU without DDP: POOLED trains every fold's CT-only model and then the fold's other models
+    # in one pool of n_jobs single-threaded workers (tmiclnet.train.schedule); PER_FOLD is the
+    # older schedule (CT-only in the main process, then that fold's others). Same jobs, same seeds.
+    train_schedule: Schedule = Schedule.POOLED
+    # radiomics: keep the k columns of highest univariate F on each fold's training rows before the
+    # networks see them (tmiclnet.radiomics.preprocess); None keeps every column
+    radiomics_select_k: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, mode in MODES.items():
+            value = getattr(self, name)
+            try:
+                object.__setattr__(self, name, mode(value))
+            except ValueError:
+                choices = ", ".join(repr(m.value) for m in mode)
+                raise ValueError(f"Profile.{name} is {value!r}; choose one of {choices}") from None
 
 
 # One row per profile: only what differs from the defaults above.

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -125,7 +126,7 @@ def finished_folds(results_dir: PathLike, cohort: str, model: str) -> dict[int, 
     return {
         k: d
         for k, d in fold_folders(results_dir, cohort, model).items()
-        if (d / "predictions.csv").exists() and (d / "done.json").exists()
+        if (d / "predictions.csv").exists() and done_path(d).exists()
     }
 
 
@@ -140,15 +141,62 @@ def trained_models(results_dir: PathLike, cohort: str) -> list[str]:
 
 
 # -- finished folds ------------------------------------------------------------------------------
+DONE = "done.json"
+
+
+@dataclass(frozen=True)
+class Done:
+    """A finished fold's record (its done.json), read in one place.
+
+    Training writes it for a network (`tmiclnet.train.fold`), the classical references for
+    theirs (`tmiclnet.evaluate.references`); every reader goes through `read_done`.
+    """
+
+    key: str | None  # the fold's config hash: a fold is reused only under the same key
+    code: (
+        str | None
+    )  # the code hash it was made with (`tmiclnet.keys.code_hash`); None: a reference
+    timing: dict = field(default_factory=dict)  # seconds, epochs, peak memory (networks)
+    best_epoch: int | None = None
+    test_auc: float | None = None
+    payload: dict = field(default_factory=dict)  # the whole record, for what is not typed above
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> Done:
+        return cls(
+            key=payload.get("config_hash", payload.get("key")),
+            code=payload.get("code"),
+            timing=dict(payload.get("timing") or {}),
+            best_epoch=payload.get("best_epoch"),
+            test_auc=payload.get("test_auc"),
+            payload=payload,
+        )
+
+
+def done_path(folder: PathLike) -> Path:
+    """Where a fold's record is: written last, so its presence marks the fold finished."""
+    return Path(folder) / DONE
+
+
+def read_done(folder: PathLike) -> Done | None:
+    """The fold's record, or None when the fold has not finished (or its record is unreadable).
+
+    Args:
+        folder: the fold's folder (`fold_dir(...)`).
+    """
+    path = done_path(folder)
+    if not path.exists():
+        return None
+    try:
+        return Done.from_payload(json.loads(path.read_text()))
+    except json.JSONDecodeError:
+        return None
+
+
 def is_done(folder: PathLike, key: str) -> bool:
     """True when the fold finished under the same config hash."""
-    done = Path(folder) / "done.json"
-    if not done.exists():
-        return False
-    try:
-        return json.loads(done.read_text()).get("config_hash") == key
-    except json.JSONDecodeError:
-        return False
+    done = read_done(folder)
+    return done is not None and done.key == key
 
 
 # -- files -----------------------------------------------------------------------------------------
@@ -187,7 +235,7 @@ def write_fold(
         atomic_write_text(folder / "history.csv", history.to_csv(index=False))
     if checkpoint is not None:
         atomic_torch_save(folder / "checkpoint.pt", checkpoint)
-    write_json(folder / "done.json", done)
+    write_json(done_path(folder), done)
     return folder
 
 
@@ -258,15 +306,8 @@ def load_done(results_dir: PathLike, cohort: str, model: str) -> pd.DataFrame:
     """One row per finished fold: timing and best epoch from done.json."""
     rows = []
     for k, d in _finished_or_raise(results_dir, cohort, model).items():
-        done = read_json(d / "done.json")
-        rows.append(
-            {
-                "model": model,
-                "fold": k,
-                **done.get("timing", {}),
-                "best_epoch": done.get("best_epoch"),
-            }
-        )
+        done = read_done(d)
+        rows.append({"model": model, "fold": k, **done.timing, "best_epoch": done.best_epoch})
     return pd.DataFrame(rows)
 
 
@@ -283,7 +324,7 @@ def unusable(results_dir: PathLike, cohort: str, model: str) -> str | None:
     if len(finished) < expected:
         return f"{len(finished)} of {expected} folds finished"
     current = keys.code_hash()
-    codes = {read_json(d / "done.json").get("code", current) for d in finished.values()}
+    codes = {read_done(d).code or current for d in finished.values()}
     if codes != {current}:
         return "trained by other code than the current; retrain it"
     return None

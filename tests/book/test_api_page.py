@@ -156,10 +156,8 @@ def resolve(dotted: str) -> object:
     parts = dotted.split(".")
     obj = importlib.import_module(parts[0])
     for i, part in enumerate(parts[1:], start=2):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            obj = importlib.import_module(".".join(parts[:i]))
+        prefix = ".".join(parts[:i])  # a submodule wins over a package attribute of its name
+        obj = importlib.import_module(prefix) if _is_module(prefix) else getattr(obj, part)
     return obj
 
 

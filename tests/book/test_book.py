@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.book.notebooks import write_notebook
-from tmiclnet import book
+from tmiclnet.book import runner as book
+from tmiclnet.cli import book as cli_book
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,8 +68,8 @@ def test_cli_exits_nonzero_on_failure(project: Path, monkeypatch) -> None:
     def boom(*args, **kwargs):
         raise book.NotebookFailed("notebooks/b.ipynb failed in cell 2")
 
-    monkeypatch.setattr(book, "run", boom)
-    assert book.main(["run", "--profile", "quick"]) == 1
+    monkeypatch.setattr(cli_book, "run", boom)
+    assert cli_book.main(["run", "--profile", "quick"]) == 1
 
 
 def test_unknown_profile_is_rejected(project: Path) -> None:
@@ -111,7 +112,7 @@ def test_every_notebook_has_one_parameters_cell_with_the_shared_vocabulary() -> 
 
 def test_data_fingerprint_follows_the_built_cohorts_only(tmp_path) -> None:
     """A folder a notebook derives (the external center) must not re-run every notebook."""
-    from tmiclnet.book import data_fingerprint
+    from tmiclnet.book.runner import data_fingerprint
 
     assert data_fingerprint(tmp_path) == b"no-data"
     for name in ("pbc", "synthetic"):

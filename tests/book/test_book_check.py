@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tmiclnet import book_check
+from tmiclnet.book import check as book_check
 
 LONG_LOSS = (
     r"\mathcal{L} = \mathrm{CE}(\text{logits}, y) + w_2\Big[(1-w_1)\,\mathrm{SDM}(m_1,m_2)"

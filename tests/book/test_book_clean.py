@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 from tests.book.notebooks import write_notebook
-from tmiclnet import book, book_clean, book_report
+from tmiclnet.book import clean as book_clean
+from tmiclnet.book import report as book_report
+from tmiclnet.book import runner as book
 
 
 def executed_notebook(root: Path) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tmiclnet import book_links
+from tmiclnet.book import links as book_links
 
 
 def site(root: Path, broken: bool) -> Path:

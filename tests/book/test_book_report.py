@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.book.notebooks import write_notebook
-from tmiclnet import book, book_keys, book_report
+from tmiclnet.book import keys as book_keys
+from tmiclnet.book import report as book_report
+from tmiclnet.book import runner as book
 from tmiclnet.config import PACKAGE_DIR
 
 HOST = {"cores": 8, "usable_cores": 2, "device": "cpu (2 threads)", "platform": "Linux"}

@@ -315,7 +315,7 @@ def check_site(html_dir: Path, shots: Path) -> dict[str, list[str]]:
                 report = browser.visit(
                     site.base + page, shots / (page.replace("/", "__")[:-5] + ".png")
                 )
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 problems[page] = ["did not finish loading within 60 s"]
                 continue
             found = [f"error output: {e}" for e in report["errors"]]

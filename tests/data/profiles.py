@@ -8,5 +8,5 @@ from tmiclnet.config import get_profile
 
 TINY = dataclasses.replace(
     get_profile("quick"), name="tiny", n_patients=6, volume_shape=(12, 24, 24),
-    extra={"n_synthetic": 6},
+    n_synthetic=6,
 )  # fmt: skip

@@ -19,7 +19,7 @@ from tmiclnet.evaluate import references
 
 TINY = dataclasses.replace(
     get_profile("quick"), name="tiny", n_patients=6, volume_shape=(12, 24, 24),
-    extra={"n_synthetic": 6},
+    n_synthetic=6,
 )  # fmt: skip
 IDS = [f"pt-{i}" for i in range(1, 9)]
 AFFINE = np.diag([2.0, 2.0, 2.0, 1.0])

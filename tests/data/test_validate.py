@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tmiclnet.data import cli, nifti
+from tmiclnet.cli import data as cli
+from tmiclnet.data import nifti
 from tmiclnet.data.cohort import load
 from tmiclnet.data.pbc import TEXT_FIELDS
-from tmiclnet.data.validate import CohortError, validate
+from tmiclnet.data.problems import CohortError
+from tmiclnet.data.validate import validate
 
 IDS = ["p-1", "p-2", "p-3"]
 ROW = {

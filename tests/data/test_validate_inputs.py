@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 
 from tmiclnet.__main__ import main as tmiclnet_main
-from tmiclnet.data import cli, nifti
+from tmiclnet.cli import data as cli
+from tmiclnet.data import nifti
 from tmiclnet.data.cohort import STAMP, load
 from tmiclnet.data.manifest import content_digest
-from tmiclnet.data.validate import CohortError, validate
+from tmiclnet.data.problems import CohortError
+from tmiclnet.data.validate import validate
 
 IDS = ["p-1", "p-2", "p-3", "p-4"]
 ROW = {"age": 50.0, "sex": "f", "trt": 1, "spiders": 0, "edema": 0.0, "bili": 1.0, "chol": 250,

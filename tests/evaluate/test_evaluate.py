@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 
 from tmiclnet import results  # noqa: E402
 from tmiclnet.evaluate import metrics, plots, references  # noqa: E402
-from tmiclnet.train import folds as folds_mod  # noqa: E402
+from tmiclnet.inputs import folds as folds_mod  # noqa: E402
 
 
 def fake_results(root, cohort="toy", models=("a", "b"), n=40, folds=2, seed=0) -> None:
@@ -84,7 +84,7 @@ def test_fold_summary_uses_test_rows_and_sample_sd(tmp_path) -> None:
 def test_rank_auc_equals_sklearn_with_ties() -> None:
     pos, neg = np.array([[0.5, 0.7, 0.2]]), np.array([[0.5, 0.1, 0.7, 0.3]])
     y = np.r_[np.ones(3), np.zeros(4)]
-    assert metrics._rank_auc(pos, neg)[0] == pytest.approx(roc_auc_score(y, np.r_[pos[0], neg[0]]))
+    assert metrics.rank_auc(pos, neg)[0] == pytest.approx(roc_auc_score(y, np.r_[pos[0], neg[0]]))
 
 
 def _two_models(n_per_fold=300, folds=3, seed=1):

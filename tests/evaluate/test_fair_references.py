@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 from tmiclnet import results  # noqa: E402
 from tmiclnet.data import pbc  # noqa: E402
 from tmiclnet.evaluate import mayo, plots, references, report, tables  # noqa: E402
-from tmiclnet.train import folds as folds_mod  # noqa: E402
+from tmiclnet.inputs import folds as folds_mod  # noqa: E402
 
 NAMES = ["logreg_clinical", "logreg_note_fields", "mayo_risk", "mayo_refit"]
 

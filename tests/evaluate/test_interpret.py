@@ -165,7 +165,7 @@ def test_punctuation_share_of_the_top_word_pieces() -> None:
 
 
 def test_the_baseline_matches_lines_by_field_not_by_position() -> None:
-    from tmiclnet.train.tensors import TensorData
+    from tmiclnet.inputs.tensors import TensorData
 
     notes = {
         "a": "Note\n- Albumin 3.0 g/dL\n- Bilirubin 2.0 mg/dL",

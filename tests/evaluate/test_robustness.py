@@ -46,8 +46,8 @@ def _fold(n=12, n_features=5, seed=0):
     """A fold's inputs assembled by the trainer's own code from random CT and radiomics."""
     from types import SimpleNamespace
 
-    from tmiclnet.train.features import CohortInputs, fold_inputs
-    from tmiclnet.train.folds import FoldSplit
+    from tmiclnet.inputs.features import CohortInputs, fold_inputs
+    from tmiclnet.inputs.folds import FoldSplit
 
     g = torch.Generator().manual_seed(seed)
     ids = [f"p{i:02d}" for i in range(n)]
@@ -124,8 +124,8 @@ def test_rescan_extracts_radiomics_of_the_requested_patients_only(monkeypatch, t
     from types import SimpleNamespace
 
     import tmiclnet.data.external as external_mod
+    import tmiclnet.inputs.features as features_mod
     import tmiclnet.radiomics.extract as extract_mod
-    import tmiclnet.train.features as features_mod
     from tmiclnet.data import cohort as cohort_mod
 
     ids = ["a", "b", "c", "d"]

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from tmiclnet.evaluate import robustness as rb
+from tmiclnet.inputs.tensors import TensorData
 from tmiclnet.models.catalogue import BY_NAME, build, catalogue, train_overrides
-from tmiclnet.train.tensors import TensorData
 from tmiclnet.train.trainer import TrainConfig, fit
 
 SMALL = {"rad_features": 6, "use_ct_tokens": True, "ct_token_dim": 8, "text_dim": 8, "dim": 16}
@@ -80,8 +80,8 @@ def test_dropout_variants_fix_their_p_in_the_training_config_and_the_fold_key() 
     from types import SimpleNamespace
 
     from tmiclnet.config import setup
+    from tmiclnet.inputs.folds import FoldSplit
     from tmiclnet.train.fold import fold_key, train_config
-    from tmiclnet.train.folds import FoldSplit
 
     run = setup("quick")
     for name in ("tmiclnet_tokens_md", "early_fusion_md"):

@@ -8,7 +8,7 @@ from bs4 import BeautifulSoup
 
 from tests.evaluate.test_evaluate import fake_results
 from tmiclnet import results
-from tmiclnet.book_check import COLUMN_PX, table_width
+from tmiclnet.book.check import COLUMN_PX, table_width
 from tmiclnet.evaluate import tables
 
 # the longest names a table row can carry, beside the model every table is compared to

@@ -22,11 +22,12 @@ from tmiclnet.data.synthetic import (
     population_auc,
 )
 from tmiclnet.data.writer import _csv
+from tmiclnet.inputs.features import CohortInputs, FoldInputs
+from tmiclnet.inputs.folds import FoldSplit
+from tmiclnet.inputs.tensors import TensorData
 from tmiclnet.study import fusion_dial as fd
-from tmiclnet.train import cv
-from tmiclnet.train.features import CohortInputs, FoldInputs
-from tmiclnet.train.folds import FoldSplit
-from tmiclnet.train.tensors import TensorData
+from tmiclnet.train.ddp import SINGLE
+from tmiclnet.train.jobs import JobContext, make_job
 
 PANEL = ("bili", "albumin", "protime", "copper", "platelet")
 PANEL_WORDS = ("bilirubin", "Albumin", "Prothrombin", "copper", "Platelets")
@@ -160,8 +161,8 @@ def _job(inputs: CohortInputs, root, run: Run):
     split = FoldSplit(0, ids[:2], ids[2:4], ids[4:])
     tensors = {"present": torch.ones(len(ids), 3, dtype=torch.bool), **inputs.text}
     fin = FoldInputs(TensorData(ids, tensors, inputs.labels), split)
-    ctx = cv.JobContext(inputs, "synthetic", True, "ct_only", run, root, cv.SINGLE, False)
-    return cv.make_job("text_only", 0, fin, None, "volumes", ctx)
+    ctx = JobContext(inputs, "synthetic", True, "ct_only", run, root, SINGLE, False)
+    return make_job("text_only", 0, fin, None, "volumes", ctx)
 
 
 def test_two_settings_keep_their_results_apart(tiny_synthetic, base_inputs, tmp_path) -> None:

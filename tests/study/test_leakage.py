@@ -12,9 +12,9 @@ import pytest
 from tests.train.tiny import radiomics_inputs
 from tmiclnet import results
 from tmiclnet.config import setup
+from tmiclnet.inputs.features import CohortInputs
 from tmiclnet.study import leakage as lk
 from tmiclnet.train import trainer
-from tmiclnet.train.features import CohortInputs
 
 MODEL = "radiomics_only"
 pytestmark = pytest.mark.usefixtures("one_thread")

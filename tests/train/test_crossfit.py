@@ -14,17 +14,20 @@ import torch
 from tests.train.tiny import ct_radiomics_inputs
 from tmiclnet import results
 from tmiclnet.batch import rows_of
-from tmiclnet.config import setup
+from tmiclnet.config import CtTokens, setup
+from tmiclnet.inputs.folds import FoldSplit
 from tmiclnet.train import crossfit
 from tmiclnet.train.ct_tokens import extract_ct_tokens
 from tmiclnet.train.cv import cross_validate
-from tmiclnet.train.folds import FoldSplit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 MODELS = ["ct_only", "ct_radiomics"]  # the second reads the first one's cached CT tokens
 
 
 _inputs = ct_radiomics_inputs
+
+
+MODES = tuple(m.value for m in CtTokens)
 
 
 def _cv(out, mode: str, schedule: str = "per_fold", **kw) -> pd.DataFrame:
@@ -49,7 +52,7 @@ def trained(tmp_path_factory):
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("crossfit")
-    out = {mode: root / mode for mode in crossfit.MODES}
+    out = {mode: root / mode for mode in MODES}
     tables = {mode: _cv(path, mode) for mode, path in out.items()}
     torch.set_num_threads(before)
     return out, tables
@@ -101,7 +104,7 @@ def test_validation_and_test_tokens_are_the_ct_only_models_in_both_modes(trained
     assert torch.equal(seen[rows], full[rows])
     train_rows = rows_of(_inputs().ids, split["full"]["train"])
     assert not torch.equal(seen[train_rows], full[train_rows])
-    a, b = (results.load_predictions(out[m], "syn", "ct_only") for m in crossfit.MODES)
+    a, b = (results.load_predictions(out[m], "syn", "ct_only") for m in MODES)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
@@ -109,13 +112,10 @@ def test_the_token_source_is_in_the_fusion_models_key(trained):
     out, _ = trained
     done = {
         m: results.read_json(results.fold_dir(out[m], "syn", name, 0) / "done.json")["config_hash"]
-        for m in crossfit.MODES
+        for m in MODES
         for name in ["ct_radiomics"]
     }
-    ct_only = {
-        m: results.read_json(_ct_folder(out[m]) / "done.json")["config_hash"]
-        for m in crossfit.MODES
-    }
+    ct_only = {m: results.read_json(_ct_folder(out[m]) / "done.json")["config_hash"] for m in MODES}
     assert done["crossfit"] != done["in_fold"]
     assert ct_only["crossfit"] == ct_only["in_fold"]
 
@@ -172,6 +172,5 @@ def test_halves_are_stratified_seeded_and_cover_the_training_split() -> None:
 
 
 def test_an_unknown_token_source_is_refused() -> None:
-    profile = dataclasses.replace(setup("quick").profile, ct_tokens="crossfitted")
     with pytest.raises(ValueError, match="ct_tokens"):
-        crossfit.mode(profile)
+        dataclasses.replace(setup("quick").profile, ct_tokens="crossfitted")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tmiclnet.train import folds
+from tmiclnet.inputs import folds
 
 
 def _labels(n: int = 103, pos: float = 0.37, seed: int = 1) -> pd.Series:

@@ -10,8 +10,8 @@ import pytest
 from tests.train.test_cv import MODEL, _cv, _inputs, _run
 from tmiclnet import results
 from tmiclnet.config import PROFILES
-from tmiclnet.train import folds as folds_mod
-from tmiclnet.train.permute import permute_inputs, permuted_labels
+from tmiclnet.inputs import folds as folds_mod
+from tmiclnet.inputs.permute import permute_inputs, permuted_labels
 from tmiclnet.train.repeats import COMPARISON_MODELS
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -107,8 +107,8 @@ def test_repeat_seed() -> None:
 
 
 def test_repeats_option() -> None:
-    from tmiclnet.cli_errors import UsageError
-    from tmiclnet.train.cli import repeat_list
+    from tmiclnet.cli.train import repeat_list
+    from tmiclnet.errors import UsageError
 
     assert repeat_list("", 3) == [0] and repeat_list("all", 3) == [0, 1, 2]
     assert repeat_list("2,1", 3) == [1, 2]
@@ -118,8 +118,8 @@ def test_repeats_option() -> None:
 
 
 def test_bad_repeat_options_stop_before_any_work(tmp_path) -> None:
-    from tmiclnet.cli_errors import UsageError
-    from tmiclnet.train.cli import main
+    from tmiclnet.cli.train import main
+    from tmiclnet.errors import UsageError
 
     base = ["--model", MODEL, "--cohort", str(tmp_path), "--profile", "cpu"]
     with pytest.raises(UsageError, match="--permute-labels -1"):

@@ -33,14 +33,55 @@ def _cv(inputs, run, out, labels=None, **kw):
     return cross_validate(inputs, "syn", labels, MODELS, run, out, folds=[0], **kw)
 
 
-def test_an_edit_of_the_radiomics_scaling_changes_the_code_hash(tmp_path) -> None:
+@pytest.fixture
+def package_copy(tmp_path):
+    """A copy of the package to edit; the key of the untouched copy is the installed one's."""
     copy = tmp_path / "tmiclnet"
     shutil.copytree(keys.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    assert keys.code_hash(copy) == keys.code_hash()
-    path = copy / "radiomics" / "preprocess.py"
-    path.write_text(path.read_text() + "\n# an edit\n")
+    assert keys.code_hash(package=copy) == keys.code_hash()
+    return copy
+
+
+def _edit(path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{path.name} no longer holds {old!r}: update the test"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _edited_hash(copy) -> str:
     keys.code_hash.cache_clear()  # one process sees one code; the test edits it under it
-    assert keys.code_hash(copy) != keys.code_hash()
+    return keys.code_hash(package=copy)
+
+
+def test_docstrings_comments_and_report_layout_leave_every_result_valid(package_copy) -> None:
+    trainer = package_copy / "train" / "trainer.py"
+    _edit(trainer, '"""', '"""A rewritten opening line of the docstring.\n\n')
+    trainer.write_text(trainer.read_text() + "\n# a comment\n")
+    report = package_copy / "train" / "report.py"  # a table's layout: shapes no number
+    report.write_text(report.read_text() + "\n\ndef another_layout():\n    return 'wide'\n")
+    bench = package_copy / "bench" / "training.py"
+    bench.write_text(bench.read_text() + "\nLEVER = 3\n")
+    assert _edited_hash(package_copy) == keys.code_hash()
+
+
+@pytest.mark.parametrize(
+    ("module", "old", "new"),
+    [
+        ("train/trainer.py", "clip_grad_norm_(", "clip_grad_value_("),  # the trainer's arithmetic
+        ("radiomics/preprocess.py", "StandardScaler()", "StandardScaler(with_mean=False)"),
+    ],
+)
+def test_an_edit_of_the_arithmetic_invalidates_every_result(package_copy, module, old, new):
+    _edit(package_copy / module, old, new)
+    assert _edited_hash(package_copy) != keys.code_hash()
+
+
+def test_the_result_key_lists_no_display_bench_or_cli_code() -> None:
+    listed = set(keys.RESULT_CODE)
+    assert not {p for p in listed if p.split("/")[0] in ("bench", "book", "cli", "evaluate")}
+    assert "train/report.py" not in listed and "train/schedule.py" not in listed
+    every = {p.relative_to(keys.PACKAGE_DIR).as_posix() for p in keys.PACKAGE_DIR.rglob("*.py")}
+    assert listed <= every  # a renamed module must not silently drop out of the key
 
 
 def test_retrain_regenerates_the_cached_ct_tokens(tmp_path) -> None:

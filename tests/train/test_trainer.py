@@ -10,7 +10,7 @@ import torch
 import torch.multiprocessing as mp
 
 from tests.train.tiny import Tiny, ddp_worker, synthetic
-from tmiclnet.train import folds
+from tmiclnet.inputs import folds
 from tmiclnet.train.ddp import World
 from tmiclnet.train.trainer import TrainConfig, auc, epoch_batches, fit, predict, probabilities
 
@@ -71,7 +71,7 @@ def _cv_auc(shuffle: bool) -> float:
         labels = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(9))]
     import pandas as pd
 
-    from tmiclnet.train.tensors import TensorData
+    from tmiclnet.inputs.tensors import TensorData
 
     data = TensorData(data.ids, data.inputs, labels)
     table = folds.make_folds(pd.Series(labels.numpy(), index=data.ids), 5, seed=0)
@@ -139,7 +139,7 @@ def test_ddp_two_cpu_processes_equal_one_process(tmp_path) -> None:
 
 
 def test_modality_dropout_keeps_one_modality_and_is_reproducible() -> None:
-    from tmiclnet.train.tensors import modality_dropout_mask
+    from tmiclnet.inputs.tensors import modality_dropout_mask
 
     mods = ("radiomics", "text")
     a = modality_dropout_mask(4000, mods, 0.3, seed=1, epoch=2)

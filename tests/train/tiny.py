@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tmiclnet.train.features import CohortInputs
-from tmiclnet.train.tensors import TensorData
+from tmiclnet.inputs.features import CohortInputs
+from tmiclnet.inputs.tensors import TensorData
 
 
 class Tiny(nn.Module):

@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tmiclnet.config import RADIOMICS_PARAMS_DIR
+from tmiclnet.data.problems import Problem
+
 # A patient id is a plain file-name stem: it becomes images/<id>.nii.gz, notes/<id>.txt, ...
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
@@ -41,8 +44,6 @@ def separator_problem(path: Path) -> str | None:
 
 def id_problems(file: str, ids, problems: list) -> set[str]:
     """Name every id that is not a plain file-name stem; return them (their files are skipped)."""
-    from tmiclnet.data.validate import Problem
-
     bad = {str(pid) for pid in ids if not ID_PATTERN.match(str(pid)) or ".." in str(pid)}
     for pid in sorted(bad):
         problems.append(
@@ -65,8 +66,6 @@ def label_balance(labels: pd.Series, folds: int | None, problems: list) -> None:
         folds: the number of cross-validation folds, or None not to check against folds.
         problems: where problems are appended.
     """
-    from tmiclnet.data.validate import Problem
-
     counts = labels.value_counts().to_dict()
     if len(counts) == 1:
         ((value, n),) = counts.items()
@@ -135,10 +134,8 @@ def roi_minimum() -> tuple[int, int]:
     """(minimumROISize, minimumROIDimensions): the strictest of the package's parameter files."""
     import yaml
 
-    from tmiclnet.radiomics.extract import PARAMS_DIR
-
     size, dims = 0, 0
-    for path in sorted(PARAMS_DIR.glob("*.yaml")):
+    for path in sorted(RADIOMICS_PARAMS_DIR.glob("*.yaml")):
         setting = (yaml.safe_load(path.read_text()) or {}).get("setting", {}) or {}
         size = max(size, int(setting.get("minimumROISize") or 0))
         dims = max(dims, int(setting.get("minimumROIDimensions") or 1))

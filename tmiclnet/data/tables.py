@@ -18,8 +18,8 @@ from tmiclnet.data.synthetic import SyntheticModel, generate
 
 # ---------------------------------------------------------------- what each cohort contains
 def n_synthetic(profile: Profile) -> int:
-    """Size of the controlled cohort (`Profile.n_synthetic`; extra["n_synthetic"] overrides it)."""
-    return int(profile.extra.get("n_synthetic", profile.n_synthetic))
+    """Size of the controlled cohort (`Profile.n_synthetic`)."""
+    return int(profile.n_synthetic)
 
 
 def pbc_findings(table: pd.DataFrame) -> pd.DataFrame:

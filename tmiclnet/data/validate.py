@@ -8,13 +8,13 @@ reported with the file, the field and the reason, not just the first one.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from tmiclnet.data import checks, nifti
+from tmiclnet.data.problems import Problem
 from tmiclnet.data.schema import Schema, pbc_schema
 from tmiclnet.data.schema import read as read_schema
 from tmiclnet.provenance import sha256_file
@@ -25,32 +25,7 @@ NO_SCHEMA_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.reason}"
-
-
-class CohortError(ValueError):
-    """A cohort folder failed validation; `.problems` lists every problem."""
-
-    def __init__(self, root: Path, problems: list[Problem]):
-        self.problems = problems
-        lines = "\n".join(f"  {p}" for p in problems[:50])
-        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{root}: {len(problems)} problem(s):\n{lines}{more}")
-        first = problems[0] if problems else "?"
-        self.summary = (
-            f"{root}: {len(problems)} problem(s), the first: {first} "
-            f"(`python -m tmiclnet data validate --cohort {root}` lists them all)"
-        )
-
-
-def _read_table(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+def read_table(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     if not path.exists():
         problems.append(Problem(path.name, "-", "file missing"))
         return None
@@ -274,8 +249,8 @@ def validate(root: str | Path, images: bool = True, folds: int | None = None) ->
     if not root.is_dir():
         return [Problem(str(root), "-", "not a folder")]
     problems: list[Problem] = []
-    labels = _read_table(root / "labels.csv", problems)
-    clinical = _read_table(root / "clinical.csv", problems)
+    labels = read_table(root / "labels.csv", problems)
+    clinical = read_table(root / "clinical.csv", problems)
     if labels is not None:
         check_labels(labels, problems, folds)
     try:

@@ -91,7 +91,7 @@ def _paired(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return both
 
 
-def _rank_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+def rank_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     """AUC per row (Mann-Whitney, ties averaged) of positive vs negative scores, shape (B, n)."""
     n1, n0 = pos.shape[1], neg.shape[1]
     ranks = rankdata(np.concatenate([pos, neg], axis=1), axis=1)
@@ -120,11 +120,11 @@ def bootstrap_auc_diff(
         if not len(pos) or not len(neg):
             raise ValueError(f"fold {k}: the test split holds one class only; AUC is undefined")
         observed.append(
-            _rank_auc(pa[pos][None], pa[neg][None])[0] - _rank_auc(pb[pos][None], pb[neg][None])[0]
+            rank_auc(pa[pos][None], pa[neg][None])[0] - rank_auc(pb[pos][None], pb[neg][None])[0]
         )
         ip = rng.choice(pos, size=(n_boot, len(pos)), replace=True)
         ineg = rng.choice(neg, size=(n_boot, len(neg)), replace=True)
-        reps.append(_rank_auc(pa[ip], pa[ineg]) - _rank_auc(pb[ip], pb[ineg]))
+        reps.append(rank_auc(pa[ip], pa[ineg]) - rank_auc(pb[ip], pb[ineg]))
     reps = np.mean(reps, axis=0)
     lo, hi = np.quantile(reps, [(1 - level) / 2, 1 - (1 - level) / 2])
     p = min(1.0, 2 * min(np.mean(reps <= 0), np.mean(reps >= 0)))

@@ -1,7 +1,7 @@
 """Classical references on the networks' folds: logistic regressions, the Mayo score, its refit.
 
 Each reference learns from exactly the patients the networks learn from: for every fold of
-`folds.csv` it is fitted on the fold's `train` split (`tmiclnet.train.folds.split`, the same call
+`folds.csv` it is fitted on the fold's `train` split (`tmiclnet.inputs.folds.split`, the same call
 `cross_validate` makes) and its decision threshold is chosen on the fold's `val` split by the
 networks' own rule (`tmiclnet.train.fold.choose_threshold`); the test patients are only predicted.
 Imputation, scaling, one-hot encoding, the regressions and the Mayo score's probability scale are
@@ -32,7 +32,7 @@ from tmiclnet import results
 from tmiclnet.config import Profile
 from tmiclnet.evaluate import mayo
 from tmiclnet.evaluate.mayo import MAYO_ALIASES, mayo_columns, mayo_risk_score  # noqa: F401
-from tmiclnet.train import folds as folds_mod
+from tmiclnet.inputs import folds as folds_mod
 from tmiclnet.train.fold import choose_threshold
 
 # Outcome fields: never predictors (they define the label). Dropped if a clinical table has them.
@@ -328,9 +328,7 @@ def ensure_references(
 
     def fresh(model: str) -> bool:
         dirs = results.finished_folds(results_dir, cohort, model)
-        return len(dirs) == n_folds and all(
-            results.read_json(d / "done.json").get("key") == key for d in dirs.values()
-        )
+        return len(dirs) == n_folds and all(results.is_done(d, key) for d in dirs.values())
 
     splits = fold_splits(folds, val_fraction, seed)
     bad = split_mismatches(results_dir, cohort, splits)

@@ -21,9 +21,12 @@ import pandas as pd
 from scipy import stats
 
 from tmiclnet import results
+from tmiclnet.data.cohort import load
 from tmiclnet.evaluate import metrics
-from tmiclnet.evaluate.report import usable_models
+from tmiclnet.evaluate.report import add_references, usable_models
 from tmiclnet.evaluate.tables import MAIN_MODEL
+from tmiclnet.inputs.folds import repeat_seed
+from tmiclnet.inputs.permute import permute_cohort
 
 UNIMODAL = ("ct_only", "radiomics_only", "text_only")
 LEVEL = 0.95
@@ -130,6 +133,29 @@ def _fold_aucs(results_dir: Path, cohort: str, model: str, repeat: int) -> pd.Da
     return out.assign(repeat=repeat, model=model)[["repeat", "fold", "model", "auc"]]
 
 
+def score_references(
+    cohort_path: str | Path,
+    results_dir: str | Path,
+    repeat: int,
+    seed: int,
+    permute_labels: int | None = None,
+) -> list[str]:
+    """The classical references on one repeat's folds (its own labels when permuted).
+
+    Args:
+        cohort_path: the cohort folder.
+        results_dir: the results root (`tmiclnet.results.results_root`).
+        repeat: the repeat whose folds to use.
+        seed: the run's seed (repeat r's references are fitted with its repeat seed).
+        permute_labels: the labelling's seed, None for the real labels.
+    """
+    cohort = load(cohort_path)
+    if permute_labels is not None:
+        cohort = permute_cohort(cohort, permute_labels)
+    where = results.run_dir(results_dir, repeat, permute_labels)
+    return add_references(cohort, where, repeat_seed(seed, repeat))
+
+
 def evaluate_repeats(
     data_dir: str | os.PathLike,
     cohort: str,
@@ -159,8 +185,6 @@ def evaluate_repeats(
         main: the model every other is compared with.
         seed: the run's seed (``run.seed``): repeat r's references are fitted with seed + r.
     """
-    from tmiclnet.train.repeats import score_references
-
     root = results.results_root(data_dir)
     found, notes, usable = [], [], []
     for r in range(n_repeats):

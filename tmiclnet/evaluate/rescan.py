@@ -33,8 +33,8 @@ def rescan(cohort, run, scanner: Scanner, ids: list[str] | None = None) -> Resca
     (radiomics are what costs: the test patients of the folds evaluated are enough)."""
     from tmiclnet.data.cohort import load
     from tmiclnet.data.external import build_external
+    from tmiclnet.inputs.features import ct_volumes
     from tmiclnet.radiomics.extract import extract
-    from tmiclnet.train.features import ct_volumes
 
     other = load(build_external(cohort.root, scanner, n_jobs=run.profile.n_jobs, verbose=False))
     if other.ids != cohort.ids:

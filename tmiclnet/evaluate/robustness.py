@@ -15,7 +15,7 @@ folds).
 - `external`: another center's scanner (`tmiclnet.data.render.EXTERNAL`: noisier, thicker slices,
   softer in-plane). The cohort is rendered again by that scanner (`tmiclnet.data.external`: same
   patients, same anatomy), its volumes go through the same CT transforms as the originals
-  (`tmiclnet.train.features.ct_volumes`), and its radiomics are re-extracted with the profile's
+  (`tmiclnet.inputs.features.ct_volumes`), and its radiomics are re-extracted with the profile's
   parameter file (cached per case). Each fold's radiomics pipeline is fitted on the fold's
   ORIGINAL training rows, as in training, and applied to the external test rows: the model meets
   the new center with the old center's scaling, as it would in the clinic.
@@ -283,7 +283,7 @@ def training_seconds(data_dir: str | Path, cohort_name: str, models) -> pd.Serie
     return pd.Series(
         {
             m: sum(
-                results.read_json(d / "done.json")["timing"]["seconds"]
+                results.read_done(d).timing["seconds"]
                 for d in results.finished_folds(root, cohort_name, m).values()
             )
             for m in _names(models)
@@ -313,7 +313,7 @@ def _key(
         h.update((results_dir.parent / cohort / "cohort.json").read_bytes())
     for m in sorted(set(models) | {ct_only_name()}):
         for d in results.finished_folds(results_dir, cohort, m).values():
-            h.update((d / "done.json").read_bytes())
+            h.update(results.done_path(d).read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -1,7 +1,7 @@
 """Saved fold models back in memory: a fold's inputs (scaled as in training) and its checkpoints.
 
 Robustness and interpretation need the trained networks, not only their predictions. A
-`SavedFold` re-assembles the fold's inputs with the trainer's own code (`tmiclnet.train.features`,
+`SavedFold` re-assembles the fold's inputs with the trainer's own code (`tmiclnet.inputs.features`,
 so radiomics are scaled on the same training rows) and rebuilds any model of that fold with the
 results store (`tmiclnet.results.load_model`). Nothing is trained here. Used by the robustness and
 interpretation pages (notebooks 10 and 11).
@@ -25,7 +25,7 @@ class OpenedCohort(NamedTuple):
     """A trained cohort's data, read once and shared by its folds."""
 
     cohort: object  # tmiclnet.data.cohort.Cohort
-    inputs: object  # tmiclnet.train.features.CohortInputs of every patient
+    inputs: object  # tmiclnet.inputs.features.CohortInputs of every patient
     folds: pd.DataFrame  # folds.csv
 
 
@@ -38,7 +38,7 @@ def open_inputs(data_dir: str | Path, cohort_name: str, run) -> OpenedCohort:
         run: the notebook's `tmiclnet.config.Run` (its profile shapes the inputs).
     """
     from tmiclnet.data.cohort import load
-    from tmiclnet.train.features import load_inputs
+    from tmiclnet.inputs.features import load_inputs
 
     cohort = load(Path(data_dir) / cohort_name)
     inputs = load_inputs(cohort, run.profile, set(MODALITIES))
@@ -54,7 +54,7 @@ class SavedFold:
     fold: int
     results_dir: Path
     cohort: str
-    fin: object  # tmiclnet.train.features.FoldInputs
+    fin: object  # tmiclnet.inputs.features.FoldInputs
     test: object  # TensorData of the test patients (CT as volumes)
     device: torch.device
     _models: dict = field(default_factory=dict)
@@ -87,7 +87,7 @@ class SavedFold:
 
     def model_batch(self, name: str, inputs: dict | None = None) -> Batch:
         """The batch `name` reads (CT tokens from the fold's CT-only encoder when it uses them)."""
-        from tmiclnet.train.tensors import TensorData
+        from tmiclnet.inputs.tensors import TensorData
 
         model, config = self.model(name)
         inputs = self.test.inputs if inputs is None else inputs
@@ -124,8 +124,8 @@ def saved_fold(
         fold: the fold index.
         opened: the cohort already read by `open_inputs` (to share it between folds).
     """
-    from tmiclnet.train import folds as folds_mod
-    from tmiclnet.train.features import fold_inputs
+    from tmiclnet.inputs import folds as folds_mod
+    from tmiclnet.inputs.features import fold_inputs
 
     opened = opened or open_inputs(data_dir, cohort_name, run)
     split = folds_mod.split(opened.folds, int(fold), run.profile.val_fraction, run.seed)

@@ -7,7 +7,7 @@ see more than the networks or were fitted on the test patients, spelled out once
 row because they come from another (private, n=184) cohort.
 
 Every table is shaped to show its key columns whole in the book's column at 1280 px (the page
-check in `tmiclnet.book_check` measures it): short headers and tags, the AUC with its spread, and
+check in `tmiclnet.book.check` measures it): short headers and tags, the AUC with its spread, and
 the thresholded metrics as fold means to two decimals, since they move between folds by far more
 than a third decimal.
 """
@@ -210,9 +210,9 @@ def bootstrap_auc(
     rng = np.random.default_rng(seed)
     ip = rng.choice(pos, size=(n_boot, len(pos)), replace=True)
     ineg = rng.choice(neg, size=(n_boot, len(neg)), replace=True)
-    reps = metrics._rank_auc(p[ip], p[ineg])
+    reps = metrics.rank_auc(p[ip], p[ineg])
     lo, hi = np.quantile(reps, [(1 - level) / 2, 1 - (1 - level) / 2])
-    auc = metrics._rank_auc(p[pos][None], p[neg][None])[0]
+    auc = metrics.rank_auc(p[pos][None], p[neg][None])[0]
     return {"auc": float(auc), "lo": float(lo), "hi": float(hi)}
 
 

@@ -195,7 +195,7 @@ def modalities_of(name: str) -> tuple[str, ...]:
 
 def ct_only_name() -> str:
     """The catalogue's CT-only model: it trains the CT encoder whose tokens the cached-CT models
-    read (`Profile.ct_strategy == "cached"`)."""
+    read (`CtStrategy.CACHED`)."""
     names = [e.name for e in ENTRIES if e.modalities == ("ct",)]
     if not names:
         raise ValueError("the catalogue has no CT-only model; use ct_strategy='end_to_end'")
@@ -227,3 +227,16 @@ def build(name: str, **config) -> nn.Module:
         config.pop("w2", None)
         return LateFusion(entry.modalities, **config)
     return TMICLNet(entry.modalities, **{**config, **entry.options})
+
+
+def catalogue_names(spec: str) -> list[str]:
+    """'all' = the whole catalogue, else the comma-separated names (as given; `run_cv` checks them).
+
+    Used by notebook 08 (training).
+
+    Args:
+        spec: ``all`` or comma-separated catalogue names.
+    """
+    if spec.strip() == "all":
+        return [e.name for e in ENTRIES]
+    return [m.strip() for m in spec.split(",") if m.strip()]

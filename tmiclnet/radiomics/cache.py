@@ -14,16 +14,23 @@ from pathlib import Path
 
 import radiomics
 
+from tmiclnet import keys
 from tmiclnet.provenance import atomic_write_text, sha256_file
 
-# Bump when the entry layout or the way values are produced changes: old entries are then ignored.
-CACHE_VERSION = "1"
+
+def default_cache_dir() -> Path:
+    """`<cache root>/radiomics` (:func:`tmiclnet.config.cache_root`): shared by profiles and
+    cohorts, since entries are keyed by content."""
+    from tmiclnet.config import cache_root
+
+    return cache_root() / "radiomics"
 
 
 def case_key(image: Path, mask: Path, params: Path) -> str:
-    """The sha256 naming a case's entry: hashes of the three inputs plus the extractor's version."""
+    """The sha256 naming a case's entry: hashes of the three inputs, the extractor's version and
+    the code that computes and writes the entry (`tmiclnet.keys.RADIOMICS_CODE`)."""
     parts = [
-        CACHE_VERSION,
+        keys.code_hash(keys.RADIOMICS_CODE),
         radiomics.__version__,
         sha256_file(image),
         sha256_file(mask),

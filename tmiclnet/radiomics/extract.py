@@ -31,13 +31,14 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
+from tmiclnet.config import RADIOMICS_PARAMS_DIR
 from tmiclnet.radiomics import cache
+from tmiclnet.radiomics.cache import default_cache_dir
 from tmiclnet.radiomics.worker import extract_one
 
 if TYPE_CHECKING:  # tmiclnet.config imports torch, which workers and this module do not need
     from tmiclnet.config import Profile
 
-PARAMS_DIR = Path(__file__).resolve().parent / "params"
 log = logging.getLogger(__name__)
 
 
@@ -80,20 +81,12 @@ def params_path(name: str | Path) -> Path:
     """
     path = Path(name)
     if not path.is_absolute() and not path.exists():
-        path = PARAMS_DIR / path
+        path = RADIOMICS_PARAMS_DIR / path
     if not path.is_file():
         raise FileNotFoundError(
-            f"radiomics parameter file {name!r} not found (looked in {PARAMS_DIR})"
+            f"radiomics parameter file {name!r} not found (looked in {RADIOMICS_PARAMS_DIR})"
         )
     return path
-
-
-def default_cache_dir() -> Path:
-    """`<cache root>/radiomics` (:func:`tmiclnet.config.cache_root`): shared by profiles and
-    cohorts, since entries are keyed by content."""
-    from tmiclnet.config import cache_root
-
-    return cache_root() / "radiomics"
 
 
 def cohort_cases(cohort, ids: Iterable[str] | None = None) -> list[Case]:

@@ -21,13 +21,13 @@ from tmiclnet.config import Profile
 def make_pipeline(profile: Profile | None = None, select_k: int | None = None) -> Pipeline:
     """impute (median) -> standardise -> keep the k best (ANOVA F); fit on training rows only.
 
-    `select_k` defaults to `profile.extra["radiomics_select_k"]` (None: keep every column, so the
+    `select_k` defaults to ``profile.radiomics_select_k`` (None: keep every column, so the
     feature families stay whole for a model with one token per family; a column constant in the
     training rows is scaled to 0, not dropped, so every fold has the same columns). Outputs are
     DataFrames, so the surviving column names (and hence families) are known after fitting.
     """
     if select_k is None and profile is not None:
-        select_k = profile.extra.get("radiomics_select_k")
+        select_k = profile.radiomics_select_k
     steps = [
         ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
         ("scale", StandardScaler()),
@@ -49,7 +49,7 @@ def fit_fold(
         table: radiomic features, one row per patient (index id), one column per feature.
         labels: 0/1 label per patient id.
         train_ids: the fold's training patient ids: the only rows the pipeline is fitted on.
-        profile: its ``extra['radiomics_select_k']`` is the default `select_k`; None: no default.
+        profile: its ``radiomics_select_k`` is the default `select_k`; None: no default.
         select_k: features kept by ANOVA F selection; None: the profile's (or every column).
     """
     train_ids = list(train_ids)

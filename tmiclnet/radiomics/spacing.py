@@ -52,7 +52,7 @@ def params_for(cohort, params: Path, cache_dir: Path | None = None) -> Path:
     text = f"# {Path(params).name} resampled to the cohort's spacing {list(spacing)} mm\n"
     text += yaml.safe_dump(config, sort_keys=True)
     if cache_dir is None:
-        from tmiclnet.radiomics.extract import default_cache_dir
+        from tmiclnet.radiomics.cache import default_cache_dir
 
         cache_dir = default_cache_dir()
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]

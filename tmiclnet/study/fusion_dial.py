@@ -6,7 +6,7 @@ stay as built. So the costly parts come from what exists: the CT-only and radiom
 are the training page's (same inputs, same keys, in the same results folder: trained here only if
 missing), and their CT tokens feed every setting's fusion models. Per setting only the text
 tokens and the three models that read the note (text-only, early fusion, TMI-CLNet tokens) are
-made, with the training page's protocol (the same folds, `tmiclnet.train.cv.make_job` and
+made, with the training page's protocol (the same folds, `tmiclnet.train.jobs.make_job` and
 `train_fold`), into a results folder of their own (`<results>/fusion_dial/<setting>/`).
 """
 
@@ -21,17 +21,18 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from tmiclnet import results
-from tmiclnet.config import Run
+from tmiclnet.config import CtStrategy, Run
 from tmiclnet.data.notes import write_note
 from tmiclnet.data.render import stable_seed
 from tmiclnet.data.synthetic import NoteDial, SyntheticModel, dial_clinical, dial_oracle
 from tmiclnet.evaluate.metrics import fold_metrics
+from tmiclnet.inputs import folds as folds_mod
+from tmiclnet.inputs.features import CohortInputs, FoldInputs, fold_inputs, load_inputs
+from tmiclnet.inputs.tensors import TensorData
 from tmiclnet.provenance import atomic_write_text
-from tmiclnet.train import cv
-from tmiclnet.train import folds as folds_mod
 from tmiclnet.train.ddp import SINGLE
-from tmiclnet.train.features import CohortInputs, FoldInputs, fold_inputs, load_inputs
-from tmiclnet.train.tensors import TensorData
+from tmiclnet.train.jobs import JobContext, ct_plan, make_job, train_ct_only
+from tmiclnet.train.schedule import train_folds, train_jobs
 
 FIXED_MODELS = ("ct_only", "radiomics_only")  # read no note: one run serves every setting
 NOTE_MODELS = ("text_only", "early_fusion", "tmiclnet_tokens")  # trained per setting
@@ -155,22 +156,14 @@ def _with_text(fin: FoldInputs, inputs: CohortInputs) -> FoldInputs:
 def _fixed_models(fins, base: CohortInputs, name: str, run: Run, root: Path, retrain: bool):
     """Train (or read) the CT-only and radiomics-only models exactly as the training page does;
     return each fold's (CT tokens, their source tag) for the fusion models."""
-    cached = run.profile.ct_strategy == "cached"
-    ctx = cv.JobContext(
-        base, name, cached, "ct_only" if cached else None, run, root, SINGLE, retrain
-    )
-    if cv.pooled(run, SINGLE):
-        from tmiclnet.train.pool import train_pooled
-
-        train_pooled(fins, list(FIXED_MODELS), ctx, cv.parallel_jobs(run, SINGLE, 2), desc=name)
-    else:
-        for k, fin in fins:
-            cv._train_fold_models(k, fin, list(FIXED_MODELS), ctx)
+    cached, ct_name, order = ct_plan(run.profile, list(FIXED_MODELS))
+    ctx = JobContext(base, name, cached, ct_name, run, root, SINGLE, retrain)
+    train_folds(fins, order, ctx, desc=name)
     if not cached:
         return {k: (None, "volumes") for k, _ in fins}
     out = {}
     for k, fin in fins:  # done now: reads ct_tokens.pt (made under that model's key)
-        _, tokens, source = cv.train_ct_only(cv.make_job("ct_only", k, fin, None, "volumes", ctx))
+        _, tokens, source = train_ct_only(make_job(ct_name, k, fin, None, "volumes", ctx))
         out[k] = (tokens, source)
     return out
 
@@ -230,18 +223,18 @@ def run_dial(
     tokens = _fixed_models(fins, base, cohort.name, run, root, retrain)
     rows = [_rows(root, cohort.name, m, None, None) for m in FIXED_MODELS]
     rows = [r[r["fold"].isin(folds_for(run))] for r in rows]  # the folds every setting has
-    cached = run.profile.ct_strategy == "cached"
+    cached = run.profile.ct_strategy is CtStrategy.CACHED
     for dial in tqdm(dials, desc="fusion dial", unit="setting"):
         folder = setting_dir(root, dial)
         _share_folds(table, folder, cohort.name, cohort.labels, run)
         inputs = setting_inputs(base, cohort, dial, run)
-        ctx = cv.JobContext(inputs, cohort.name, cached, "ct_only", run, folder, SINGLE, retrain)
+        ctx = JobContext(inputs, cohort.name, cached, "ct_only", run, folder, SINGLE, retrain)
         jobs = [
-            cv.make_job(name, k, _with_text(fin, inputs), *tokens[k], ctx)
+            make_job(name, k, _with_text(fin, inputs), *tokens[k], ctx)
             for k, fin in fins
             for name in NOTE_MODELS
         ]
-        cv._train_many(jobs, run, SINGLE, desc=slug(dial))
+        train_jobs(jobs, run, SINGLE, desc=slug(dial))
         results.write_json(
             folder / "setting.json",
             {"reads": dial.reads, "strength": dial.strength, "text_key": inputs.info["text_key"]},

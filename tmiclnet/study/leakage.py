@@ -31,12 +31,15 @@ from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
 from tmiclnet import results
-from tmiclnet.config import Run
+from tmiclnet.config import CtStrategy, Run
+from tmiclnet.inputs import folds as folds_mod
+from tmiclnet.inputs.features import CohortInputs, FoldInputs, fold_inputs, load_inputs
+from tmiclnet.inputs.folds import FoldSplit
 from tmiclnet.models.catalogue import ct_only_name, modalities_of
 from tmiclnet.provenance import atomic_write_text
-from tmiclnet.train import folds as folds_mod
-from tmiclnet.train.features import CohortInputs, FoldInputs, fold_inputs, load_inputs
-from tmiclnet.train.folds import FoldSplit
+from tmiclnet.train.ddp import SINGLE
+from tmiclnet.train.jobs import JobContext, ct_plan
+from tmiclnet.train.schedule import train_folds
 
 DEFAULT_MODELS = ("tmiclnet_tokens", "radiomics_only")
 
@@ -136,7 +139,7 @@ def protocol_fold_inputs(
         run: its profile is read.
         protocol: its `scaler_on_all` switch.
     """
-    if protocol.scaler_on_all and run.profile.extra.get("radiomics_select_k"):
+    if protocol.scaler_on_all and run.profile.radiomics_select_k:
         raise ValueError(
             "scaler on all patients: the profile also selects features by label "
             "(radiomics_select_k), which would leak more than the release's z-scoring"
@@ -223,17 +226,12 @@ def train_protocol(
         protocol: the protocol.
         retrain: train even where a finished fold with the same key exists.
     """
-    from tmiclnet.train import cv
-    from tmiclnet.train.ddp import SINGLE
-
     results_dir = Path(results_dir)
     inputs = _keyed(inputs, labels, protocol)
     table = protocol_folds(labels.loc[inputs.ids], protocol, run.profile.folds, run.seed)
     table = _saved_folds(results.folds_path(results_dir, cohort_name), table)
-    cached = run.profile.ct_strategy == "cached" and any("ct" in modalities_of(m) for m in models)
-    ct_name = ct_only_name() if cached else None
-    order = ([ct_name] if cached else []) + [m for m in models if m != ct_name]
-    ctx = cv.JobContext(inputs, cohort_name, cached, ct_name, run, results_dir, SINGLE, retrain)
+    cached, ct_name, order = ct_plan(run.profile, models)
+    ctx = JobContext(inputs, cohort_name, cached, ct_name, run, results_dir, SINGLE, retrain)
     fins, audit = [], []
     for k in range(run.profile.folds):
         split = protocol_split(table, k, protocol, run.profile.val_fraction, run.seed)
@@ -249,14 +247,7 @@ def train_protocol(
                 "stopping_read_test": len(test & set(split.val)),
             }
         )
-    desc = f"{cohort_name} {protocol.name}"
-    if cv.pooled(run, SINGLE):
-        from tmiclnet.train.pool import train_pooled
-
-        train_pooled(fins, order, ctx, cv.parallel_jobs(run, SINGLE, 2), desc=desc)
-    else:
-        for k, fin in fins:
-            cv._train_fold_models(k, fin, order, ctx)
+    train_folds(fins, order, ctx, desc=f"{cohort_name} {protocol.name}")
     return pd.DataFrame(audit)
 
 
@@ -296,7 +287,7 @@ def run_study(
     cohort = load(cohort_path)
     models = list(models)
     want = set().union(*(modalities_of(m) for m in models))
-    if "ct" in want and run.profile.ct_strategy == "cached":
+    if "ct" in want and run.profile.ct_strategy is CtStrategy.CACHED:
         want |= set(modalities_of(ct_only_name()))
     inputs = load_inputs(cohort, run.profile, want)
     labels = cohort.labels.loc[cohort.ids].astype(int)

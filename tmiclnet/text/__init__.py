@@ -9,7 +9,6 @@ profile). The notes themselves are written by `tmiclnet.data.notes`, which stays
 
 from tmiclnet.text import lines
 from tmiclnet.text.embeddings import (
-    CACHE_FORMAT,
     TextEmbeddings,
     cache_key,
     default_cache_dir,
@@ -31,7 +30,6 @@ from tmiclnet.text.model import (
 
 __all__ = [
     "ALIASES",
-    "CACHE_FORMAT",
     "DEFAULT_MODEL",
     "TextEmbeddings",
     "TextModelNotFound",

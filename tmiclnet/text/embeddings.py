@@ -16,12 +16,11 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from tmiclnet import keys
 from tmiclnet.batch import rows_of
 from tmiclnet.config import cache_root
 from tmiclnet.provenance import atomic_torch_save
 from tmiclnet.text.model import DEFAULT_MODEL, load, model_hash, resolve, tokenize
-
-CACHE_FORMAT = 1  # bump when the cached layout changes
 
 
 def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -70,7 +69,8 @@ class TextEmbeddings:
 
 
 def cache_key(model_sha: str, max_tokens: int, notes: dict[str, str]) -> str:
-    """What the embeddings depend on: model files, token budget, and each (id, note) in order.
+    """What the embeddings depend on: model files, token budget, each (id, note) in order, and the
+    code that loads, tokenises and pools (`tmiclnet.keys.TEXT_CODE`).
 
     Args:
         model_sha: the model's identity (:func:`tmiclnet.text.model_hash`).
@@ -79,7 +79,7 @@ def cache_key(model_sha: str, max_tokens: int, notes: dict[str, str]) -> str:
     """
     payload = json.dumps(
         {
-            "format": CACHE_FORMAT,
+            "code": keys.code_hash(keys.TEXT_CODE),
             "model": model_sha,
             "max_tokens": int(max_tokens),
             "notes": [[str(k), v] for k, v in notes.items()],

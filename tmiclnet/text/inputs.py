@@ -3,7 +3,7 @@
 Frozen encoder: the cached word-piece states (:func:`tmiclnet.text.embed`), turned into one token
 per note line with its number (`profile.text_lines`, :mod:`tmiclnet.text.lines`) or kept as word
 pieces. Fine-tuned encoder: the token ids, which the model's own language model reads. Training
-(`tmiclnet.train.features`) and the attributions of `tmiclnet.evaluate.interpret` both go through
+(`tmiclnet.inputs.features`) and the attributions of `tmiclnet.evaluate.interpret` both go through
 :func:`frozen_text_tokens`, so what is explained is exactly what was trained on.
 """
 

@@ -1,12 +1,12 @@
 """Cross-fitted CT tokens: no fusion model learns from tokens of an encoder that saw its labels.
 
-With cached CT tokens (`Profile.ct_strategy == "cached"`) one CT encoder per fold, the CT-only
+With cached CT tokens (`CtStrategy.CACHED`) one CT encoder per fold, the CT-only
 model, is trained on the fold's training patients and then encodes every patient. A fusion model
 trained on those tokens learns from training patients whose tokens come from an encoder fitted on
 their own labels (over-confident), yet is tested on patients the encoder never saw (honest): the
 fusion model learns to trust CT more than CT deserves.
 
-With `Profile.ct_tokens == "crossfit"` each fold's training patients are split into two
+With `CtTokens.CROSSFIT` each fold's training patients are split into two
 stratified halves (seeded); a CT encoder is trained on each half (early stopping on the fold's
 validation split, like the CT-only model), and a training patient's tokens come from the encoder
 of the *other* half. Validation and test patients keep the tokens of the CT-only model trained on
@@ -39,20 +39,12 @@ from sklearn.model_selection import StratifiedKFold
 
 from tmiclnet import keys, results
 from tmiclnet.batch import rows_of
+from tmiclnet.config import CtTokens
+from tmiclnet.inputs.folds import FoldSplit
 from tmiclnet.train.ct_tokens import fold_ct_tokens
 from tmiclnet.train.fold import FoldJob, fold_key, train_fold
-from tmiclnet.train.folds import FoldSplit
 
-MODES = ("crossfit", "in_fold")
 FULL = "full"  # the CT-only model's part of a fold's CT encoders
-
-
-def mode(profile) -> str:
-    """The profile's CT-token source, checked (a typo must not silently mean in_fold)."""
-    value = profile.ct_tokens
-    if value not in MODES:
-        raise ValueError(f"Profile.ct_tokens is {value!r}; choose one of {MODES}")
-    return value
 
 
 def crossfit_dir(ct_folder: Path) -> Path:
@@ -87,10 +79,10 @@ def ct_jobs(full: FoldJob, ctx) -> dict[str, FoldJob]:
     patients, validated on the fold's validation split, "tested" on the other half.
 
     Args:
-        full: the fold's CT-only job (`cv.make_job`).
-        ctx: the cross-validation's `cv.JobContext`.
+        full: the fold's CT-only job (`tmiclnet.train.jobs.make_job`).
+        ctx: the cross-validation's `tmiclnet.train.jobs.JobContext`.
     """
-    if mode(ctx.run.profile) == "in_fold":
+    if ctx.run.profile.ct_tokens is CtTokens.IN_FOLD:
         return {FULL: full}
     split = full.fin.split
     labels = dict(zip(full.fin.data.ids, full.fin.data.labels.tolist()))
@@ -162,8 +154,8 @@ def train_ct_encoders(full: FoldJob, ctx) -> tuple[dict, torch.Tensor, str]:
     Returns (the CT-only model's summary row, every patient's tokens, their source tag).
 
     Args:
-        full: the fold's CT-only job (`cv.make_job`).
-        ctx: the cross-validation's `cv.JobContext`.
+        full: the fold's CT-only job (`tmiclnet.train.jobs.make_job`).
+        ctx: the cross-validation's `tmiclnet.train.jobs.JobContext`.
     """
     jobs = ct_jobs(full, ctx)
     done = {part: train_ct_part(part, job) for part, job in jobs.items()}

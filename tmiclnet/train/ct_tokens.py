@@ -1,10 +1,10 @@
 """Cached CT tokens: the CT-only model's encoder, trained once per fold, feeds the fusion models.
 
-With `Profile.ct_strategy == "cached"` (the cpu and quick profiles) the 3-D CNN is the costly part
+With `CtStrategy.CACHED` (the cpu and quick profiles) the 3-D CNN is the costly part
 of every model that sees CT. It is trained once per fold, inside the CT-only model; its last
 feature map, one token per cell, is then computed once for every patient and saved beside that
 model (`ct_tokens.pt`, keyed by the CT-only model's config hash), and the fusion models of the fold
-read those tokens instead of volumes. With `Profile.ct_tokens == "crossfit"` the
+read those tokens instead of volumes. With `CtTokens.CROSSFIT` the
 training patients' rows are then replaced by tokens of encoders that did not see their labels
 (`tmiclnet.train.crossfit`); `fold_ct_tokens` makes and caches the tokens of each such encoder.
 """

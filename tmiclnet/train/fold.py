@@ -21,9 +21,9 @@ from torch import nn
 from tmiclnet import keys, results
 from tmiclnet.config import Run
 from tmiclnet.device import peak_memory_mib, reset_peak_memory, seed_everything
+from tmiclnet.inputs.features import CohortInputs, FoldInputs
+from tmiclnet.inputs.tensors import TensorData
 from tmiclnet.train.ddp import World, barrier
-from tmiclnet.train.features import CohortInputs, FoldInputs
-from tmiclnet.train.tensors import TensorData
 from tmiclnet.train.trainer import TrainConfig, auc, fit, predict, probabilities
 
 THRESHOLD_RULE = "youden"
@@ -137,7 +137,7 @@ def train_fold(job: FoldJob) -> tuple[dict, nn.Module | None]:
         return {
             **row,
             "status": "skipped",
-            **results.read_json(folder / "done.json")["timing"],
+            **results.read_done(folder).timing,
         }, None
     if job.retrain and world.main and (folder / "checkpoint.pt").exists():
         (folder / "checkpoint.pt").unlink()

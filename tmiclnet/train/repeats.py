@@ -3,10 +3,10 @@
 One 5-fold split of ~300 patients gives fold AUCs with an sd near 0.05, while most differences
 between models are 0.00-0.03: a ranking read off one split is mostly the split. Repeat r >= 1 of
 the cross-validation draws new stratified folds with seed `run.seed + r`
-(`tmiclnet.train.folds.repeat_seed`) and trains only `COMPARISON_MODELS` and the classical
-references on them, each repeat in its own results folder (`tmiclnet.results.repeat_dir`).
-Repeat 0 is the main run of the whole catalogue (`run_cv`), read as it is.
-`tmiclnet.evaluate.repeats` turns the repeats into mean AUCs, paired intervals and ranks.
+(`tmiclnet.inputs.folds.repeat_seed`) and trains only `COMPARISON_MODELS` on them, each repeat
+in its own results folder (`tmiclnet.results.repeat_dir`). Repeat 0 is the main run of the whole
+catalogue (`run_cv`), read as it is. `tmiclnet.evaluate.repeats` scores the classical references
+on the same folds and turns the repeats into mean AUCs, paired intervals and ranks.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from tmiclnet import results
 from tmiclnet.config import Run
+from tmiclnet.train.cv import run_cv
 
 # TMI-CLNet (tokens), the unimodal models (so that the best of them is chosen from data; ct_only
 # also makes the CT tokens), the naive fusions and the ablation without the TMFF loss.
@@ -40,9 +42,9 @@ def run_repeats(
     retrain: bool = False,
     results_dir: str | Path | None = None,
     permute_labels: int | None = None,
-    references: bool = True,
 ) -> pd.DataFrame:
-    """Train `models` (and score the references) on each repeat of the cross-validation.
+    """Train `models` on each repeat of the cross-validation (the classical references are
+    scored on the same folds by evaluation, `tmiclnet.evaluate.repeats.evaluate_repeats`).
 
     Returns one row per (repeat, model, fold) with run_cv's columns, a `repeat` column and the
     repeat's wall seconds (`repeat_seconds`, the same on each row of a repeat).
@@ -59,12 +61,7 @@ def run_repeats(
         results_dir: the results folder (default `<run.data_dir>/results`); each repeat writes
             under `tmiclnet.results.run_dir` of it.
         permute_labels: a seed to run on permuted labels (a pipeline check), None for the real.
-        references: also score the classical references on each repeat's folds.
     """
-    from tqdm.auto import tqdm
-
-    from tmiclnet.train.cv import run_cv
-
     root = Path(results_dir) if results_dir else results.results_root(run.data_dir)
     todo = list(range(1, run.profile.cv_repeats)) if repeats is None else list(repeats)
     frames = []
@@ -72,27 +69,5 @@ def run_repeats(
         start = time.perf_counter()
         rows = run_cv(cohort_path, list(models), run, retrain, root, None, repeat=r,
                       permute_labels=permute_labels)  # fmt: skip
-        if references:
-            score_references(cohort_path, root, r, run.seed, permute_labels)
         frames.append(rows.assign(repeat=r, repeat_seconds=round(time.perf_counter() - start, 1)))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def score_references(
-    cohort_path: str | Path,
-    results_dir: str | Path,
-    repeat: int,
-    seed: int,
-    permute_labels: int | None = None,
-) -> list[str]:
-    """The classical references on one repeat's folds (its own labels when permuted)."""
-    from tmiclnet.data.cohort import load
-    from tmiclnet.evaluate.report import add_references
-    from tmiclnet.train.folds import repeat_seed
-    from tmiclnet.train.permute import permute_cohort
-
-    cohort = load(cohort_path)
-    if permute_labels is not None:
-        cohort = permute_cohort(cohort, permute_labels)
-    where = results.run_dir(results_dir, repeat, permute_labels)
-    return add_references(cohort, where, repeat_seed(seed, repeat))

@@ -1,5 +1,5 @@
 """Tables and figures about training, for the training notebook: timing and curves (the design
-table of the profiles is `tmiclnet.about.design_table`)."""
+table of the profiles is `tmiclnet.book.about.design_table`)."""
 
 from __future__ import annotations
 

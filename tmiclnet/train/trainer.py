@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from tmiclnet.config import Profile
 from tmiclnet.device import amp_enabled, autocast
+from tmiclnet.inputs.tensors import TensorData, modality_dropout_mask
 from tmiclnet.train.checkpoint import (
     cpu_state,
     load_checkpoint,
@@ -35,7 +36,6 @@ from tmiclnet.train.checkpoint import (
     set_rng_state,
 )
 from tmiclnet.train.ddp import SINGLE, World, unwrap, wrap
-from tmiclnet.train.tensors import TensorData, modality_dropout_mask
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_auc", "lr", "seconds", "data_seconds"]
 

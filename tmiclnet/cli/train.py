@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from tmiclnet import options
-from tmiclnet.cli_errors import OneLineParser, UsageError
+from tmiclnet.cli import options
 from tmiclnet.config import get_profile, setup
+from tmiclnet.errors import OneLineParser, UsageError
 from tmiclnet.train import ddp
 from tmiclnet.train.cv import run_cv
 from tmiclnet.train.repeats import run_repeats
@@ -55,21 +55,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def model_names(spec: str) -> list[str]:
-    """'all' = the whole catalogue, else the comma-separated names.
-
-    Used by notebook 08 (training).
-
-    Args:
-        spec: ``all`` or comma-separated catalogue names.
-    """
-    if spec.strip() == "all":
-        from tmiclnet.models import catalogue
-
-        return [str(n) for n in catalogue()["name"]]
-    return [m.strip() for m in spec.split(",") if m.strip()]
-
-
 def repeat_list(spec: str, n_repeats: int) -> list[int]:
     """`--repeats`: '' = [0], 'all' = every repeat of the profile, else indices below it."""
     if not spec.strip():
@@ -85,7 +70,7 @@ def repeat_list(spec: str, n_repeats: int) -> list[int]:
     return out
 
 
-def _check_balance(cohort: Path, n_folds: int) -> None:
+def check_balance(cohort: Path, n_folds: int) -> None:
     """Refuse a cohort (validated by `load`) with fewer patients of a class than folds."""
     from tmiclnet.data.checks import label_balance
     from tmiclnet.data.cohort import load
@@ -107,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.permute_labels is not None and args.permute_labels < 0:
         raise UsageError(f"--permute-labels {args.permute_labels}: the seed must be >= 0")
     device = options.device(args.device)  # every option is checked before the cohort is read
-    _check_balance(cohort, get_profile(args.profile).folds)
+    check_balance(cohort, get_profile(args.profile).folds)
     run = setup(args.profile, cohort.parent, args.seed, device)
     if args.radiomics_params:
         from tmiclnet.radiomics.extract import params_path

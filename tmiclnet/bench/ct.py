@@ -120,9 +120,9 @@ def pooled(profile: Profile, volumes: torch.Tensor, workers: int, steps: int = 3
         workers: processes at once (the pooled schedule's n_jobs).
         steps: timed steps per worker (after one warm-up).
     """
-    from tmiclnet.train.pool import _executor
+    from tmiclnet.train.jobs import executor
 
-    pool = _executor(workers)
+    pool = executor(workers)
     batch = volumes[: profile.batch_size].clone()
     futures = [pool.submit(_worker_steps, profile, batch, steps) for _ in range(workers)]
     seconds = [f.result() for f in futures]

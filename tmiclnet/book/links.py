@@ -1,6 +1,6 @@
 """Every internal link and anchor of a built site resolves: a static check of `_build/html`.
 
-`python -m tmiclnet.book_links _build/quick/_build/html` reads every HTML page with html.parser,
+`python -m tmiclnet book links _build/quick/_build/html` reads every HTML page with html.parser,
 follows each link that stays inside the site (`a`/`link` href, `img`/`script`/`iframe` src) to a
 file of the build, and checks its `#anchor` against the target's ids. It prints one line per
 broken link (page, link, reason) and exits 1 if there is any. No browser and no server needed, so
@@ -107,7 +107,7 @@ def broken_links(html_dir: str | Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not (Path(args[0]) / "index.html").is_file():
-        print("usage: python -m tmiclnet.book_links SITE_DIR (a folder with index.html)")
+        print("usage: python -m tmiclnet book links SITE_DIR (a folder with index.html)")
         return 2
     broken = broken_links(args[0])
     for line in broken:
@@ -120,7 +120,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"{site}: {n_pages} pages, {n_links} internal links and anchors, all resolve")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """What cross-fitted CT tokens change, measured: the same folds trained with in_fold and with
 cross-fitted tokens, fold by fold, so that a partial run already gives paired folds.
 
-`python -m tmiclnet.bench_crossfit --cohort DIR --profile cpu --models ct_only,ct_text
+`python -m tmiclnet bench crossfit --cohort DIR --profile cpu --models ct_only,ct_text
 --out DIR` writes `<out>/crossfit_bench.csv` (mode, fold, model, test AUC, training seconds) and
 prints the mean ± sd per (model, mode) and the paired per-fold difference. The CT-only model is the
 same in both modes (its key does not depend on the token source): it is trained once, under
@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from tmiclnet import results
-from tmiclnet.cli_errors import OneLineParser
 from tmiclnet.config import setup
+from tmiclnet.errors import OneLineParser
 from tmiclnet.models.catalogue import ct_only_name, modalities_of
 from tmiclnet.provenance import atomic_write_text
 from tmiclnet.train import crossfit
@@ -32,17 +32,14 @@ def _fold_rows(out: Path, cohort: str, models: list[str], mode: str, k: int, wal
     rows = []
     for name in models:
         folder = results.fold_dir(out, cohort, name, k)
-        done = results.read_json(folder / "done.json")
+        done = results.read_done(folder)
         rows.append(
-            {"mode": mode, "fold": k, "model": name, "test_auc": done["test_auc"],
-             "seconds": done["timing"]["seconds"], "wall_s": round(wall, 1)}
+            {"mode": mode, "fold": k, "model": name, "test_auc": done.test_auc,
+             "seconds": done.timing["seconds"], "wall_s": round(wall, 1)}
         )  # fmt: skip
     halves = crossfit.crossfit_dir(results.fold_dir(out, cohort, ct_only_name(), k))
     if mode == "crossfit":
-        seconds = sum(
-            results.read_json(halves / p / "done.json")["timing"]["seconds"]
-            for p in ("half0", "half1")
-        )
+        seconds = sum(results.read_done(halves / p).timing["seconds"] for p in ("half0", "half1"))
         rows.append({"mode": mode, "fold": k, "model": "ct_halves", "test_auc": None,
                      "seconds": seconds, "wall_s": round(wall, 1)})  # fmt: skip
     return rows
@@ -59,8 +56,8 @@ def measure(cohort_path: str | Path, models: list[str], run, out: str | Path) ->
         out: a folder of its own: `<out>/in_fold` and `<out>/crossfit` hold the results.
     """
     from tmiclnet.data.cohort import load
+    from tmiclnet.inputs.features import load_inputs
     from tmiclnet.train.cv import cross_validate
-    from tmiclnet.train.features import load_inputs
 
     cohort, out = load(cohort_path), Path(out)
     ct = ct_only_name()
@@ -113,7 +110,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = OneLineParser(prog="python -m tmiclnet.bench_crossfit", description=__doc__)
+    ap = OneLineParser(prog="python -m tmiclnet bench crossfit", description=__doc__)
     ap.add_argument("--cohort", required=True)
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--models", default="ct_only,ct_text")
@@ -122,7 +119,3 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     run = setup(args.profile, seed=0, device=args.device)
     measure(args.cohort, args.models.split(","), run, args.out)
-
-
-if __name__ == "__main__":
-    main()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 
 import pandas as pd
@@ -174,7 +173,3 @@ def main(argv: list[str] | None = None) -> int:
     if args.csv:
         df.to_csv(args.csv, index=False)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Reading problems of a built book a machine can find: a static check of `_build/html`.
 
-`python -m tmiclnet.book_check _build/quick/_build/html` reads every page and prints one line per
+`python -m tmiclnet book check _build/quick/_build/html` reads every page and prints one line per
 problem (page: rule: what), exiting 1 if there is any. The rules, each a mechanical stand-in for
 "a reader at 1280 px sees it whole":
 
@@ -14,7 +14,7 @@ problem (page: rule: what), exiting 1 if there is any. The rules, each a mechani
 - **exercises**: a notebook page (built from `notebooks/`) lacks a section titled "Exercises"
   with 2 to 4 exercises, each followed by its solution.
 
-No browser needed: it runs wherever `make test` does, next to `tmiclnet.book_links`.
+No browser needed: it runs wherever `make test` does, next to `tmiclnet.book.links`.
 """
 
 from __future__ import annotations
@@ -203,16 +203,12 @@ def check_site(html_dir: Path, extra_paths: tuple[str, ...] = ()) -> list[str]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or not Path(argv[0]).is_dir():
-        print("usage: python -m tmiclnet.book_check <_build/html folder>", file=sys.stderr)
+        print("usage: python -m tmiclnet book check <_build/html folder>", file=sys.stderr)
         return 2
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     problems = check_site(Path(argv[0]), (root, os.path.expanduser("~")))
     for line in problems:
         print(line)
     pages = len(list(Path(argv[0]).rglob("*.html")))
     print(f"book_check: {len(problems)} problem(s) in {argv[0]} ({pages} pages)", file=sys.stderr)
     return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -7,7 +7,7 @@ later.
 
 from __future__ import annotations
 
-from tmiclnet.cli_errors import UsageError
+from tmiclnet.errors import UsageError
 
 
 def profile_names() -> list[str]:

@@ -1,8 +1,8 @@
 """One line per CLI error: what went wrong, with a non-zero exit, and a traceback only on request.
 
-Every command-line entry point (`python -m tmiclnet ...`, `python -m tmiclnet.train`,
-`python -m tmiclnet.book`) runs its `main` through :func:`guarded`. A user who mistypes an option
-or points at a bad folder needs the problem named, not forty lines of stack; a developer who wants
+The one entry point, `python -m tmiclnet <command>` (also under `torchrun -m tmiclnet train`), runs
+each command's `main` through :func:`guarded`. A user who mistypes an option or points at a bad
+folder needs the problem named, not forty lines of stack; a developer who wants
 the stack passes `--debug` or sets `TMICLNET_DEBUG=1`.
 """
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from tmiclnet import options
-from tmiclnet.cli_errors import OneLineParser, UsageError
+from tmiclnet.cli import options
 from tmiclnet.config import get_profile
+from tmiclnet.errors import OneLineParser, UsageError
 from tmiclnet.evaluate import mayo, report
 from tmiclnet.provenance import atomic_write_text
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tmiclnet import options
-from tmiclnet.cli_errors import OneLineParser, UsageError
+from tmiclnet.cli import options
+from tmiclnet.errors import OneLineParser, UsageError
 
 STUDIES = ("leakage",)
 
@@ -67,11 +67,11 @@ def leakage(args) -> int:
     options.positive("--n-boot", args.n_boot)
     device = options.device(args.device)
 
+    from tmiclnet.cli.train import check_balance
     from tmiclnet.config import get_profile, setup
     from tmiclnet.study import leakage as lk
-    from tmiclnet.train.cli import _check_balance
 
-    _check_balance(cohort, get_profile(args.profile).folds)
+    check_balance(cohort, get_profile(args.profile).folds)
     run = setup(args.profile, cohort.parent, args.seed, device)
     study = lk.run_study(cohort, run, names, args.permute_labels, chosen, args.retrain)
     table = lk.leakage_table(study, args.n_boot, args.seed)

@@ -1,4 +1,4 @@
-"""The pooled schedule (tmiclnet.train.pool) trains exactly what the per-fold schedule trains."""
+"""The pooled schedule (tmiclnet.train.schedule) trains what the per-fold schedule trains."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch
 
 from tmiclnet import results
 from tmiclnet.config import setup
+from tmiclnet.inputs.features import CohortInputs
 from tmiclnet.train.cv import cross_validate
-from tmiclnet.train.features import CohortInputs
 
 NAMES = ["ct_only", "ct_radiomics", "radiomics_only"]
 

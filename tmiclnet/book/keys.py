@@ -1,4 +1,4 @@
-"""When a notebook runs again: the keys of the runner's cache (`tmiclnet.book`).
+"""When a notebook runs again: the keys of the runner's cache (`tmiclnet.book.runner`).
 
 A notebook re-runs when its cells, its parameters, the package code it runs, or the generated
 cohorts change; never for outputs, cell metadata, or edits to how the book is assembled.

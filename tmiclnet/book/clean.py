@@ -3,8 +3,8 @@
 nbval re-runs the executed copies in `_build/executed/<profile>/` and needs their
 `# NBVAL_CHECK_OUTPUT` markers; a reader needs neither those nor `# noqa` comments, nor the
 absolute paths of the machine that built the book. :func:`clean_notebook` is applied to the
-copies `tmiclnet.book.stage` hands to Jupyter Book only, so the checks keep their markers and the
-pages lose them. Paths become placeholders a reader can map onto their own checkout:
+copies `tmiclnet.book.runner.stage` hands to Jupyter Book only, so the checks keep their markers
+and the pages lose them. Paths become placeholders a reader can map onto their own checkout:
 `<data>/quick/pbc`, `<cache>/text`, `<book>/notebooks`, `~/...`, `<tmp>/...`.
 """
 

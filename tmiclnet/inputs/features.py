@@ -18,11 +18,12 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from tmiclnet import keys
 from tmiclnet.batch import MODALITIES
 from tmiclnet.config import Profile, cache_root
+from tmiclnet.inputs.folds import FoldSplit
+from tmiclnet.inputs.tensors import TensorData
 from tmiclnet.provenance import atomic_torch_save
-from tmiclnet.train.folds import FoldSplit
-from tmiclnet.train.tensors import TensorData
 
 
 @dataclass
@@ -39,11 +40,6 @@ class CohortInputs:
 
 def _file_sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-# The code that turns a cohort's files into CT tensors: the transforms and the common grid of a
-# cohort of mixed spacings (an edit to any of them must not be served from the cache).
-CT_TRANSFORM_SOURCES = ("dataset.py", "grid.py", "facts.py")
 
 
 def _unlisted_images(cohort) -> list[str]:
@@ -66,7 +62,7 @@ def ct_volumes(
     """(N,1,D,H,W) volumes of every patient through `CTDataset(train=False)`, cached on disk.
 
     The cache key covers the cohort manifest (sha256 of every file), the volume shape and the
-    transform code (`CT_TRANSFORM_SOURCES`), so a regenerated cohort or an edited transform is
+    transform code (`tmiclnet.keys.CT_CODE`), so a regenerated cohort or an edited transform is
     never served stale, and two cohorts of one name in different data folders can share the
     cache.
 
@@ -84,7 +80,7 @@ def ct_volumes(
             [
                 content_digest(cohort.root),  # cohort.json's sha256, or the files' if none
                 str(profile.volume_shape),
-                *(_file_sha(Path(dataset.__file__).with_name(n)) for n in CT_TRANSFORM_SOURCES),
+                keys.code_hash(keys.CT_CODE),
                 ",".join(cohort.ids),
                 *_unlisted_images(cohort),
             ]

@@ -7,14 +7,14 @@ import json
 import time
 from pathlib import Path
 
-from tmiclnet import options
-from tmiclnet.cli_errors import OneLineParser, UsageError
+from tmiclnet.cli import options
 from tmiclnet.config import default_data_dir, get_profile
 from tmiclnet.data import pbc
 from tmiclnet.data.cohort import COHORTS, build
 from tmiclnet.data.synthetic import MODALITIES, SyntheticModel
 from tmiclnet.data.template import fetch_template
 from tmiclnet.data.validate import validate
+from tmiclnet.errors import OneLineParser, UsageError
 from tmiclnet.provenance import verify
 
 PBC_SHA256 = pbc.PBC_SHA256
@@ -91,14 +91,14 @@ def _validate(args) -> int:
 def _init(args) -> int:
     """Draft schema.yaml beside the clinical table, never over an existing one."""
     from tmiclnet.data import schema
-    from tmiclnet.data.validate import _read_table
+    from tmiclnet.data.validate import read_table
 
     csv = Path(args.csv)
     target = csv.parent / schema.SCHEMA
     if target.exists():
         raise UsageError(f"{target}: exists; not overwritten (edit it, or delete it to redraft)")
     problems: list = []
-    table = _read_table(csv, problems)
+    table = read_table(csv, problems)
     if problems:
         raise UsageError(
             f"{csv.parent / problems[0].file}: {problems[0].field}: {problems[0].reason}"

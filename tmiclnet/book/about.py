@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
-from tmiclnet.config import PROFILES
+from tmiclnet.config import PROFILES, CtStrategy
 
 KEY_PACKAGES = (
     "torch",
@@ -51,7 +51,7 @@ def design_table() -> pd.DataFrame:
 
     Profiles are columns and the values short, so the table fits the page at 1280 px. It lives
     here, beside `profiles_table`, and not in `tmiclnet.train`: every file there is part of the
-    trained folds' code key (`tmiclnet.keys.CODE_PATHS`), and a table of settings shapes no
+    trained folds' code key (`tmiclnet.keys.RESULT_CODE`), and a table of settings shapes no
     result."""
     columns = {}
     for p in PROFILES.values():
@@ -63,7 +63,9 @@ def design_table() -> pd.DataFrame:
             else "frozen, cached"
         )
         columns[p.name] = {
-            "CT encoder": "per fold, cached" if p.ct_strategy == "cached" else "end to end",
+            "CT encoder": "per fold, cached"
+            if p.ct_strategy is CtStrategy.CACHED
+            else "end to end",
             "text encoder": text,
             "model width": p.fusion_dim,
             "folds": p.folds,

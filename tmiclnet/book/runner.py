@@ -8,7 +8,6 @@ Jupyter Book (`execute_notebooks: off`), so the book shows exactly what ran.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -19,8 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from tmiclnet import book_clean, book_report
-from tmiclnet.book_keys import data_fingerprint, package_fingerprint, run_key, source_fingerprint
+from tmiclnet.book import clean as book_clean
+from tmiclnet.book import report as book_report
+from tmiclnet.book.keys import data_fingerprint, package_fingerprint, run_key, source_fingerprint
 from tmiclnet.config import cache_root, default_data_dir, get_profile, project_root
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "book")
@@ -165,7 +165,7 @@ def run(
 
 def stage(root: Path, executed: Path, stage_dir: Path, data_root: Path | None = None) -> Path:
     """A copy of the book's sources in which notebooks/ holds the executed copies, as pages show
-    them: without test markers and machine paths (`tmiclnet.book_clean`); the executed copies
+    them: without test markers and machine paths (`tmiclnet.book.clean`); the executed copies
     themselves keep their markers for nbval. `data_root` is the folder of the profiles' data
     folders (default: `$TMICLNET_DATA` or data/generated)."""
     if stage_dir.exists():
@@ -239,39 +239,3 @@ def build(
     index = output / "_build" / "html" / "index.html"
     print(f"\nThe book is at {index}")
     return index
-
-
-def main(argv: list[str] | None = None) -> int:
-    from tmiclnet.cli_errors import OneLineParser
-    from tmiclnet.options import profile_names
-
-    parser = OneLineParser(
-        prog="python -m tmiclnet book",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("action", choices=["run", "build"])
-    parser.add_argument("--profile", default="cpu", choices=profile_names(), help="default: cpu")
-    parser.add_argument("--only", nargs="+", help="notebook names to run (run only)")
-    parser.add_argument("--force", action="store_true", help="re-run even unchanged notebooks")
-    parser.add_argument("--output", type=Path, help="where _build/html goes (build only)")
-    args = parser.parse_args(argv)
-    if args.action == "build" and args.only:
-        parser.error("--only applies to `book run`; `book build` renders every notebook")
-    if args.action == "run" and args.output:
-        parser.error("--output applies to `book build`, not `book run`")
-    try:
-        if args.action == "run":
-            run(args.profile, only=args.only, force=args.force)
-        else:
-            build(args.profile, output=args.output, force=args.force)
-    except NotebookFailed as err:
-        print(f"\nFAILED: {err}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    from tmiclnet.cli_errors import guarded
-
-    sys.exit(guarded(main, sys.argv[1:], "tmiclnet.book"))

@@ -8,7 +8,7 @@ in this one process run, since the machine is shared and its load drifts:
   on every thread, then the fold's other models two at a time in single-threaded workers),
   contiguous CT tensors, fusion width 256, AdamW's per-tensor loop, a checkpoint after every
   epoch;
-- `fast`: the profile as it is (cpu: the pooled schedule, tmiclnet.train.pool, channels-last
+- `fast`: the profile as it is (cpu: the pooled schedule, tmiclnet.train.schedule, channels-last
   CT tensors, fusion width 128, fused AdamW, a resume checkpoint every 60 s of training instead
   of after every epoch).
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -29,8 +28,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from tmiclnet.config import Profile, default_data_dir, setup
-from tmiclnet.train import bench_ct
+from tmiclnet.bench import ct as bench_ct
+from tmiclnet.config import CtStrategy, Profile, Schedule, default_data_dir, setup
+from tmiclnet.models.catalogue import catalogue_names
 
 LEVERS = [
     bench_ct.Lever("baseline (contiguous, 2 threads)", threads=2, channels_last=False),
@@ -51,7 +51,7 @@ def paths(profile: Profile) -> dict[str, Profile]:
     """The two training paths compared: today's (per-fold, contiguous) and the profile's own."""
     today = dataclasses.replace(
         profile,
-        train_schedule="per_fold",
+        train_schedule=Schedule.PER_FOLD,
         ct_channels_last=False,
         checkpoint_every_s=0.0,
         fusion_dim=256,
@@ -62,12 +62,12 @@ def paths(profile: Profile) -> dict[str, Profile]:
 
 def _inputs(cohort_dir: Path, profile: Profile, models: list[str]):
     from tmiclnet.data.cohort import load
+    from tmiclnet.inputs.features import load_inputs
     from tmiclnet.models.catalogue import ct_only_name, modalities_of
-    from tmiclnet.train.features import load_inputs
 
     cohort = load(cohort_dir)
     want = set().union(*(modalities_of(m) for m in models))
-    if "ct" in want and profile.ct_strategy == "cached":
+    if "ct" in want and profile.ct_strategy is CtStrategy.CACHED:
         want |= set(modalities_of(ct_only_name()))
     return cohort, load_inputs(cohort, profile, want)
 
@@ -81,7 +81,7 @@ def train_once(cohort, inputs, models, run, folds, out: Path) -> tuple[pd.DataFr
     table = cross_validate(inputs, cohort.name, cohort.labels, models, run, out, True, folds)
     wall = time.perf_counter() - t0
     table["test_auc"] = [
-        json.loads((results.fold_dir(out, cohort.name, m, k) / "done.json").read_text())["test_auc"]
+        results.read_done(results.fold_dir(out, cohort.name, m, k)).test_auc
         for m, k in zip(table["model"], table["fold"])
     ]
     return table, wall
@@ -136,14 +136,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tmiclnet.train.cli import model_names
-
     args = parse(argv or [])
     run = setup(args.profile, "", args.seed, "cpu")
     cohort_dir = Path(args.cohort or default_data_dir(args.profile) / "pbc")
     if not (cohort_dir / "cohort.json").is_file():
         raise SystemExit(f"--cohort {cohort_dir}: no cohort.json (python -m tmiclnet data build)")
-    models, folds = model_names(args.models), [int(k) for k in args.folds.split(",")]
+    models, folds = catalogue_names(args.models), [int(k) for k in args.folds.split(",")]
     cohort, inputs = _inputs(cohort_dir, run.profile, models)
     print(
         f"profile {args.profile}, cohort {cohort_dir} ({len(cohort.ids)} patients), folds {folds}"
