@@ -28,7 +28,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # permutations), the text line tokens, the radiomics scaling, the batch contract, the device's
 # seeding, the results store that writes the predictions, and these keys. Not here: how jobs are
 # scheduled (the same jobs and seeds either way, tests/train/test_schedule.py), repeats (their
-# seeds come from inputs/folds.py), reports and history tables (train/report.py), benchmarks,
+# seeds come from inputs/folds.py), reports and history tables (train/curves.py), benchmarks,
 # the command line, evaluation and the book.
 RESULT_CODE = (
     "models/__init__.py", "models/baselines.py", "models/catalogue.py", "models/encoders.py",

@@ -57,7 +57,7 @@ def test_docstrings_comments_and_report_layout_leave_every_result_valid(package_
     trainer = package_copy / "train" / "trainer.py"
     _edit(trainer, '"""', '"""A rewritten opening line of the docstring.\n\n')
     trainer.write_text(trainer.read_text() + "\n# a comment\n")
-    report = package_copy / "train" / "report.py"  # a table's layout: shapes no number
+    report = package_copy / "train" / "curves.py"  # a table's layout: shapes no number
     report.write_text(report.read_text() + "\n\ndef another_layout():\n    return 'wide'\n")
     bench = package_copy / "bench" / "training.py"
     bench.write_text(bench.read_text() + "\nLEVER = 3\n")
@@ -79,7 +79,7 @@ def test_an_edit_of_the_arithmetic_invalidates_every_result(package_copy, module
 def test_the_result_key_lists_no_display_bench_or_cli_code() -> None:
     listed = set(keys.RESULT_CODE)
     assert not {p for p in listed if p.split("/")[0] in ("bench", "book", "cli", "evaluate")}
-    assert "train/report.py" not in listed and "train/schedule.py" not in listed
+    assert "train/curves.py" not in listed and "train/schedule.py" not in listed
     every = {p.relative_to(keys.PACKAGE_DIR).as_posix() for p in keys.PACKAGE_DIR.rglob("*.py")}
     assert listed <= every  # a renamed module must not silently drop out of the key
 

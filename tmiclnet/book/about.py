@@ -38,12 +38,14 @@ def versions() -> pd.DataFrame:
 
 
 def profiles_table() -> pd.DataFrame:
-    """The three profiles side by side, one row per knob (`n_patients` None reads "all")."""
+    """The three profiles side by side, one row per knob (`n_patients` and `radiomics_select_k`
+    None read "all": every eligible patient, every radiomics column)."""
     rows = {name: dataclasses.asdict(p) for name, p in PROFILES.items()}
     for values in rows.values():
-        values["n_patients"] = "all" if values["n_patients"] is None else values["n_patients"]
+        for knob in ("n_patients", "radiomics_select_k"):
+            values[knob] = "all" if values[knob] is None else values[knob]
     table = pd.DataFrame(rows)
-    return table.drop(index=["name", "extra"]).astype(str)
+    return table.drop(index=["name"]).astype(str)
 
 
 def design_table() -> pd.DataFrame:

@@ -9,9 +9,24 @@ from __future__ import annotations
 
 from tmiclnet.batch import MODALITIES
 from tmiclnet.config import Profile
-from tmiclnet.models.catalogue import CONFIG_KEYS, build, catalogue, ct_only_name, modalities_of
+from tmiclnet.models.catalogue import (
+    CONFIG_KEYS,
+    build,
+    catalogue,
+    catalogue_names,
+    ct_only_name,
+    modalities_of,
+)
 
-__all__ = ["MODALITIES", "build", "catalogue", "ct_only_name", "modalities_of", "model_config"]
+__all__ = [
+    "MODALITIES",
+    "build",
+    "catalogue",
+    "catalogue_names",
+    "ct_only_name",
+    "modalities_of",
+    "model_config",
+]
 
 
 def model_config(profile: Profile, **overrides) -> dict:
