@@ -12,8 +12,9 @@ matplotlib.use("Agg")
 
 from tests.evaluate.test_evaluate import fake_results  # noqa: E402
 from tmiclnet import results  # noqa: E402
-from tmiclnet.evaluate import repeats  # noqa: E402
+from tmiclnet.evaluate import repeats
 from tmiclnet.evaluate.plots_repeats import ranking_figure  # noqa: E402
+from tmiclnet.evaluate.references import IN_SAMPLE  # noqa: E402
 
 
 def test_corrected_interval_on_a_known_example() -> None:
@@ -82,10 +83,34 @@ def test_evaluate_repeats_reads_each_repeat_and_draws(tmp_path) -> None:
     assert rep.repeats == [0, 1] and any("repeat 2: not trained" in n for n in rep.notes)
     assert sorted(rep.summary.index) == ["ct_only", "tmiclnet_tokens"]  # in every repeat
     assert (rep.counts.sum(axis=1) == 2 * 2).all()
-    assert rep.ratio == pytest.approx(1.0)  # 2 folds of 20: 20 test / 20 training
+    assert rep.ratio == pytest.approx(20 / 16)  # 2 folds of 20: 20 test / 16 fitted on
     shown = repeats.display_table(rep)
     assert shown.loc["ct_only"].iloc[1].startswith(("+", "-"))
     assert repeats.best_unimodal(rep) == "ct_only"
     fig = ranking_figure(rep)
     assert len(fig.axes) == 2
     fig.savefig(tmp_path / "ranking.png", dpi=100)
+
+
+def test_the_corrected_interval_uses_the_fit_size() -> None:
+    """5 folds of 100 patients, 20 % of each training part held out: 20 test / 64 fitted on."""
+    ids = [f"p{i:03d}" for i in range(100)]
+    folds = pd.DataFrame(
+        {"id": ids, "label": [i % 2 for i in range(100)], "fold": [i % 5 for i in range(100)]}
+    )
+    assert repeats.fit_ratio(folds, 0.2, seed=0) == pytest.approx(0.3125)
+    d = np.array([0.02, 0.05, -0.01, 0.04, 0.03] * 3)
+    _, lo_fit, hi_fit, _ = repeats.corrected_t_interval(d, 0.3125)
+    _, lo_all, hi_all, _ = repeats.corrected_t_interval(d, 0.25)
+    assert hi_fit - lo_fit > hi_all - lo_all  # the fit size widens what every non-test count gave
+
+
+def test_an_in_sample_reference_is_never_named_best_unmarked() -> None:
+    aucs = _aucs().replace({"model": {"a": "mayo_risk"}})
+    table = repeats.summary_table(aucs, ratio=0.3125, main="b")
+    assert table.index[0] == "mayo_risk"
+    rep = repeats.RepeatReport("toy", [0, 1, 2], 5, 0.3125, aucs, table, repeats.rank_counts(aucs))
+    text = repeats.conclusion(rep, main="b")
+    mark = f"**mayo_risk** ({IN_SAMPLE['mayo_risk']})"
+    assert text.count("**mayo_risk**") == text.count(mark) >= 1
+    assert "The best out of sample is **c**" in text

@@ -70,6 +70,9 @@ SEES_TAGS = {
     "mayo_refit": "Mayo, refit",
 }
 FITTED_ON = "each fold's train split (the networks' training patients)"
+# References that have seen some test patients' outcomes before the cross-validation: named with
+# this mark wherever they are ranked, never as "the best" alone.
+IN_SAMPLE = {"mayo_risk": "in-sample: its coefficients were fitted on the 312 trial patients"}
 THRESHOLD_ON = "Youden's J on each fold's val split (the networks' rule)"
 # The profiles' validation fraction (every profile keeps the default; the networks' done.json
 # keys carry it, and ensure_references checks the networks' saved val patients against it).

@@ -23,9 +23,10 @@ from scipy import stats
 from tmiclnet import results
 from tmiclnet.data.cohort import load
 from tmiclnet.evaluate import metrics
+from tmiclnet.evaluate.references import IN_SAMPLE, VAL_FRACTION
 from tmiclnet.evaluate.report import add_references, usable_models
 from tmiclnet.evaluate.tables import MAIN_MODEL
-from tmiclnet.inputs.folds import repeat_seed
+from tmiclnet.inputs.folds import repeat_seed, split
 from tmiclnet.inputs.permute import permute_cohort
 
 UNIMODAL = ("ct_only", "radiomics_only", "text_only")
@@ -43,7 +44,9 @@ def corrected_t_interval(
 
     Args:
         diffs: the J paired differences, one per (repeat, fold).
-        test_train_ratio: test patients over training patients of a fold (1/(K-1) for K-fold).
+        test_train_ratio: a fold's test patients over the patients its models were fitted on
+            (`fit_ratio`: the training split without its validation patients, so 1/(K-1)
+            divided by 1 - val_fraction for K-fold, e.g. 0.3125 for 5 folds and 0.2).
         level: the interval's coverage.
     """
     d = np.asarray(diffs, dtype=float)
@@ -56,6 +59,25 @@ def corrected_t_interval(
     half = float(stats.t.ppf(0.5 + level / 2, d.size - 1)) * se
     p = float(2 * stats.t.sf(abs(mean) / se, d.size - 1))
     return mean, mean - half, mean + half, p
+
+
+def fit_ratio(folds: pd.DataFrame, val_fraction: float, seed: int) -> float:
+    """Mean over folds of n_test / n_fit, n_fit the patients the models were fitted on.
+
+    Nadeau and Bengio's correction uses the size of the training set the models were fit on:
+    the networks and the references fit on each fold's training split, the validation patients
+    held out for early stopping and the threshold, so n_fit is not every non-test patient.
+
+    Args:
+        folds: folds.csv of one repeat (id, label, fold).
+        val_fraction: the share of each fold's non-test patients held out for validation.
+        seed: that repeat's seed (`tmiclnet.inputs.folds.repeat_seed`), which draws the split.
+    """
+    ratios = []
+    for k in sorted(folds["fold"].unique()):
+        part = split(folds, int(k), val_fraction, seed)
+        ratios.append(len(part.test) / len(part.train))
+    return float(np.mean(ratios))
 
 
 def ranks(aucs: pd.DataFrame) -> pd.DataFrame:
@@ -120,7 +142,7 @@ class RepeatReport:
     cohort: str
     repeats: list[int]  # the repeats found and used
     n_folds: int
-    ratio: float  # test / training patients of a fold
+    ratio: float  # test patients / patients the models were fitted on, per fold (`fit_ratio`)
     aucs: pd.DataFrame  # repeat, fold, model, auc
     summary: pd.DataFrame  # summary_table
     counts: pd.DataFrame  # rank_counts
@@ -206,8 +228,7 @@ def evaluate_repeats(
         where = results.run_dir(root, r, permuted)
         folds = results.read_folds(where, cohort)
         n_folds = folds["fold"].nunique()
-        n_test = folds.groupby("fold").size()
-        ratios.append(float((n_test / (len(folds) - n_test)).mean()))
+        ratios.append(fit_ratio(folds, VAL_FRACTION, repeat_seed(seed, r)))
         frames += [_fold_aucs(where, cohort, m, r) for m in keep]
     aucs = pd.concat(frames, ignore_index=True)
     ratio = float(np.mean(ratios))
@@ -263,6 +284,11 @@ def _versus(rep: RepeatReport, other: str, main: str) -> str:
     )
 
 
+def _named(model: str) -> str:
+    """A model's name in bold, with its in-sample mark when it has one (`IN_SAMPLE`)."""
+    return f"**{model}** ({IN_SAMPLE[model]})" if model in IN_SAMPLE else f"**{model}**"
+
+
 def conclusion(rep: RepeatReport, main: str = MAIN_MODEL) -> str:
     """The page's conclusion for one cohort in plain words, built from the numbers (Markdown).
 
@@ -276,9 +302,16 @@ def conclusion(rep: RepeatReport, main: str = MAIN_MODEL) -> str:
     best = s.index[0]
     head = (
         f"**{rep.cohort}** ({len(rep.repeats)} repeat(s) x {rep.n_folds} folds = {n} test folds, "
-        f"{len(s)} models): the best mean AUC is **{best}** ({s.loc[best, 'auc_mean']:.3f} ± "
+        f"{len(s)} models): the best mean AUC is {_named(best)} ({s.loc[best, 'auc_mean']:.3f} ± "
         f"{s.loc[best, 'auc_sd']:.3f}), ranked first in {int(s.loc[best, 'first'])} of {n} folds."
     )
+    fair = [m for m in s.index if m not in IN_SAMPLE]
+    if best in IN_SAMPLE and fair:
+        top = fair[0]
+        head += (
+            f" The best out of sample is {_named(top)} ({s.loc[top, 'auc_mean']:.3f} ± "
+            f"{s.loc[top, 'auc_sd']:.3f})."
+        )
     if main not in s.index:
         return head + f" {main} has no results in every repeat, so nothing is said about it."
     lines = [head]
@@ -290,8 +323,8 @@ def conclusion(rep: RepeatReport, main: str = MAIN_MODEL) -> str:
     rival = best if best != main else (s.index[1] if len(s) > 1 else None)
     if rival is not None:
         what = "the best model" if best != main else "the runner-up"
-        lines.append(f"- Against {what}, {rival}: {_versus(rep, rival, main)}.")
+        lines.append(f"- Against {what}, {_named(rival)}: {_versus(rep, rival, main)}.")
     uni = best_unimodal(rep)
     if uni is not None and uni != rival:
-        lines.append(f"- Against the best unimodal model, {uni}: {_versus(rep, uni, main)}.")
+        lines.append(f"- Against the best unimodal model, **{uni}**: {_versus(rep, uni, main)}.")
     return "\n".join(lines)
