@@ -4,7 +4,8 @@ The published score (Dickson et al. 1989) has coefficients fitted on the 312 pat
 Clinic trial, and most patients of the PBC cohort are those trial patients: for them the score is
 in-sample. So the book reports it twice (all patients; the 106 non-trial patients of the data set,
 of whom those with a known outcome enter the cohort) and adds `mayo_refit`, the same five inputs
-in a logistic regression fitted inside each training fold: the fair classical reference.
+in a logistic regression fitted inside each training fold: its coefficients are out of sample,
+though its inputs and their transforms were chosen by Dickson et al. on the same trial patients.
 """
 
 from __future__ import annotations

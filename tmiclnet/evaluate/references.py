@@ -52,7 +52,7 @@ REFERENCE_LABELS = {
     ),
     "mayo_refit": (
         "Mayo's five inputs (log bilirubin, log albumin, age, log prothrombin time, edema) in a "
-        "logistic regression fitted on each training fold: the fair classical reference"
+        "logistic regression fitted on each training fold (inputs chosen on the Mayo trial)"
     ),
 }
 SHORT_LABELS = {
