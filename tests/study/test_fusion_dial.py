@@ -200,6 +200,10 @@ def test_summary_gain_is_over_the_best_unimodal_model() -> None:
     assert out["tmiclnet_tokens_sd"] == pytest.approx(0.02)
     assert out["tmiclnet_share_of_oracle"] == pytest.approx(0.75 / 0.8)
     assert tables.oracle_gain(tables.summary(table)).iloc[0] == pytest.approx(0.8 - 0.69)
+    text = tables.takeaways(tables.summary(table), "quick")  # the prose reads the same numbers
+    assert text.startswith("**What this run shows** (profile `quick`, 1 settings):")
+    assert "from +0.050 to +0.050 (the oracle's own gain: +0.110 to +0.110)" in text
+    assert "reaches 94% to 94% of the oracle" in text and "quick-profile" in text
 
 
 def test_the_cpu_profile_trains_the_first_three_folds_and_quick_all() -> None:

@@ -198,3 +198,4 @@ def takeaways(table: pd.DataFrame, profile: str) -> str:
             "- These are **quick-profile** numbers (tens of patients, two folds, two epochs): a "
             "smoke test of the pipeline, not evidence. Run the page with `-p profile cpu`."
         )
+    return "\n".join(lines)
