@@ -125,6 +125,21 @@ def test_an_import_back_up_breaks_the_contract(broken_copy: Path) -> None:
     assert "tmiclnet.data.pbc -> tmiclnet.train.cv" in done.stdout
 
 
+def test_evaluation_that_trains_breaks_the_contract(broken_copy: Path) -> None:
+    """Allowed by the layers (evaluation sits above training), refused by the forbidden contract."""
+    target = broken_copy / "tmiclnet" / "evaluate" / "metrics.py"
+    target.write_text(target.read_text() + "\nfrom tmiclnet.train.fold import train_fold  # noqa\n")
+    done = _lint_imports(broken_copy, broken_copy)
+    assert done.returncode != 0
+    assert "evaluation reads, never trains: tmiclnet.evaluate imports no training code BROKEN" in (
+        done.stdout
+    )
+    assert "the pipeline runs one way: each layer imports only the layers below it KEPT" in (
+        done.stdout
+    )
+    assert "tmiclnet.evaluate.metrics -> tmiclnet.train.fold" in done.stdout
+
+
 def test_a_circle_and_a_private_name_are_found(broken_copy: Path, monkeypatch) -> None:
     data = broken_copy / "tmiclnet" / "data"
     (data / "ring_a.py").write_text("from tmiclnet.data import ring_b  # noqa\n")

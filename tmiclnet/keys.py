@@ -26,7 +26,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # Everything that shapes what a network learns or predicts: the models, the trainer and how a
 # fold's job is built and its CT tokens made, what a fold reads (splits, features, tensors,
 # permutations), the text line tokens, the radiomics scaling, the batch contract, the device's
-# seeding, the results store that writes the predictions, and these keys. Not here: how jobs are
+# seeding, the validation threshold, the results store that writes the predictions, and these
+# keys. Not here: how jobs are
 # scheduled (the same jobs and seeds either way, tests/train/test_schedule.py), repeats (their
 # seeds come from inputs/folds.py), reports and history tables (train/curves.py), benchmarks,
 # the command line, evaluation and the book.
@@ -38,7 +39,7 @@ RESULT_CODE = (
     "inputs/features.py", "inputs/folds.py", "inputs/permute.py", "inputs/tensors.py",
     "text/inputs.py", "text/lines.py",
     "radiomics/families.py", "radiomics/preprocess.py",
-    "batch.py", "device.py", "results.py", "keys.py",
+    "batch.py", "device.py", "results.py", "threshold.py", "keys.py",
 )  # fmt: skip
 # The frozen token states of a note: how the model is found and loaded, tokenised and pooled.
 TEXT_CODE = ("text/embeddings.py", "text/model.py", "keys.py")

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from tmiclnet.config import get_profile
-from tmiclnet.evaluate import interpret
-from tmiclnet.evaluate.saved import SavedFold
+from tmiclnet.evaluate.interpret import attention, attributions, occlusion, permutation, views
+from tmiclnet.evaluate.saved import SavedFold, repeat_rows
 
 COLUMNS = [
     "original_firstorder_Mean",
@@ -76,26 +76,56 @@ def toy() -> ToyFold:
 
 
 def test_modality_attention_shares(toy) -> None:
-    table = interpret.modality_attention(toy)
+    table = attention.modality_attention(toy)
     assert list(table.index) == ["ct", "radiomics", "text"]
     np.testing.assert_allclose(table.sum(1), 1.0, atol=1e-5)
     assert (np.diag(table.to_numpy()) == 0).all()  # a modality never queries itself
-    fam = interpret.family_attention(toy)
+    fam = attention.family_attention(toy)
     assert sorted(fam.index) == ["original_firstorder", "original_glcm", "original_shape"]
 
 
 def test_occlusion_map_shape_and_zero_for_a_model_without_ct(toy) -> None:
-    occ = interpret.ct_occlusion(toy, "tmiclnet_tokens", patient=0, blocks=(2, 2, 2))
+    occ = occlusion.ct_occlusion(toy, "tmiclnet_tokens", patient=0, blocks=(2, 2, 2))
     assert occ.shape == (16, 16, 16) and np.abs(occ).max() > 0
-    none = interpret.ct_occlusion(toy, "radiomics_only", patient=0, blocks=(2, 2, 2))
+    none = occlusion.ct_occlusion(toy, "radiomics_only", patient=0, blocks=(2, 2, 2))
     assert np.abs(none).max() < 1e-6 < np.abs(occ).max()  # batch-size rounding only
 
 
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence:UserWarning")  # MONAI 1.6.1
+def test_occlusion_is_monai_s_where_the_blocks_divide_the_grid(toy) -> None:
+    """MONAI's OcclusionSensitivity (the volume's mean as the fill, no overlap) slides one mask
+    size; where the blocks divide every axis its windows are our blocks and the maps agree. Where
+    they do not (the page's 6 blocks on the cpu grid's 64 voxels), MONAI's last window is shifted
+    back over its neighbour and the overlap averaged: another map, so ct_occlusion keeps its own."""
+    from monai.visualize import OcclusionSensitivity
+
+    name, inputs = "tmiclnet_tokens", toy.patient_inputs(0)
+
+    class Risk(torch.nn.Module):
+        """P(label=1) of the patient with its CT replaced by each volume of the batch."""
+
+        def forward(self, ct: torch.Tensor) -> torch.Tensor:
+            batch = {k: ct if k == "ct" else repeat_rows(v, len(ct)) for k, v in inputs.items()}
+            return toy.probs(name, batch)[:, None]
+
+    def monai_map(mask: int) -> np.ndarray:
+        occ = OcclusionSensitivity(
+            Risk(), mask, n_batch=32, verbose=False, mode="mean_img", overlap=0.0, activate=False
+        )
+        risk = occ(inputs["ct"])[0]  # (1, 1, D, H, W): P(label=1) with the window occluded
+        return float(toy.probs(name, inputs)[0]) - risk[0, 0].numpy().astype(np.float64)
+
+    ours = occlusion.ct_occlusion(toy, name, patient=0, blocks=(2, 2, 2))  # 8-voxel blocks
+    np.testing.assert_allclose(ours, monai_map(8), atol=1e-6)
+    uneven = occlusion.ct_occlusion(toy, name, patient=0, blocks=(3, 3, 3))  # 5, 6, 5 voxels
+    assert np.abs(uneven - monai_map(6)).max() > 1e-4
+
+
 def test_permutation_importance_names_families(toy) -> None:
-    imp = interpret.family_permutation_importance(toy, "radiomics_only", n_repeats=2, seed=0)
+    imp = permutation.family_permutation_importance(toy, "radiomics_only", n_repeats=2, seed=0)
     assert sorted(imp.index) == ["original_firstorder", "original_glcm", "original_shape"]
     assert imp.equals(
-        interpret.family_permutation_importance(toy, "radiomics_only", n_repeats=2, seed=0)
+        permutation.family_permutation_importance(toy, "radiomics_only", n_repeats=2, seed=0)
     )
 
 
@@ -109,7 +139,7 @@ def test_token_attributions_cover_the_real_tokens(toy) -> None:
 
     profile = dataclasses.replace(get_profile("quick"), text_lines=0, text_max_tokens=9)
     zero = torch.zeros(11, 16)
-    attr = interpret.token_attributions(
+    attr = attributions.token_attributions(
         toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[:1], profile, baseline=zero
     )
     assert len(attr) == 9 and attr["attribution"].abs().sum() > 0
@@ -117,16 +147,16 @@ def test_token_attributions_cover_the_real_tokens(toy) -> None:
     assert attr.attrs["total"] == pytest.approx(attr.attrs["gap"], rel=0.05, abs=1e-3)
     assert attr["attribution"].sum() == pytest.approx(attr.attrs["total"], rel=1e-4, abs=1e-5)
     mean = toy.raw_text.mean(0)
-    from_mean = interpret.token_attributions(
+    from_mean = attributions.token_attributions(
         toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[:1], profile, baseline=mean
     )
     assert from_mean.attrs["gap"] != pytest.approx(attr.attrs["gap"])  # another reference point
     assert from_mean.attrs["total"] == pytest.approx(from_mean.attrs["gap"], rel=0.05, abs=1e-3)
     with pytest.raises(ValueError, match="differ"):  # another note's states are refused
-        interpret.token_attributions(
+        attributions.token_attributions(
             toy, "tmiclnet_tokens", 0, Tok(), "a note", toy.raw_text[1:2], profile, baseline=zero
         )
-    html = interpret.note_html(
+    html = views.note_html(
         pd.DataFrame({"token": ["[CLS]", "bili", "##rubin"], "attribution": [0.1, 1.0, -0.5]})
     )
     assert "bili</span><span" in html and "[CLS]" not in html
@@ -140,19 +170,19 @@ def test_a_below_average_value_raises_the_risk_from_the_mean_baseline() -> None:
         return -2.0 * x[..., 0]
 
     low, mean = torch.tensor([1.0]), torch.tensor([3.0])
-    from_mean, _ = interpret.integrated_gradients(risk, low, mean, steps=8)
-    from_zero, _ = interpret.integrated_gradients(risk, low, torch.zeros(1), steps=8)
+    from_mean, _ = attributions.integrated_gradients(risk, low, mean, steps=8)
+    from_zero, _ = attributions.integrated_gradients(risk, low, torch.zeros(1), steps=8)
     assert float(from_mean[0]) == pytest.approx(4.0) and float(from_zero[0]) == pytest.approx(-2.0)
 
 
 def test_importance_remark_reads_negative_importances_as_noise() -> None:
     imp = pd.Series({"glcm": 0.004, "shape": -0.002, "firstorder": -0.01}, name="AUC drop")
     imp.attrs["sd"] = pd.Series({"glcm": 0.01, "shape": 0.004, "firstorder": 0.02})
-    text = interpret.importance_remark(imp)
+    text = views.importance_remark(imp)
     assert text.startswith("2 of 3 radiomic families have a negative importance")
     assert "-0.010" in text and "noise" in text
     imp.attrs["sd"] = pd.Series({"glcm": 0.001, "shape": 0.004, "firstorder": 0.02})
-    clear = interpret.importance_remark(imp)
+    clear = views.importance_remark(imp)
     assert "glcm (0.004)" in clear and "does not use it" in clear
 
 
@@ -160,8 +190,8 @@ def test_punctuation_share_of_the_top_word_pieces() -> None:
     attr = pd.DataFrame(
         {"token": [")", "albumin", ".", "-"], "attribution": [0.9, -0.5, 0.3, 0.01]}
     )
-    assert interpret.punctuation_share(attr, top=2) == 0.5
-    assert interpret.punctuation_share(attr, top=4) == 0.75
+    assert views.punctuation_share(attr, top=2) == 0.5
+    assert views.punctuation_share(attr, top=4) == 0.75
 
 
 def test_the_baseline_matches_lines_by_field_not_by_position() -> None:
@@ -180,8 +210,8 @@ def test_the_baseline_matches_lines_by_field_not_by_position() -> None:
     )
     fold = SimpleNamespace(fin=SimpleNamespace(data=data, split=SimpleNamespace(train=["a", "b"])))
     profile = get_profile("quick")
-    base = interpret.text_baseline(fold, notes.get, notes["c"], profile)
+    base = attributions.text_baseline(fold, notes.get, notes["c"], profile)
     assert base[1, 0] == pytest.approx(3.5) and base[2, 0] == pytest.approx(15.0)
-    by_position = interpret.text_baseline(fold)
+    by_position = attributions.text_baseline(fold)
     assert by_position[1, 0] == pytest.approx(6.5)  # albumin and bilirubin mixed
-    assert interpret.line_field("- Albumin 3.48 g/dL (ref 3.5-5) L") == "- albumin"
+    assert attributions.line_field("- Albumin 3.48 g/dL (ref 3.5-5) L") == "- albumin"

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from tmiclnet.config import get_profile
-from tmiclnet.evaluate import robustness as rb
+from tmiclnet.data.render import EXTERNAL
 from tmiclnet.evaluate.rescan import Rescanned, rescan, rescanned_inputs
+from tmiclnet.evaluate.robustness import conditions, tables
 
 QUICK = get_profile("quick")
 
@@ -26,7 +27,7 @@ def _inputs(n=4, shape=(8, 16, 16)):
 
 def test_drop_marks_one_modality_absent_and_leaves_data() -> None:
     x = _inputs()
-    out = rb.perturb(x, rb.Condition("drop_radiomics", drop="radiomics"), seed=0)
+    out = conditions.perturb(x, conditions.Condition("drop_radiomics", drop="radiomics"), seed=0)
     assert out["present"][:, 1].sum() == 0 and out["present"][:, [0, 2]].all()
     assert x["present"].all()  # the original is untouched
     assert torch.equal(out["ct"], x["ct"]) and torch.equal(out["radiomics"], x["radiomics"])
@@ -34,10 +35,10 @@ def test_drop_marks_one_modality_absent_and_leaves_data() -> None:
 
 def test_noise_has_the_requested_hu_and_is_seeded() -> None:
     x = _inputs()
-    cond = rb.Condition("ct_noise_25HU", noise_hu=25)
-    a, b = rb.perturb(x, cond, seed=1)["ct"], rb.perturb(x, cond, seed=1)["ct"]
-    assert torch.equal(a, b) and not torch.equal(a, rb.perturb(x, cond, seed=2)["ct"])
-    sd_hu = float((a - x["ct"]).std()) * rb.window_width_hu()
+    cond = conditions.Condition("ct_noise_25HU", noise_hu=25)
+    a, b = conditions.perturb(x, cond, seed=1)["ct"], conditions.perturb(x, cond, seed=1)["ct"]
+    assert torch.equal(a, b) and not torch.equal(a, conditions.perturb(x, cond, seed=2)["ct"])
+    sd_hu = float((a - x["ct"]).std()) * conditions.window_width_hu()
     assert sd_hu == pytest.approx(25, rel=0.05)
     assert a.min() >= 0 and a.max() <= 1
 
@@ -90,14 +91,16 @@ def test_rescanned_inputs_take_the_rescan_scaled_on_the_original_training_rows()
 
 
 def test_conditions_apply_only_where_meaningful() -> None:
-    names = {c.name: c for c in rb.default_conditions()}
-    assert rb.applies(names["drop_ct"], ("ct", "radiomics", "text"))
-    assert not rb.applies(names["drop_ct"], ("ct",))  # nothing left to predict from
-    assert not rb.applies(names["drop_text"], ("ct", "radiomics"))
-    assert rb.applies(names["external"], ("radiomics", "text"))  # its radiomics are re-extracted
-    assert not rb.applies(names["external"], ("text",))
-    assert rb.applies(names["none"], ("text",))
-    table = rb.conditions_table()
+    names = {c.name: c for c in conditions.default_conditions()}
+    assert conditions.applies(names["drop_ct"], ("ct", "radiomics", "text"))
+    assert not conditions.applies(names["drop_ct"], ("ct",))  # nothing left to predict from
+    assert not conditions.applies(names["drop_text"], ("ct", "radiomics"))
+    assert conditions.applies(
+        names["external"], ("radiomics", "text")
+    )  # its radiomics are re-extracted
+    assert not conditions.applies(names["external"], ("text",))
+    assert conditions.applies(names["none"], ("text",))
+    table = conditions.conditions_table()
     assert table.loc["external", "scanner"] == "external" and table.loc["drop_ct", "drop"] == "ct"
 
 
@@ -111,12 +114,14 @@ def test_summary_and_change_tables() -> None:
             "n": 10,
         }
     )
-    assert rb.summary_table(df).loc["m", "none"] == "0.85 ± 0.07"
-    assert rb.summary_table(df).loc["m", "no CT"] == "0.70 ± 0.14"
-    assert "no CT" in rb.summary_table(df, part="missing").columns
-    assert "no CT" not in rb.summary_table(df, part="shift").columns
-    assert rb.drop_table(df).loc["m", "no CT"] == pytest.approx(-0.15)
-    assert rb.drop_table(df, "std").loc["m", "no CT"] == pytest.approx(np.std([-0.2, -0.1], ddof=1))
+    assert tables.summary_table(df).loc["m", "none"] == "0.85 ± 0.07"
+    assert tables.summary_table(df).loc["m", "no CT"] == "0.70 ± 0.14"
+    assert "no CT" in tables.summary_table(df, part="missing").columns
+    assert "no CT" not in tables.summary_table(df, part="shift").columns
+    assert tables.drop_table(df).loc["m", "no CT"] == pytest.approx(-0.15)
+    assert tables.drop_table(df, "std").loc["m", "no CT"] == pytest.approx(
+        np.std([-0.2, -0.1], ddof=1)
+    )
 
 
 def test_rescan_extracts_radiomics_of_the_requested_patients_only(monkeypatch, tmp_path) -> None:
@@ -141,6 +146,6 @@ def test_rescan_extracts_radiomics_of_the_requested_patients_only(monkeypatch, t
     monkeypatch.setattr(features_mod, "ct_volumes", lambda c, p: (torch.zeros(4, 1, 2, 2, 2), "k"))
     monkeypatch.setattr(extract_mod, "extract", fake_extract)
     run = SimpleNamespace(profile=SimpleNamespace(n_jobs=1))
-    scan = rescan(SimpleNamespace(ids=ids, root=tmp_path), run, rb.EXTERNAL, ["d", "b"])
+    scan = rescan(SimpleNamespace(ids=ids, root=tmp_path), run, EXTERNAL, ["d", "b"])
     assert seen["ids"] == ["b", "d"] and list(scan.radiomics.index) == ["b", "d"]
     assert scan.ids == ids and scan.ct.shape[0] == 4

@@ -7,11 +7,14 @@ to predict without a modality.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import torch
 
-from tmiclnet.evaluate import robustness as rb
+from tmiclnet.data.render import EXTERNAL
+from tmiclnet.evaluate.robustness import conditions, missing, scores, tables
 from tmiclnet.inputs.tensors import TensorData
 from tmiclnet.models.catalogue import BY_NAME, build, catalogue, train_overrides
 from tmiclnet.train.trainer import TrainConfig, fit
@@ -110,23 +113,25 @@ def test_dropout_variants_fix_their_p_in_the_training_config_and_the_fold_key() 
 
 
 def test_drop_rows_only_for_models_trained_for_missing_inputs() -> None:
-    drop = rb.Condition("drop_text", drop="text")
+    drop = conditions.Condition("drop_text", drop="text")
     three = ("ct", "radiomics", "text")
-    assert not rb.applies(drop, three, "tmiclnet_tokens")
-    assert not rb.applies(drop, three, "early_fusion")
-    assert rb.applies(drop, three, "tmiclnet_tokens_md")
-    assert rb.applies(drop, three, "early_fusion_md")
-    assert rb.applies(drop, three, "late_fusion")  # averages the unimodal models it has
-    assert rb.applies(rb.Condition("external", scanner=rb.EXTERNAL), three, "early_fusion")
-    table = rb.missing_inputs_table("tmiclnet_tokens,early_fusion_md,ct_only")
+    assert not conditions.applies(drop, three, "tmiclnet_tokens")
+    assert not conditions.applies(drop, three, "early_fusion")
+    assert conditions.applies(drop, three, "tmiclnet_tokens_md")
+    assert conditions.applies(drop, three, "early_fusion_md")
+    assert conditions.applies(drop, three, "late_fusion")  # averages the unimodal models it has
+    assert conditions.applies(
+        conditions.Condition("external", scanner=EXTERNAL), three, "early_fusion"
+    )
+    table = missing.missing_inputs_table("tmiclnet_tokens,early_fusion_md,ct_only")
     assert table.loc["tmiclnet_tokens", "without one"] == "not asked"
     assert table.loc["early_fusion_md", "without one"] == "learned vector"
     assert table.loc["early_fusion_md", "dropout p"] == 0.3
     assert table.loc["ct_only", "without one"] == "one modality only"
-    assert "learned missing vector" in rb.missing_inputs("early_fusion_md")
-    assert "p=0.3" in rb.missing_inputs("early_fusion_md")
-    assert rb.missing_inputs("tmiclnet_tokens") is None
-    assert "masked out" in rb.missing_inputs("tmiclnet_tokens_md")
+    assert "learned missing vector" in missing.missing_inputs("early_fusion_md")
+    assert "p=0.3" in missing.missing_inputs("early_fusion_md")
+    assert missing.missing_inputs("tmiclnet_tokens") is None
+    assert "masked out" in missing.missing_inputs("tmiclnet_tokens_md")
 
 
 def _rows(changes: dict[str, list[float]], model: str = "m_md") -> pd.DataFrame:
@@ -140,29 +145,38 @@ def _rows(changes: dict[str, list[float]], model: str = "m_md") -> pd.DataFrame:
 
 def test_findings_name_the_modality_the_numbers_lean_on() -> None:
     df = _rows({"drop_ct": [0.0, -0.01], "drop_radiomics": [0.01, 0.0], "drop_text": [-0.2, -0.16]})
-    text = rb.findings(df)
+    text = tables.findings(df)
     assert "Over 2 folds" in text
     assert "lean on the clinical note" in text and "lose 0.18 AUC" in text
     assert "m_md loses 0.18 ± 0.03 AUC" in text
-    balanced = rb.findings(
+    balanced = tables.findings(
         _rows({"drop_ct": [-0.01, -0.01], "drop_radiomics": [0.0, 0.0], "drop_text": [0.0, -0.02]})
     )
     assert "No single modality is indispensable" in balanced and "lean on" not in balanced
 
 
-def test_the_cache_key_covers_the_robustness_code(monkeypatch) -> None:
-    before = rb.code_key()
-    real = rb.Path.read_bytes
+@pytest.mark.parametrize(
+    ("edited_file", "changes"),
+    [
+        ("rescan.py", True),  # what a condition's inputs are
+        ("conditions.py", True),
+        ("missing.py", True),  # which rows are computed
+        ("tables.py", False),  # the page's layout of the rows: no recomputation
+    ],
+)
+def test_the_cache_key_covers_the_code_of_the_rows_only(monkeypatch, edited_file, changes) -> None:
+    before = scores.code_key()
+    real = Path.read_bytes
 
     def edited(path):
         data = real(path)
-        return data + b"# edit" if path.name == "rescan.py" else data
+        return data + b"# edit" if path.name == edited_file else data
 
-    monkeypatch.setattr(rb.Path, "read_bytes", edited)
-    assert rb.code_key() != before
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    assert (scores.code_key() != before) is changes
 
 
 @pytest.mark.parametrize("name", ["tmiclnet_tokens_md", "early_fusion_md"])
 def test_dropout_variants_read_all_modalities(name: str) -> None:
     assert BY_NAME[name].modalities == ("ct", "radiomics", "text")
-    assert rb.modality_dropout_of(name) == pytest.approx(0.3)
+    assert missing.modality_dropout_of(name) == pytest.approx(0.3)

@@ -25,7 +25,7 @@ from tmiclnet.data.writer import _csv
 from tmiclnet.inputs.features import CohortInputs, FoldInputs
 from tmiclnet.inputs.folds import FoldSplit
 from tmiclnet.inputs.tensors import TensorData
-from tmiclnet.study import fusion_dial as fd
+from tmiclnet.study.fusion_dial import settings, tables
 from tmiclnet.train.ddp import SINGLE
 from tmiclnet.train.jobs import JobContext, make_job
 
@@ -106,7 +106,7 @@ def tiny_synthetic(tmp_path_factory):
 
 def test_setting_notes_change_only_the_panel_lines(tiny_synthetic) -> None:
     built = tiny_synthetic.notes()
-    notes = fd.setting_notes(tiny_synthetic, NoteDial("text", 2.0))
+    notes = settings.setting_notes(tiny_synthetic, NoteDial("text", 2.0))
     assert sorted(notes) == sorted(built)
     changed = 0
     for pid, note in notes.items():
@@ -148,7 +148,7 @@ def base_inputs(tiny_synthetic, monkeypatch):
 
 def test_a_setting_changes_the_text_inputs_alone(tiny_synthetic, base_inputs) -> None:
     run = Run(TINY, tiny_synthetic.root.parent, 0, torch.device("cpu"))
-    new = fd.setting_inputs(base_inputs, tiny_synthetic, NoteDial("text", 2.0), run)
+    new = settings.setting_inputs(base_inputs, tiny_synthetic, NoteDial("text", 2.0), run)
     assert new.ct is base_inputs.ct and new.radiomics is base_inputs.radiomics
     assert torch.equal(new.labels, base_inputs.labels) and new.ids == base_inputs.ids
     assert new.info["ct_key"] == "ct-built" and new.info["radiomics_key"] == "rad-built"
@@ -169,16 +169,16 @@ def test_two_settings_keep_their_results_apart(tiny_synthetic, base_inputs, tmp_
     run = Run(TINY, tmp_path, 0, torch.device("cpu"))
     jobs = {}
     for dial in (NoteDial("text", 1.0), NoteDial("text", 2.0), NoteDial("ct", 2.0)):
-        inputs = fd.setting_inputs(base_inputs, tiny_synthetic, dial, run)
-        jobs[dial] = _job(inputs, fd.setting_dir(tmp_path, dial), run)
+        inputs = settings.setting_inputs(base_inputs, tiny_synthetic, dial, run)
+        jobs[dial] = _job(inputs, settings.setting_dir(tmp_path, dial), run)
     assert len({j.folder for j in jobs.values()}) == 3  # three folders
     assert len({j.key for j in jobs.values()}) == 3  # and three keys: none serves another
-    again = fd.setting_inputs(base_inputs, tiny_synthetic, NoteDial("text", 2.0), run)
-    assert _job(again, fd.setting_dir(tmp_path, NoteDial("text", 2.0)), run).key == (
+    again = settings.setting_inputs(base_inputs, tiny_synthetic, NoteDial("text", 2.0), run)
+    assert _job(again, settings.setting_dir(tmp_path, NoteDial("text", 2.0)), run).key == (
         jobs[NoteDial("text", 2.0)].key
     )
     for profile in ("quick", "cpu", "gpu"):
-        slugs = [fd.slug(d) for d in fd.dials_for(profile)]
+        slugs = [settings.slug(d) for d in settings.dials_for(profile)]
         assert len(set(slugs)) == len(slugs)
 
 
@@ -193,17 +193,21 @@ def test_summary_gain_is_over_the_best_unimodal_model() -> None:
         setting="text-1", signal="complementary", reads="text", strength=1.0, rho=0.7071,
         oracle_all=0.8, oracle_ct=0.69, oracle_radiomics=0.69, oracle_text=0.63,
     )  # fmt: skip
-    out = fd.summary(table).iloc[0]
+    out = tables.summary(table).iloc[0]
     assert out["best_unimodal"] == "radiomics_only"
     assert out["gain_tmiclnet_tokens_mean"] == pytest.approx(0.05)
     assert out["gain_tmiclnet_tokens_sd"] == pytest.approx(0.0, abs=1e-12)  # shared fold shifts
     assert out["tmiclnet_tokens_sd"] == pytest.approx(0.02)
     assert out["tmiclnet_share_of_oracle"] == pytest.approx(0.75 / 0.8)
-    assert fd.oracle_gain(fd.summary(table)).iloc[0] == pytest.approx(0.8 - 0.69)
+    assert tables.oracle_gain(tables.summary(table)).iloc[0] == pytest.approx(0.8 - 0.69)
+    text = tables.takeaways(tables.summary(table), "quick")  # the prose reads the same numbers
+    assert text.startswith("**What this run shows** (profile `quick`, 1 settings):")
+    assert "from +0.050 to +0.050 (the oracle's own gain: +0.110 to +0.110)" in text
+    assert "reaches 94% to 94% of the oracle" in text and "quick-profile" in text
 
 
 def test_the_cpu_profile_trains_the_first_three_folds_and_quick_all() -> None:
     from tmiclnet.config import setup
 
-    assert fd.folds_for(setup("cpu", device="cpu")) == [0, 1, 2]
-    assert fd.folds_for(setup("quick", device="cpu")) == [0, 1]
+    assert settings.folds_for(setup("cpu", device="cpu")) == [0, 1, 2]
+    assert settings.folds_for(setup("quick", device="cpu")) == [0, 1]

@@ -13,8 +13,8 @@ from tests.train.tiny import radiomics_inputs
 from tmiclnet import keys, results
 from tmiclnet.config import setup
 from tmiclnet.inputs.features import CohortInputs, scale_radiomics
+from tmiclnet.threshold import choose_threshold
 from tmiclnet.train.cv import cross_validate
-from tmiclnet.train.fold import choose_threshold
 
 MODEL = "radiomics_only"
 

@@ -44,7 +44,7 @@ def protocols(spec: str) -> tuple:
     Args:
         spec: the option's value.
     """
-    from tmiclnet.study.leakage import BY_NAME, OURS, PROTOCOLS
+    from tmiclnet.study.leakage.protocols import BY_NAME, OURS, PROTOCOLS
 
     if not spec.strip():
         return PROTOCOLS
@@ -69,15 +69,16 @@ def leakage(args) -> int:
 
     from tmiclnet.cli.train import check_balance
     from tmiclnet.config import get_profile, setup
-    from tmiclnet.study import leakage as lk
+    from tmiclnet.study.leakage import tables, training
+    from tmiclnet.study.leakage.protocols import labels_tag
 
     check_balance(cohort, get_profile(args.profile).folds)
     run = setup(args.profile, cohort.parent, args.seed, device)
-    study = lk.run_study(cohort, run, names, args.permute_labels, chosen, args.retrain)
-    table = lk.leakage_table(study, args.n_boot, args.seed)
+    study = training.run_study(cohort, run, names, args.permute_labels, chosen, args.retrain)
+    table = tables.leakage_table(study, args.n_boot, args.seed)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(f"\n{study.cohort}, labels {lk.labels_tag(args.permute_labels)}:")
-        print(lk.format_table(table).to_string())
+        print(f"\n{study.cohort}, labels {labels_tag(args.permute_labels)}:")
+        print(tables.format_table(table).to_string())
     return 0
 
 

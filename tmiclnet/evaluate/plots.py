@@ -186,7 +186,7 @@ def heatmap_figure(
 ) -> Figure:
     """A labelled heatmap of a small table (NaN cells left blank), values written in the cells.
 
-    Used by notebooks 10 (robustness) and 11 (interpretation).
+    Used by notebooks 12 (robustness) and 13 (interpretation).
 
     Args:
         table: the small table to draw (rows and columns labelled; NaN left blank).
@@ -251,11 +251,11 @@ def occlusion_figure(
 ) -> Figure:
     """Axial slices of a CT (D,H,W in [0,1]) with the occlusion map overlaid (red raises risk).
 
-    Used by notebook 11 (interpretation).
+    Used by notebook 13 (interpretation).
 
     Args:
         ct: the CT volume (D, H, W), intensities scaled to [0, 1].
-        occlusion: the (D, H, W) map from `tmiclnet.evaluate.interpret.ct_occlusion`.
+        occlusion: the (D, H, W) map from `tmiclnet.evaluate.interpret.occlusion.ct_occlusion`.
         n_slices: axial slices shown, evenly spaced from 25 % to 75 % of the depth.
         title: the figure's title.
     """

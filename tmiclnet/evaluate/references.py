@@ -3,7 +3,7 @@
 Each reference learns from exactly the patients the networks learn from: for every fold of
 `folds.csv` it is fitted on the fold's `train` split (`tmiclnet.inputs.folds.split`, the same call
 `cross_validate` makes) and its decision threshold is chosen on the fold's `val` split by the
-networks' own rule (`tmiclnet.train.fold.choose_threshold`); the test patients are only predicted.
+networks' own rule (`tmiclnet.threshold.choose_threshold`); the test patients are only predicted.
 Imputation, scaling, one-hot encoding, the regressions and the Mayo score's probability scale are
 all fitted on the `train` rows. The results are written in the trainer's layout (val and test
 rows), so every table and figure treats them like the networks, and each is labelled with what it
@@ -33,7 +33,7 @@ from tmiclnet.config import Profile
 from tmiclnet.evaluate import mayo
 from tmiclnet.evaluate.mayo import MAYO_ALIASES, mayo_columns, mayo_risk_score  # noqa: F401
 from tmiclnet.inputs import folds as folds_mod
-from tmiclnet.train.fold import choose_threshold
+from tmiclnet.threshold import choose_threshold
 
 # Outcome fields: never predictors (they define the label). Dropped if a clinical table has them.
 OUTCOME_COLUMNS = ("time", "status", "label", "death", "event")

@@ -1,10 +1,11 @@
 """Another center's scanner: the test patients imaged again, their CT and radiomics re-derived.
 
-The robustness page's "external" condition (`tmiclnet.evaluate.robustness`): the cohort is
-rendered again by another scanner (`tmiclnet.data.external`: same patients, same anatomy), its
-volumes go through the same CT transforms as the originals, and its radiomics are re-extracted
-with the profile's parameter file. Each fold's radiomics pipeline stays the one fitted on the
-fold's ORIGINAL training rows: the model meets the new center with the old center's scaling.
+The robustness page's "external" condition (`tmiclnet.evaluate.robustness.conditions`): the
+cohort is rendered again by another scanner (`tmiclnet.data.external`: same patients, same
+anatomy), its volumes go through the same CT transforms as the originals, and its radiomics are
+re-extracted with the profile's parameter file. Each fold's radiomics pipeline stays the one
+fitted on the fold's ORIGINAL training rows: the model meets the new center with the old center's
+scaling.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Robustness and interpretation need the trained networks, not only their predicti
 `SavedFold` re-assembles the fold's inputs with the trainer's own code (`tmiclnet.inputs.features`,
 so radiomics are scaled on the same training rows) and rebuilds any model of that fold with the
 results store (`tmiclnet.results.load_model`). Nothing is trained here. Used by the robustness and
-interpretation pages (notebooks 10 and 11).
+interpretation pages (notebooks 12 and 13).
 """
 
 from __future__ import annotations
@@ -107,9 +107,44 @@ class SavedFold:
             logits = model(self.model_batch(name, inputs))["logits"].float()
         return torch.softmax(logits, dim=1)[:, 1].cpu()
 
+    def patient_inputs(self, patient: int) -> dict:
+        """One test patient's inputs as a batch of one: what occlusion and attributions perturb.
+
+        Args:
+            patient: row of the patient among the fold's test patients (0-based).
+        """
+        return take_rows(self.test.inputs, patient, patient + 1)
+
     @property
     def labels(self) -> pd.Series:
         return pd.Series(self.test.labels.numpy(), index=self.test.ids)
+
+
+def take_rows(inputs: dict, start: int, stop: int) -> dict:
+    """Rows start:stop of every input tensor (nested dicts too, as a fine-tuned note's ids).
+
+    Args:
+        inputs: model inputs by key.
+        start: first row.
+        stop: one past the last row.
+    """
+    return {
+        k: (take_rows(v, start, stop) if isinstance(v, dict) else v[start:stop])
+        for k, v in inputs.items()
+    }
+
+
+def repeat_rows(value, n: int):
+    """A one-patient input (a tensor, or a dict of them) repeated `n` times along the batch, so
+    that many perturbed copies of one patient go through the model in one pass.
+
+    Args:
+        value: a tensor whose first dimension is the batch, or a dict of such tensors.
+        n: copies.
+    """
+    if isinstance(value, dict):
+        return {k: repeat_rows(x, n) for k, x in value.items()}
+    return value.repeat(n, *([1] * (value.dim() - 1)))
 
 
 def saved_fold(

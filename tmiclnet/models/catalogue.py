@@ -104,7 +104,7 @@ ENTRIES = [
         {"w2": 0.0},
     ),
 ]
-# Variants trained on demand by the robustness page (tmiclnet.evaluate.robustness), not by the
+# Variants trained on demand for the robustness page (tmiclnet.study.dropout_variants), not by the
 # training page: the same models trained with modality dropout, so that a dropped modality at
 # test time meets a model that has learned to predict without it.
 MODALITY_DROPOUT = 0.3

@@ -13,9 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_curve
 from torch import nn
 
 from tmiclnet import keys, results
@@ -23,27 +21,9 @@ from tmiclnet.config import Run
 from tmiclnet.device import peak_memory_mib, reset_peak_memory, seed_everything
 from tmiclnet.inputs.features import CohortInputs, FoldInputs
 from tmiclnet.inputs.tensors import TensorData
+from tmiclnet.threshold import choose_threshold
 from tmiclnet.train.ddp import World, barrier
 from tmiclnet.train.trainer import TrainConfig, auc, fit, predict, probabilities
-
-THRESHOLD_RULE = "youden"
-
-
-def choose_threshold(labels, probs) -> dict:
-    """The probability cut maximising Youden's J (sensitivity + specificity - 1) on validation."""
-    labels, probs = np.asarray(labels), np.asarray(probs)
-    if len(np.unique(labels)) < 2:
-        return {"threshold": 0.5, "rule": "default (one class in validation)", "youden_j": None}
-    fpr, tpr, cuts = roc_curve(labels, probs)
-    j = tpr - fpr
-    best = int(np.argmax(j))
-    cut = float(min(cuts[best], 1.0))  # roc_curve's first cut is +inf
-    return {
-        "threshold": cut,
-        "rule": THRESHOLD_RULE,
-        "youden_j": float(j[best]),
-        "n_val": int(len(labels)),
-    }
 
 
 def build_config(fin: FoldInputs, inputs: CohortInputs, run: Run, use_ct_tokens: bool) -> dict:
