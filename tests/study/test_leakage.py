@@ -3,40 +3,24 @@ never do; folds, labels, keys, intervals and the command line."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.train.tiny import radiomics_inputs
+from tests.train.tiny import labels_of, radiomics_inputs, small_run
 from tmiclnet import results
-from tmiclnet.config import setup
-from tmiclnet.inputs.features import CohortInputs
 from tmiclnet.study import leakage as lk
 from tmiclnet.train import trainer
 
 MODEL = "radiomics_only"
+# small_run's two folds of two epochs, on one worker: every fit runs in this process, where the
+# spies are
+RUN = {"batch_size": 16, "n_jobs": 1}
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _inputs(n: int = 60, seed: int = 0) -> CohortInputs:
-    return radiomics_inputs(n, seed, per_family=4)
-
-
-def _labels(inputs: CohortInputs) -> pd.Series:
-    return pd.Series(inputs.labels.numpy(), index=inputs.ids)
-
-
-def _run(tmp_path):
-    """Two folds, two epochs, one worker: every fit runs in this process, where the spies are."""
-    run = setup("quick", tmp_path, seed=0, device="cpu")
-    prof = dataclasses.replace(run.profile, folds=2, epochs=2, batch_size=16, n_jobs=1)
-    return run.replace(profile=prof)
-
-
 def _splits(inputs, run, protocol):
-    folds = lk.protocol_folds(_labels(inputs), protocol, run.profile.folds, run.seed)
+    folds = lk.protocol_folds(labels_of(inputs), protocol, run.profile.folds, run.seed)
     return [
         lk.protocol_split(folds, k, protocol, run.profile.val_fraction, run.seed)
         for k in range(run.profile.folds)
@@ -54,7 +38,7 @@ def test_released_scaler_saw_test_rows_ours_did_not(tmp_path, monkeypatch) -> No
         return real_fit(table, labels, train_ids, *a, **kw)
 
     monkeypatch.setattr(preprocess, "fit_fold", spy)
-    inputs, run = _inputs(), _run(tmp_path)
+    inputs, run = radiomics_inputs(per_family=4), small_run(tmp_path, **RUN)
     for protocol in lk.PROTOCOLS:
         for split in _splits(inputs, run, protocol):
             seen.clear()
@@ -77,11 +61,11 @@ def test_released_stopping_read_the_test_fold_ours_did_not(tmp_path, monkeypatch
         return real_validate(net, data, device, cfg)
 
     monkeypatch.setattr(trainer, "_validate", spy)
-    inputs, run = _inputs(), _run(tmp_path)
+    inputs, run = radiomics_inputs(per_family=4), small_run(tmp_path, **RUN)
     for protocol in (lk.OURS, lk.BY_NAME["stop on test"], lk.BY_NAME["released"]):
         read.clear()
         out = lk.study_dir(tmp_path, None, protocol)
-        audit = lk.train_protocol(inputs, "syn", _labels(inputs), [MODEL], run, out, protocol)
+        audit = lk.train_protocol(inputs, "syn", labels_of(inputs), [MODEL], run, out, protocol)
         tests = [set(s.test) for s in _splits(inputs, run, protocol)]
         assert len(read) == run.profile.folds * run.profile.epochs  # one criterion per epoch
         for i, ids in enumerate(read):  # folds train in order here, one epoch after the other
@@ -103,10 +87,9 @@ def test_ours_stopping_set_is_the_validation_split(tmp_path, monkeypatch) -> Non
         "_validate",
         lambda n, d, dev, c: read.append(list(d.ids)) or real_validate(n, d, dev, c),
     )
-    inputs, run = _inputs(), _run(tmp_path)
-    lk.train_protocol(
-        inputs, "syn", _labels(inputs), [MODEL], run, lk.study_dir(tmp_path, None, lk.OURS), lk.OURS
-    )
+    inputs, run = radiomics_inputs(per_family=4), small_run(tmp_path, **RUN)
+    out = lk.study_dir(tmp_path, None, lk.OURS)
+    lk.train_protocol(inputs, "syn", labels_of(inputs), [MODEL], run, out, lk.OURS)
     splits = _splits(inputs, run, lk.OURS)
     assert {tuple(ids) for ids in read} == {tuple(s.val) for s in splits}
     for s in splits:
@@ -134,12 +117,13 @@ def test_permuted_labels_keep_counts_and_are_seeded() -> None:
 
 
 def test_results_kept_apart_and_keyed(tmp_path) -> None:
-    inputs, run = _inputs(), _run(tmp_path)
+    inputs, run = radiomics_inputs(per_family=4), small_run(tmp_path, **RUN)
     dirs = {lk.study_dir(tmp_path, s, p) for s in (None, 0) for p in lk.PROTOCOLS}
     assert len(dirs) == 2 * len(lk.PROTOCOLS)
     out = tmp_path / "stores"
     keys = []
-    for tag, labels in (("real", _labels(inputs)), ("perm", lk.permute_labels(_labels(inputs), 0))):
+    real = labels_of(inputs)
+    for tag, labels in (("real", real), ("perm", lk.permute_labels(real, 0))):
         for protocol in (lk.OURS, lk.BY_NAME["scaler on all"]):  # same folds: only keys differ
             store = out / tag / protocol.name.replace(" ", "_")
             lk.train_protocol(inputs, "syn", labels, [MODEL], run, store, protocol)
@@ -149,7 +133,7 @@ def test_results_kept_apart_and_keyed(tmp_path) -> None:
     # an unchanged rerun reads its results: the fold keeps its done.json untouched
     store = out / "real" / "ours"
     before = (results.fold_dir(store, "syn", MODEL, 0) / "done.json").stat().st_mtime_ns
-    lk.train_protocol(inputs, "syn", _labels(inputs), [MODEL], run, store, lk.OURS)
+    lk.train_protocol(inputs, "syn", labels_of(inputs), [MODEL], run, store, lk.OURS)
     after = (results.fold_dir(store, "syn", MODEL, 0) / "done.json").stat().st_mtime_ns
     assert before == after
 
