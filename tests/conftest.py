@@ -1,7 +1,16 @@
-"""Shared fixtures: one thread for tiny models, and the tiny cohorts built once per session."""
+"""Shared fixtures (one thread for tiny models, the tiny cohorts built once a session) and the
+`needs_build` marker: tests that read what `make test` builds before it runs pytest.
+
+`@pytest.mark.needs_build(path, ...)` names the built files a test reads. When one is missing the
+test is skipped, and the skip is listed with its reason at the end of every run, so a run without
+`make data` / a built book says what it did not check. `make test` builds the quick data and book
+first and sets TMICLNET_REQUIRE_BUILD=1: there a missing path is an error, not a skip, so a build
+that stopped writing what the tests read cannot pass unnoticed.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +19,43 @@ import torch
 from tests.data.profiles import TINY
 from tmiclnet.data import cohort as cohorts
 from tmiclnet.provenance import sha256_file
+
+REQUIRE_BUILD = "TMICLNET_REQUIRE_BUILD"
+MARKER = "needs_build"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip, or under TMICLNET_REQUIRE_BUILD=1 fail, a needs_build test whose inputs are missing."""
+    for mark in item.iter_markers(MARKER):
+        if not mark.args:
+            pytest.fail(f"@pytest.mark.{MARKER}() names no path to check", pytrace=False)
+        missing = [str(path) for path in mark.args if not Path(path).exists()]
+        if not missing:
+            continue
+        what = ", ".join(missing)
+        if os.environ.get(REQUIRE_BUILD) == "1":
+            pytest.fail(
+                f"{MARKER}: {what} missing, though {REQUIRE_BUILD}=1 says the quick data and "
+                "book were built before pytest (make test): the build did not write what this "
+                "test reads",
+                pytrace=False,
+            )
+        pytest.skip(f"{MARKER}: no {what} (make test builds the quick data and book first)")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """List the skips for missing built inputs with their reasons, whether or not -rs was given
+    (other skips, such as no Chromium for the browser tests, stay where -rs shows them)."""
+    lines = []
+    for report in terminalreporter.stats.get("skipped", []):
+        if isinstance(report.longrepr, tuple):
+            reason = report.longrepr[2].removeprefix("Skipped: ")
+            if reason.startswith(f"{MARKER}: "):
+                lines.append(f"{report.nodeid}: {reason}")
+    if lines:
+        terminalreporter.section(f"{len(lines)} test(s) skipped: built inputs missing", sep="-")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture
