@@ -103,7 +103,7 @@ def test_entry_points_document_every_argument(dotted: str) -> None:
         assert re.search(rf"^\s+{param}:", args, re.M), f"{dotted}: argument {param!r} undocumented"
 
 
-@pytest.mark.skipif(not BUILT.exists(), reason=f"no quick build at {BUILT}")
+@pytest.mark.needs_build(BUILT)
 def test_the_built_page_renders_entries_with_their_parameters() -> None:
     html = BUILT.read_text()
     for dotted in ENTRY_POINTS:

@@ -14,17 +14,6 @@ from tmiclnet.cli import book as cli_book
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/a\n  - file: notebooks/b\n"
-    )
-    write_notebook(tmp_path / "notebooks" / "a.ipynb", "x = 1 + 1", "print(profile, x)")
-    write_notebook(tmp_path / "notebooks" / "b.ipynb", "print('b ran')")
-    return tmp_path
-
-
 def test_toc_order_matches_the_book() -> None:
     names = [p.stem for p in book.toc_notebooks(ROOT)]
     assert names, "the book lists no notebook"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.book.notebooks import write_notebook
 from tmiclnet.book import keys as book_keys
 from tmiclnet.book import report as book_report
 from tmiclnet.book import runner as book
@@ -70,18 +69,6 @@ def test_the_books_assembly_modules_do_not_rerun_notebooks() -> None:
     assert book_keys.assembles_the_book(PACKAGE_DIR / "book_links.py")
     assert not book_keys.assembles_the_book(PACKAGE_DIR / "models" / "tmiclnet.py")
     assert not book_keys.assembles_the_book(PACKAGE_DIR / "config.py")
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "book").mkdir()
-    (tmp_path / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/a\n  - file: notebooks/b\n"
-    )
-    write_notebook(tmp_path / "notebooks" / "a.ipynb", "print('a')")
-    write_notebook(tmp_path / "notebooks" / "b.ipynb", "print('b')")
-    return tmp_path
 
 
 @pytest.mark.slow

@@ -375,11 +375,7 @@ def test_the_check_catches_what_a_reader_would_see(tmp_path: Path) -> None:
 
 
 @needs_chromium
-@pytest.mark.skipif(
-    not (HTML / "index.html").exists(),
-    reason=f"no quick build at {HTML}: run `make test` (or `python -m tmiclnet book "
-    "build --profile quick`) first; the browser check of the book is skipped",
-)
+@pytest.mark.needs_build(HTML / "index.html")
 def test_every_page_of_the_quick_book_renders_cleanly() -> None:
     problems = check_site(HTML, SHOTS)
     report = "\n".join(f"{page}:\n  " + "\n  ".join(found) for page, found in problems.items())

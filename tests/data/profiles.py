@@ -1,4 +1,6 @@
-"""A profile small enough to build both cohorts in seconds, for the data tests."""
+"""The one tiny profile: both cohorts build at it in well under a second (6 patients each, 12x24x24
+voxels). `tiny_cohorts` (tests/conftest.py) builds them once a session at it; the tests that
+rebuild, resume or alter a cohort build their own at it."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 
 from tests.data.profiles import TINY
@@ -18,15 +17,6 @@ from tmiclnet.data.dataset import CTDataset
 from tmiclnet.data.notes import write_note
 from tmiclnet.data.synthetic import SyntheticModel, population_auc
 from tmiclnet.provenance import sha256_file
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("cohorts")
-    return {
-        name: cohorts.build(name, TINY, data_dir, n_jobs=1, verbose=False)
-        for name in cohorts.COHORTS
-    }
 
 
 def test_pbc_labels_at_five_years_and_horizon_is_a_parameter() -> None:
@@ -70,8 +60,8 @@ def test_stratified_subset_is_deterministic_and_balanced() -> None:
     assert labels[ids].sum() == round(40 * labels.mean())
 
 
-def test_built_folders_load_with_the_contracted_api(built) -> None:
-    c = cohorts.load(built["pbc"])
+def test_built_folders_load_with_the_contracted_api(tiny_cohorts) -> None:
+    c = cohorts.load(tiny_cohorts["pbc"])
     assert c.name == "pbc" and len(c.ids) == 6 and c.ids == sorted(c.ids) and c.oracle_auc is None
     assert list(c.clinical.columns) == list(pbc.TEXT_FIELDS) and set(c.labels.unique()) <= {0, 1}
     assert c.image_path(c.ids[0]).exists() and c.mask_path(c.ids[0]).exists()
@@ -79,16 +69,17 @@ def test_built_folders_load_with_the_contracted_api(built) -> None:
     files = c.manifest["files"]
     assert all(sha256_file(c.root / rel) == sha for rel, sha in files.items())
     assert {f"images/{i}.nii.gz" for i in c.ids} <= set(files)
-    s = cohorts.load(built["synthetic"])
+    s = cohorts.load(tiny_cohorts["synthetic"])
     assert s.name == "synthetic" and 0.5 < s.oracle_auc < 1.0 and len(s.ids) == 6
 
 
-def test_rebuild_is_byte_identical(built, tmp_path) -> None:
+def test_rebuild_is_byte_identical(tiny_cohorts, tmp_path) -> None:
+    built = tiny_cohorts["pbc"]
     again = cohorts.build("pbc", TINY, tmp_path, n_jobs=1, verbose=False)
-    first = json.loads((built["pbc"] / "cohort.json").read_text())
+    first = json.loads((built / "cohort.json").read_text())
     second = json.loads((again / "cohort.json").read_text())
     assert first["files"] == second["files"]
-    assert (built["pbc"] / "cohort.json").read_bytes() == (again / "cohort.json").read_bytes()
+    assert (built / "cohort.json").read_bytes() == (again / "cohort.json").read_bytes()
 
 
 def test_interrupted_build_resumes_and_new_parameters_rebuild(tmp_path, capsys) -> None:
@@ -111,8 +102,8 @@ def test_synthetic_oracle_follows_the_signal_strengths() -> None:
     assert strong["all"] > max(strong["ct"], strong["radiomics"], strong["text"])
 
 
-def test_ct_dataset_items(built) -> None:
-    c = cohorts.load(built["pbc"])
+def test_ct_dataset_items(tiny_cohorts) -> None:
+    c = cohorts.load(tiny_cohorts["pbc"])
     for train in (False, True):
         ds = CTDataset(c, c.ids[:3], get_profile("quick"), train=train)
         item = ds[0]
@@ -127,7 +118,7 @@ def test_ct_dataset_items(built) -> None:
     assert torch.equal(a, CTDataset(c, c.ids[:2], TINY, train=False)[1]["ct"])
 
 
-def test_findings_table_records_what_was_rendered(built) -> None:
-    findings = pd.read_csv(built["pbc"] / "findings.csv", index_col="id")
+def test_findings_table_records_what_was_rendered(tiny_cohorts) -> None:
+    findings = pd.read_csv(tiny_cohorts["pbc"] / "findings.csv", index_col="id")
     table = pbc.load_table().loc[findings.index]
     assert (findings["fibrosis"][table["stage"].notna()] == table["stage"].dropna() - 1).all()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from tmiclnet.config import get_profile
+from tests.data.profiles import TINY
 from tmiclnet.data import cohort as cohorts
 from tmiclnet.data import nifti
 from tmiclnet.data.external import build_external, external_root
@@ -19,7 +19,6 @@ from tmiclnet.data.render import DEFAULT, EXTERNAL, FWHM_PER_SIGMA, Findings, re
 from tmiclnet.data.validate import validate
 
 SHAPE = (12, 24, 24)
-TINY = dataclasses.replace(get_profile("quick"), name="tiny", n_patients=4, volume_shape=SHAPE)
 # sha256 of render(Findings(3.0, 1.18, 20.0), SHAPE, 7) (CT bytes, then mask bytes), recorded with
 # the renderer before it had a scanner argument, on one torch thread as cohort builds run.
 BEFORE_SCANNERS = "9836e18789f1b9d9b55de05cbe99baf4c3c5d78045db98c2916b8fad5f68dd2f"

@@ -64,8 +64,8 @@ def test_symlinked_folder_is_refused_and_its_target_kept(tmp_path) -> None:
     assert (tmp_path / "data" / "pbc").is_symlink() and _snapshot(target) == before
 
 
-def test_a_copy_of_a_generated_folder_is_not_taken_for_one(tmp_path) -> None:
-    built = _build("synthetic", tmp_path / "gen")
+def test_a_copy_of_a_generated_folder_is_not_taken_for_one(tiny_cohorts, tmp_path) -> None:
+    built = tiny_cohorts["synthetic"]  # only read: the copy is what the test edits
     copy = tmp_path / "other" / "synthetic"
     shutil.copytree(built, copy)  # like `cp -r`: the marker travels along
     assert is_generated(built) and not is_generated(copy)
@@ -75,8 +75,11 @@ def test_a_copy_of_a_generated_folder_is_not_taken_for_one(tmp_path) -> None:
     assert (copy / "notes" / "syn-0001.txt").read_text() == "edited by the user\n"
 
 
-def test_up_to_date_build_without_marker_is_adopted_only_if_untouched(tmp_path) -> None:
-    built = _build("synthetic", tmp_path)
+def test_up_to_date_build_without_marker_is_adopted_only_if_untouched(
+    tiny_cohorts, tmp_path
+) -> None:
+    built = tmp_path / "synthetic"
+    shutil.copytree(tiny_cohorts["synthetic"], built)  # a build of these very parameters
     (built / MARKER).unlink()  # as built before markers existed
     assert _build("synthetic", tmp_path) == built and is_generated(built)
     (built / MARKER).unlink()

@@ -3,26 +3,19 @@ references (issue 12)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.data.folders import write_case
 from tmiclnet.__main__ import main as tmiclnet_main
-from tmiclnet.config import get_profile
 from tmiclnet.data import cohort as cohorts
-from tmiclnet.data import nifti, schema
+from tmiclnet.data import schema
 from tmiclnet.data.pbc import TEXT_FIELDS
 from tmiclnet.data.validate import validate
 from tmiclnet.evaluate import references
 
-TINY = dataclasses.replace(
-    get_profile("quick"), name="tiny", n_patients=6, volume_shape=(12, 24, 24),
-    n_synthetic=6,
-)  # fmt: skip
 IDS = [f"pt-{i}" for i in range(1, 9)]
-AFFINE = np.diag([2.0, 2.0, 2.0, 1.0])
 
 
 def _realistic(root, with_schema: bool = True):
@@ -41,11 +34,8 @@ def _realistic(root, with_schema: bool = True):
     root.mkdir(parents=True)
     table.to_csv(root / "clinical.csv", index=False)
     pd.DataFrame({"id": IDS, "label": [0, 1] * 4}).to_csv(root / "labels.csv", index=False)
-    image = np.full((6, 8, 8), -1000, np.int16)
-    image[1:5, 2:6, 2:6] = 60
     for pid in IDS:
-        nifti.write(root / "images" / f"{pid}.nii.gz", image, AFFINE)
-        nifti.write(root / "masks" / f"{pid}.nii.gz", (image > 0).astype(np.uint8), AFFINE)
+        write_case(root, pid)
         (root / "notes").mkdir(exist_ok=True)
         (root / "notes" / f"{pid}.txt").write_text("Free text as the clinician wrote it.\n")
     if with_schema:
@@ -63,9 +53,9 @@ def test_pbc_schema_is_the_old_contract() -> None:
     assert pbc.mayo == {k: k for k in schema.MAYO_INPUTS}
 
 
-def test_the_build_writes_a_schema_and_load_reads_it(tmp_path) -> None:
-    for name in cohorts.COHORTS:
-        root = cohorts.build(name, TINY, tmp_path, n_jobs=1, verbose=False)
+def test_the_build_writes_a_schema_and_load_reads_it(tiny_cohorts) -> None:
+    assert sorted(tiny_cohorts) == sorted(cohorts.COHORTS)
+    for root in tiny_cohorts.values():
         written = schema.read(root)
         assert written is not None and list(written.columns) == list(TEXT_FIELDS)
         loaded = cohorts.load(root)
@@ -73,7 +63,7 @@ def test_the_build_writes_a_schema_and_load_reads_it(tmp_path) -> None:
         assert (
             "schema.yaml" in __import__("json").loads((root / "cohort.json").read_text())["files"]
         )
-    assert "died within 1825 days" in (tmp_path / "pbc" / "schema.yaml").read_text()
+    assert "died within 1825 days" in (tiny_cohorts["pbc"] / "schema.yaml").read_text()
 
 
 def test_a_realistic_table_is_valid_with_its_drafted_schema(tmp_path, capsys) -> None:
@@ -167,7 +157,6 @@ def test_logistic_regression_uses_the_declared_types() -> None:
 
 
 @pytest.mark.parametrize("name", ["pbc", "synthetic"])
-def test_the_bundled_tables_are_unchanged_by_their_schema(name, tmp_path) -> None:
-    root = cohorts.build(name, TINY, tmp_path, n_jobs=1, verbose=False)
-    c = cohorts.load(root)
+def test_the_bundled_tables_are_unchanged_by_their_schema(name, tiny_cohorts) -> None:
+    c = cohorts.load(tiny_cohorts[name])
     assert references.declared_table(c.clinical, c.schema).equals(c.clinical)

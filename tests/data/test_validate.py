@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.data.folders import ROW, write_case, write_folder
 from tmiclnet.cli import data as cli
 from tmiclnet.data import nifti
 from tmiclnet.data.cohort import load
@@ -18,45 +19,12 @@ from tmiclnet.data.problems import CohortError
 from tmiclnet.data.validate import validate
 
 IDS = ["p-1", "p-2", "p-3"]
-ROW = {
-    "age": 50.0,
-    "sex": "f",
-    "trt": 1,
-    "spiders": 0,
-    "edema": 0.0,
-    "bili": 1.0,
-    "chol": 250,
-    "albumin": 3.6,
-    "copper": 40,
-    "alk.phos": 900,
-    "ast": 80.0,
-    "trig": 100,
-    "platelet": 200,
-    "protime": 10.5,
-}
-
-
-def _write_case(root: Path, pid: str, mask: np.ndarray | None = None, affine=None) -> None:
-    affine = np.diag([2.0, 2.0, 2.0, 1.0]) if affine is None else affine
-    image = np.full((6, 8, 8), 60, np.int16)
-    if mask is None:
-        mask = np.zeros((6, 8, 8), np.uint8)
-        mask[1:5, 2:6, 2:6] = 1  # 64 voxels: pyradiomics' minimumROISize
-    nifti.write(root / "images" / f"{pid}.nii.gz", image, np.diag([2.0, 2.0, 2.0, 1.0]))
-    nifti.write(root / "masks" / f"{pid}.nii.gz", mask, affine)
 
 
 @pytest.fixture()
 def folder(tmp_path) -> Path:
     """A small valid folder in the cohort layout, made here (no renderer involved)."""
-    root = tmp_path / "mine"
-    for pid in IDS:
-        _write_case(root, pid)
-        (root / "notes").mkdir(parents=True, exist_ok=True)
-        (root / "notes" / f"{pid}.txt").write_text("Bilirubin 1.0 mg/dL.\n", "utf-8")
-    pd.DataFrame([{"id": pid, **ROW} for pid in IDS]).to_csv(root / "clinical.csv", index=False)
-    pd.DataFrame({"id": IDS, "label": [0, 1, 0]}).to_csv(root / "labels.csv", index=False)
-    return root
+    return write_folder(tmp_path / "mine", IDS, [0, 1, 0])
 
 
 def _problems(root: Path) -> list[str]:
@@ -101,19 +69,19 @@ def test_shape_mismatch(folder) -> None:
 
 
 def test_affine_mismatch(folder) -> None:
-    _write_case(folder, "p-3", affine=np.diag([1.0, 2.0, 2.0, 1.0]))
+    write_case(folder, "p-3", mask_affine=np.diag([1.0, 2.0, 2.0, 1.0]))
     assert _has(_problems(folder), "masks/p-3.nii.gz", "affine")
 
 
 def test_empty_mask(folder) -> None:
-    _write_case(folder, "p-1", mask=np.zeros((6, 8, 8), np.uint8))
+    write_case(folder, "p-1", mask=np.zeros((6, 8, 8), np.uint8))
     assert _has(_problems(folder), "masks/p-1.nii.gz", "values", "empty")
 
 
 def test_non_binary_mask(folder) -> None:
     mask = np.zeros((6, 8, 8), np.uint8)
     mask[1:3] = 2
-    _write_case(folder, "p-1", mask=mask)
+    write_case(folder, "p-1", mask=mask)
     assert _has(_problems(folder), "masks/p-1.nii.gz", "not binary")
 
 

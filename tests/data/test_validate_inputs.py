@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.data.folders import AFFINE, liver_image, liver_mask, write_folder
 from tmiclnet.__main__ import main as tmiclnet_main
 from tmiclnet.cli import data as cli
 from tmiclnet.data import nifti
@@ -19,35 +20,12 @@ from tmiclnet.data.problems import CohortError
 from tmiclnet.data.validate import validate
 
 IDS = ["p-1", "p-2", "p-3", "p-4"]
-ROW = {"age": 50.0, "sex": "f", "trt": 1, "spiders": 0, "edema": 0.0, "bili": 1.0, "chol": 250,
-       "albumin": 3.6, "copper": 40, "alk.phos": 900, "ast": 80.0, "trig": 100, "platelet": 200,
-       "protime": 10.5}  # fmt: skip
-AFFINE = np.diag([2.0, 2.0, 2.0, 1.0])
-
-
-def _image(value: float = 60.0) -> np.ndarray:
-    image = np.full((6, 8, 8), -1000, np.int16)
-    image[1:5, 2:6, 2:6] = value
-    return image
-
-
-def _mask() -> np.ndarray:
-    mask = np.zeros((6, 8, 8), np.uint8)
-    mask[1:5, 2:6, 2:6] = 1  # 64 voxels, the radiomics minimum
-    return mask
 
 
 @pytest.fixture()
 def folder(tmp_path) -> Path:
-    root = tmp_path / "mine"
-    (root / "notes").mkdir(parents=True)
-    for pid in IDS:
-        nifti.write(root / "images" / f"{pid}.nii.gz", _image(), AFFINE)
-        nifti.write(root / "masks" / f"{pid}.nii.gz", _mask(), AFFINE)
-        (root / "notes" / f"{pid}.txt").write_text("Bilirubin 1.0 mg/dL.\n", "utf-8")
-    pd.DataFrame([{"id": pid, **ROW} for pid in IDS]).to_csv(root / "clinical.csv", index=False)
-    pd.DataFrame({"id": IDS, "label": [0, 1, 0, 1]}).to_csv(root / "labels.csv", index=False)
-    return root
+    """Four patients, two of each label: enough for two folds, too few for five."""
+    return write_folder(tmp_path / "mine", IDS, [0, 1, 0, 1])
 
 
 def _lines(root: Path, **kw) -> list[str]:
@@ -62,11 +40,11 @@ def test_the_fixture_is_valid_and_loads_without_cohort_json(folder) -> None:
 @pytest.mark.parametrize(
     ("array", "expect"),
     [
-        (np.where(_image() > 0, np.nan, -1000).astype(np.float32), "NaN or infinite"),
+        (np.where(liver_image() > 0, np.nan, -1000).astype(np.float32), "NaN or infinite"),
         (np.full((6, 8, 8), np.nan, np.float32), "384 of 384 voxels are NaN or infinite"),
-        (np.where(_image() > 0, np.inf, -1000).astype(np.float32), "NaN or infinite"),
-        ((_image().astype(np.float32) + 1000) / 1060, "not Hounsfield units"),
-        (_image() + 1024, "outside [-200, 400] HU"),
+        (np.where(liver_image() > 0, np.inf, -1000).astype(np.float32), "NaN or infinite"),
+        ((liver_image().astype(np.float32) + 1000) / 1060, "not Hounsfield units"),
+        (liver_image() + 1024, "outside [-200, 400] HU"),
         (np.full((6, 8, 8), -9000, np.int16), "below any Hounsfield unit"),
         (np.zeros((8, 8), np.int16), "a 2-D image"),
         (np.zeros((6, 8, 8, 2), np.int16), "a 4-D image"),
@@ -121,8 +99,8 @@ def test_a_separator_that_is_not_a_comma(folder, sep, name) -> None:
 
 
 def test_cli_reports_grid_facts_and_writes_a_manifest(folder, capsys) -> None:
-    nifti.write(folder / "images" / "p-4.nii.gz", _image(), np.diag([-2.0, -2.0, 2.0, 1.0]))
-    nifti.write(folder / "masks" / "p-4.nii.gz", _mask(), np.diag([-2.0, -2.0, 2.0, 1.0]))
+    nifti.write(folder / "images" / "p-4.nii.gz", liver_image(), np.diag([-2.0, -2.0, 2.0, 1.0]))
+    nifti.write(folder / "masks" / "p-4.nii.gz", liver_mask(), np.diag([-2.0, -2.0, 2.0, 1.0]))
     assert cli.main(["validate", "--cohort", str(folder), "--write-manifest"]) == 0
     out = capsys.readouterr().out
     assert "fact: orientation: RAS (3), LPS (1) - mixed" in out

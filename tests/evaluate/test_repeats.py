@@ -10,7 +10,7 @@ from scipy import stats
 
 matplotlib.use("Agg")
 
-from tests.evaluate.test_evaluate import fake_results  # noqa: E402
+from tests.evaluate.fakes import fake_results  # noqa: E402
 from tmiclnet import results  # noqa: E402
 from tmiclnet.evaluate import repeats
 from tmiclnet.evaluate.plots_repeats import ranking_figure  # noqa: E402

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from bs4 import BeautifulSoup
 
-from tests.evaluate.test_evaluate import fake_results
+from tests.evaluate.fakes import fake_results
 from tmiclnet import results
 from tmiclnet.book.check import COLUMN_PX, table_width
 from tmiclnet.evaluate import tables

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.evaluate.test_evaluate import fake_results
+from tests.evaluate.fakes import fake_results
 from tmiclnet import results
 from tmiclnet.evaluate import report
 

@@ -13,7 +13,7 @@ from tmiclnet.text.inputs import text_inputs
 QUICK = default_data_dir("quick") / "pbc"
 
 
-@pytest.mark.skipif(not QUICK.exists(), reason=f"no quick cohort at {QUICK} (make data)")
+@pytest.mark.needs_build(QUICK)
 def test_real_batch_reads_the_text_tokens_training_reads() -> None:
     run = setup("quick", "", 0, "cpu")
     real = demo.real_batch(run, 4)

@@ -7,35 +7,11 @@ import math
 import pytest
 import torch
 
+from tests.models.small import F_RAD, FAMILIES, built, make_batch, tiny_bert
 from tmiclnet.config import get_profile
 from tmiclnet.models import build, catalogue, model_config
 from tmiclnet.models.losses import TMFFLoss, sdm_loss
 from tmiclnet.models.tcaf import ReleasedTCAF, cycle_context
-
-F_RAD, L_TXT, H_TXT, N_CT, C_CT = 12, 7, 16, 4, 128
-FAMILIES = [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9, 10, 11]]
-SMALL = dict(rad_features=F_RAD, rad_families=FAMILIES, text_dim=H_TXT, use_ct_tokens=True)
-
-
-def make_batch(b: int = 4, seed: int = 0, ct: str = "tokens") -> dict:
-    g = torch.Generator().manual_seed(seed)
-    batch = {
-        "radiomics": torch.randn(b, F_RAD, generator=g),
-        "text_tokens": torch.randn(b, L_TXT, H_TXT, generator=g),
-        "text_mask": torch.arange(L_TXT).expand(b, L_TXT) < torch.tensor([[7], [5], [3], [6]])[:b],
-        "present": torch.ones(b, 3, dtype=torch.bool),
-        "label": torch.tensor([0, 1, 0, 1])[:b],
-    }
-    if ct == "tokens":
-        batch["ct_tokens"] = torch.randn(b, N_CT, C_CT, generator=g)
-    else:
-        batch["ct"] = torch.rand(b, 1, 16, 32, 32, generator=g)
-    return batch
-
-
-def built(name: str, seed: int = 0, **extra) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    return build(name, **{**SMALL, **extra}).eval()
 
 
 @pytest.mark.parametrize("name", catalogue()["name"].tolist())
@@ -96,17 +72,6 @@ def test_released_cycle_and_its_fallback_when_a_modality_is_missing() -> None:
     present = torch.tensor([[True, True, True], [True, True, False], [True, False, False]])
     # text queries radiomics, radiomics queries ct, ct queries text (else the next present one)
     assert cycle_context(present).tolist() == [[2, 0, 1], [1, 0, 1], [0, 0, 0]]
-
-
-def tiny_bert():
-    """A randomly initialised two-head BERT small enough for a unit test (nothing downloaded)."""
-    from transformers import BertConfig, BertModel
-
-    config = BertConfig(
-        vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=32,
-    )  # fmt: skip
-    return BertModel(config)
 
 
 def test_gradients_reach_all_three_encoders() -> None:

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.models.test_models import SMALL, built, make_batch, tiny_bert
+from tests.models.small import SMALL, built, make_batch, tiny_bert
 from tmiclnet.config import get_profile
 from tmiclnet.models import build, model_config
 from tmiclnet.models.encoders import CTEncoder, TextEncoder, masked_mean

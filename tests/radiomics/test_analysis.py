@@ -105,7 +105,7 @@ def test_icc_matches_shrout_and_fleiss() -> None:
 def test_perturbations_and_stability(tmp_path) -> None:
     import nibabel as nib
 
-    from tests.radiomics.test_radiomics import write_case
+    from tests.radiomics.cases import write_case
 
     cases = [write_case(tmp_path / "c", f"c-{k}", seed=k, radius=0.6 + 0.05 * k) for k in range(4)]
     eroded = perturb(cases[0], "erode", tmp_path / "w")

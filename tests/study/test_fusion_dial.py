@@ -99,9 +99,8 @@ def test_oracle_rises_with_the_dial_for_complementary_signal_only() -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny_synthetic(tmp_path_factory):
-    root = cohorts.build("synthetic", TINY, tmp_path_factory.mktemp("syn"), n_jobs=1, verbose=False)
-    return cohorts.load(root)
+def tiny_synthetic(tiny_cohorts):
+    return cohorts.load(tiny_cohorts["synthetic"])
 
 
 def test_setting_notes_change_only_the_panel_lines(tiny_synthetic) -> None:

@@ -11,35 +11,22 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.train.tiny import ct_radiomics_inputs
+from tests.train.tiny import CT_MODELS, ct_radiomics_inputs, cv, small_run
 from tmiclnet import results
 from tmiclnet.batch import rows_of
 from tmiclnet.config import CtTokens, setup
 from tmiclnet.inputs.folds import FoldSplit
 from tmiclnet.train import crossfit
 from tmiclnet.train.ct_tokens import extract_ct_tokens
-from tmiclnet.train.cv import cross_validate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-MODELS = ["ct_only", "ct_radiomics"]  # the second reads the first one's cached CT tokens
-
-
-_inputs = ct_radiomics_inputs
-
-
 MODES = tuple(m.value for m in CtTokens)
 
 
-def _cv(out, mode: str, schedule: str = "per_fold", **kw) -> pd.DataFrame:
-    run = setup("quick", out.parent, seed=0, device="cpu")
-    profile = dataclasses.replace(
-        run.profile, folds=2, epochs=2, n_jobs=2, ct_tokens=mode, train_schedule=schedule
-    )
-    inputs = _inputs()
-    labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
-    return cross_validate(
-        inputs, "syn", labels, MODELS, run.replace(profile=profile), out, folds=[0], **kw
-    )
+def _fold0(out, mode: str, schedule: str = "per_fold", **kw) -> pd.DataFrame:
+    """Fold 0 of the CT models into `out`, their CT tokens made the `mode` way."""
+    run = small_run(out.parent, n_jobs=2, ct_tokens=mode, train_schedule=schedule)
+    return cv(ct_radiomics_inputs(), run, out, CT_MODELS, folds=[0], **kw)
 
 
 def _tokens(folder) -> torch.Tensor:
@@ -53,7 +40,7 @@ def trained(tmp_path_factory):
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("crossfit")
     out = {mode: root / mode for mode in MODES}
-    tables = {mode: _cv(path, mode) for mode, path in out.items()}
+    tables = {mode: _fold0(path, mode) for mode, path in out.items()}
     torch.set_num_threads(before)
     return out, tables
 
@@ -67,7 +54,7 @@ def test_a_training_patients_token_never_comes_from_an_encoder_that_trained_on_i
     folder = _ct_folder(out["crossfit"])
     record = results.read_json(crossfit.crossfit_dir(folder) / "record.json")
     seen = _tokens(crossfit.crossfit_dir(folder))  # what the fusion models read
-    inputs = _inputs()
+    inputs = ct_radiomics_inputs()
     train = record["full"]["train"]
     half0, half1 = record["halves"]["half0"], record["halves"]["half1"]
     assert sorted(half0["train"] + half1["train"]) == sorted(train)
@@ -99,10 +86,10 @@ def test_validation_and_test_tokens_are_the_ct_only_models_in_both_modes(trained
     full = _tokens(folder)
     assert torch.equal(full, _tokens(_ct_folder(out["in_fold"])))  # one CT-only model for both
     split = results.read_json(crossfit.crossfit_dir(folder) / "record.json")
-    others = sorted(set(_inputs().ids) - set(split["full"]["train"]))
-    rows = rows_of(_inputs().ids, others)
+    others = sorted(set(ct_radiomics_inputs().ids) - set(split["full"]["train"]))
+    rows = rows_of(ct_radiomics_inputs().ids, others)
     assert torch.equal(seen[rows], full[rows])
-    train_rows = rows_of(_inputs().ids, split["full"]["train"])
+    train_rows = rows_of(ct_radiomics_inputs().ids, split["full"]["train"])
     assert not torch.equal(seen[train_rows], full[train_rows])
     a, b = (results.load_predictions(out[m], "syn", "ct_only") for m in MODES)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
@@ -127,14 +114,14 @@ def test_retrain_makes_the_halves_and_their_tokens_anew(trained, tmp_path) -> No
     cf = crossfit.crossfit_dir(_ct_folder(copy))
     before = {p: torch.load(cf / p / "ct_tokens.pt", weights_only=True) for p in ("half0", "half1")}
     before["."] = torch.load(cf / "ct_tokens.pt", weights_only=True)
-    again = _cv(copy, "crossfit")
+    again = _fold0(copy, "crossfit")
     assert set(again["status"]) == {"skipped"}  # nothing changed: nothing trains
     for p, saved in before.items():  # what an earlier run of the encoders left, under their keys
         torch.save(
             {"key": saved["key"], "tokens": torch.zeros_like(saved["tokens"])},
             cf / p / "ct_tokens.pt",
         )
-    table = _cv(copy, "crossfit", retrain=True)
+    table = _fold0(copy, "crossfit", retrain=True)
     assert set(table["status"]) == {"trained"}
     for p, saved in before.items():
         now = torch.load(cf / p / "ct_tokens.pt", weights_only=True)
@@ -145,12 +132,12 @@ def test_retrain_makes_the_halves_and_their_tokens_anew(trained, tmp_path) -> No
 def test_the_pooled_schedule_cross_fits_the_same_tokens(trained, tmp_path) -> None:
     out, _ = trained
     pooled = tmp_path / "pooled"
-    table = _cv(pooled, "crossfit", schedule="pooled")
+    table = _fold0(pooled, "crossfit", schedule="pooled")
     assert set(table["status"]) == {"trained"}
     a, b = (crossfit.crossfit_dir(_ct_folder(o)) for o in (out["crossfit"], pooled))
     assert torch.equal(_tokens(a), _tokens(b))
     assert results.read_json(a / "record.json") == results.read_json(b / "record.json")
-    for model in MODELS:
+    for model in CT_MODELS:
         pd.testing.assert_frame_equal(
             results.load_predictions(out["crossfit"], "syn", model),
             results.load_predictions(pooled, "syn", model),

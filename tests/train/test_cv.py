@@ -9,35 +9,22 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.train.tiny import radiomics_inputs
+from tests.train.tiny import cv, labels_of, radiomics_inputs, small_run
 from tmiclnet import keys, results
 from tmiclnet.config import setup
 from tmiclnet.inputs.features import CohortInputs, scale_radiomics
 from tmiclnet.threshold import choose_threshold
-from tmiclnet.train.cv import cross_validate
 
 MODEL = "radiomics_only"
+RUN = {"epochs": 3, "batch_size": 16}  # pinned here, whatever the quick profile comes to say
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-_inputs = radiomics_inputs
-
-
-def _run(tmp_path):
-    run = setup("quick", tmp_path, seed=0, device="cpu")
-    return run.replace(profile=dataclasses.replace(run.profile, folds=2, epochs=3, batch_size=16))
-
-
-def _cv(inputs, run, out, **kw):
-    labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
-    return cross_validate(inputs, "syn", labels, [MODEL], run, out, **kw)
-
-
 def test_results_layout_then_skip_then_retrain(tmp_path) -> None:
-    run, out = _run(tmp_path), tmp_path / "results"
-    first = _cv(_inputs(), run, out)
+    run, out = small_run(tmp_path, **RUN), tmp_path / "results"
+    first = cv(radiomics_inputs(), run, out, [MODEL])
     assert list(first["status"]) == ["trained", "trained"]
     folds = pd.read_csv(results.folds_path(out, "syn"), dtype={"id": str})
     for k in range(2):
@@ -60,36 +47,36 @@ def test_results_layout_then_skip_then_retrain(tmp_path) -> None:
         )
     preds = results.load_predictions(out, "syn", MODEL)
     assert list(preds.columns) == ["id", "label", "prob", "split", "fold", "threshold"]
-    assert sorted(preds.loc[preds["split"] == "test", "id"]) == sorted(_inputs().ids)
+    assert sorted(preds.loc[preds["split"] == "test", "id"]) == sorted(radiomics_inputs().ids)
     net, _ = results.load_model(results.fold_dir(out, "syn", MODEL, 0))  # from the checkpoint
     assert not net.training and sum(p.numel() for p in net.parameters()) > 0
-    again = _cv(_inputs(), run, out)
+    again = cv(radiomics_inputs(), run, out, [MODEL])
     assert list(again["status"]) == ["skipped", "skipped"]
-    forced = _cv(_inputs(), run, out, retrain=True, folds=[1])
+    forced = cv(radiomics_inputs(), run, out, [MODEL], retrain=True, folds=[1])
     assert list(forced["status"]) == ["trained"]
     # a changed config (more epochs) is not served from the old results
     longer = run.replace(profile=dataclasses.replace(run.profile, epochs=4))
-    assert list(_cv(_inputs(), longer, out, folds=[0])["status"]) == ["trained"]
+    assert list(cv(radiomics_inputs(), longer, out, [MODEL], folds=[0])["status"]) == ["trained"]
 
 
 def test_changed_model_code_retrains(tmp_path, monkeypatch) -> None:
-    run, out = _run(tmp_path), tmp_path / "results"
-    assert list(_cv(_inputs(), run, out, folds=[0])["status"]) == ["trained"]
-    assert list(_cv(_inputs(), run, out, folds=[0])["status"]) == ["skipped"]
+    run, out = small_run(tmp_path, **RUN), tmp_path / "results"
+    assert list(cv(radiomics_inputs(), run, out, [MODEL], folds=[0])["status"]) == ["trained"]
+    assert list(cv(radiomics_inputs(), run, out, [MODEL], folds=[0])["status"]) == ["skipped"]
     monkeypatch.setattr(keys, "code_hash", lambda: "edited model code")
-    assert list(_cv(_inputs(), run, out, folds=[0])["status"]) == ["trained"]
+    assert list(cv(radiomics_inputs(), run, out, [MODEL], folds=[0])["status"]) == ["trained"]
 
 
 def test_test_patients_shape_nothing_fitted(tmp_path) -> None:
     """Garbage in fold 0's test rows leaves its scaler, early stopping and threshold unchanged."""
-    run = _run(tmp_path)
-    clean = _inputs()
-    _cv(clean, run, tmp_path / "a", folds=[0])
+    run = small_run(tmp_path, **RUN)
+    clean = radiomics_inputs()
+    cv(clean, run, tmp_path / "a", [MODEL], folds=[0])
     folds = pd.read_csv(results.folds_path(tmp_path / "a", "syn"), dtype={"id": str})
     test_ids = list(folds.loc[folds["fold"] == 0, "id"])
-    dirty = _inputs()
+    dirty = radiomics_inputs()
     dirty.radiomics.loc[test_ids] = dirty.radiomics.loc[test_ids] * 1000 + 1e6
-    _cv(dirty, run, tmp_path / "b", folds=[0])
+    cv(dirty, run, tmp_path / "b", [MODEL], folds=[0])
     a, b = (results.fold_dir(tmp_path / r, "syn", MODEL, 0) for r in ("a", "b"))
     pa, pb = (pd.read_csv(d / "predictions.csv") for d in (a, b))
     val = pa["split"] == "val"
@@ -102,8 +89,8 @@ def test_test_patients_shape_nothing_fitted(tmp_path) -> None:
 
 
 def test_radiomics_scaler_is_fitted_on_training_rows_only() -> None:
-    inputs = _inputs()
-    labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
+    inputs = radiomics_inputs()
+    labels = labels_of(inputs)
     train = inputs.ids[:40]
     raw = inputs.radiomics.copy()
     raw.loc[inputs.ids[40:]] += 1e4  # held-out rows far away
@@ -131,14 +118,12 @@ def _with_text(inputs: CohortInputs, seed: int = 1) -> CohortInputs:
 def test_parallel_workers_give_the_sequential_results(tmp_path) -> None:
     """Two single-threaded workers train a fold's models exactly as one thread does in turn."""
     names = ["radiomics_only", "text_only", "radiomics_text"]
-    inputs = _with_text(_inputs())
-    labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
+    inputs = _with_text(radiomics_inputs())
     outs = {}
     for jobs in (1, 2):
-        run = _run(tmp_path)
-        run = run.replace(profile=dataclasses.replace(run.profile, n_jobs=jobs))
+        run = small_run(tmp_path, **RUN, n_jobs=jobs)
         out = tmp_path / f"jobs{jobs}"
-        table = cross_validate(inputs, "syn", labels, names, run, out)
+        table = cv(inputs, run, out, names)
         assert sorted(table["model"]) == sorted(names * 2) and set(table["status"]) == {"trained"}
         outs[jobs] = {m: results.load_predictions(out, "syn", m) for m in names}
     for m in names:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
-from tests.train.test_cv import MODEL, _cv, _inputs, _run
+from tests.train.test_cv import MODEL, RUN
+from tests.train.tiny import cv, labels_of, radiomics_inputs, small_run
 from tmiclnet import results
 from tmiclnet.config import PROFILES
 from tmiclnet.inputs import folds as folds_mod
@@ -15,10 +15,6 @@ from tmiclnet.inputs.permute import permute_inputs, permuted_labels
 from tmiclnet.train.repeats import COMPARISON_MODELS
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _labels(inputs) -> pd.Series:
-    return pd.Series(inputs.labels.numpy(), index=inputs.ids)
 
 
 def test_profiles_repeat_more_where_there_is_time() -> None:
@@ -35,39 +31,39 @@ def test_comparison_models_are_in_the_catalogue() -> None:
 def test_repeat_zero_is_the_old_single_run(tmp_path) -> None:
     """Repeat 0 writes where, and exactly what, a run without repeats wrote before: folds.csv is
     StratifiedKFold with the run's seed, byte for byte, under <results>/<cohort>/."""
-    run, out = _run(tmp_path), tmp_path / "results"
-    inputs = _inputs()
-    _cv(inputs, run, out, repeat=0)
+    run, out = small_run(tmp_path, **RUN), tmp_path / "results"
+    inputs = radiomics_inputs()
+    cv(inputs, run, out, [MODEL], repeat=0)
     path = results.folds_path(out, "syn")
-    old = folds_mod.make_folds(_labels(inputs), run.profile.folds, run.seed)
+    old = folds_mod.make_folds(labels_of(inputs), run.profile.folds, run.seed)
     assert path.read_text() == old.to_csv(index=False)
     assert results.repeat_dir(out, 0) == out and results.run_dir(out) == out
     assert sorted(p.name for p in (out / "syn").iterdir()) == ["folds.csv", MODEL]
 
 
 def test_repeats_draw_other_folds_apart_with_other_keys(tmp_path) -> None:
-    run, out = _run(tmp_path), tmp_path / "results"
-    inputs = _inputs()
-    _cv(inputs, run, out, repeat=0)
-    second = _cv(inputs, run, out, repeat=1)
+    run, out = small_run(tmp_path, **RUN), tmp_path / "results"
+    inputs = radiomics_inputs()
+    cv(inputs, run, out, [MODEL], repeat=0)
+    second = cv(inputs, run, out, [MODEL], repeat=1)
     assert list(second["status"]) == ["trained", "trained"]  # nothing of repeat 0 is reused
     f0 = results.read_folds(out, "syn").set_index("id")["fold"]
     r1 = results.repeat_dir(out, 1)
     assert r1 == out / "repeat1"
     f1 = results.read_folds(r1, "syn").set_index("id")["fold"]
     assert (f0 != f1).any()  # other folds...
-    again = folds_mod.make_folds(_labels(inputs), run.profile.folds, run.seed + 1)
+    again = folds_mod.make_folds(labels_of(inputs), run.profile.folds, run.seed + 1)
     assert (again.set_index("id")["fold"] == f1).all()  # ... drawn with seed + 1
     for k in range(2):
         k0 = results.read_json(results.fold_dir(out, "syn", MODEL, k) / "done.json")
         k1 = results.read_json(results.fold_dir(r1, "syn", MODEL, k) / "done.json")
         assert k0["config_hash"] != k1["config_hash"]
-    assert list(_cv(inputs, run, out, repeat=1)["status"]) == ["skipped", "skipped"]
+    assert list(cv(inputs, run, out, [MODEL], repeat=1)["status"]) == ["skipped", "skipped"]
 
 
 def test_permutation_moves_labels_only() -> None:
-    inputs = _inputs()
-    labels = _labels(inputs)
+    inputs = radiomics_inputs()
+    labels = labels_of(inputs)
     perm_inputs, perm = permute_inputs(inputs, labels, seed=3)
     assert list(perm.index) == list(labels.index)  # same patients
     assert sorted(perm) == sorted(labels) and (perm != labels).any()  # same labels, moved
@@ -81,17 +77,17 @@ def test_permutation_moves_labels_only() -> None:
 
 
 def test_permuted_results_are_kept_apart(tmp_path) -> None:
-    run, out = _run(tmp_path), tmp_path / "results"
-    inputs = _inputs()
-    _cv(inputs, run, out)
+    run, out = small_run(tmp_path, **RUN), tmp_path / "results"
+    inputs = radiomics_inputs()
+    cv(inputs, run, out, [MODEL])
     real = {p: p.read_bytes() for p in (out / "syn").rglob("*") if p.is_file()}
-    rows = _cv(inputs, run, out, permute_labels=5)
+    rows = cv(inputs, run, out, [MODEL], permute_labels=5)
     assert list(rows["status"]) == ["trained", "trained"]
     assert {p: p.read_bytes() for p in (out / "syn").rglob("*") if p.is_file()} == real
     where = results.permuted_dir(out, 5)
     assert where == out / "permuted5" and results.run_dir(out, 2, 5) == where / "repeat2"
     folds = results.read_folds(where, "syn").set_index("id")["label"]
-    perm = permuted_labels(_labels(inputs), 5)
+    perm = permuted_labels(labels_of(inputs), 5)
     assert (folds == perm.loc[folds.index]).all()  # folds stratified on the permuted labels
     pred = results.load_predictions(where, "syn", MODEL)
     assert (pred["label"].to_numpy() == perm.loc[pred["id"]].to_numpy()).all()

@@ -2,44 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from tests.train.tiny import ct_radiomics_inputs, cv, small_run
 from tmiclnet import results
-from tmiclnet.config import setup
-from tmiclnet.inputs.features import CohortInputs
-from tmiclnet.train.cv import cross_validate
 
 NAMES = ["ct_only", "ct_radiomics", "radiomics_only"]
+SHAPE = (8, 16, 16)  # the CT volumes' shape, and the profile's
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _inputs(n: int = 40) -> CohortInputs:
-    """Tiny CT volumes and radiomics, both carrying the label."""
-    rng = np.random.default_rng(0)
-    ids = [f"syn-{i:04d}" for i in range(n)]
-    y = (rng.random(n) < 0.4).astype(int)
-    ct = torch.from_numpy(rng.normal(size=(n, 1, 8, 16, 16)).astype(np.float32))
-    ct += torch.from_numpy(y.astype(np.float32)).view(-1, 1, 1, 1, 1)
-    cols = [f"original_firstorder_f{j}" for j in range(6)]
-    raw = pd.DataFrame(rng.normal(size=(n, 6)) + y[:, None], index=ids, columns=cols)
-    info = {"radiomics_key": "t", "ct_key": "t"}
-    return CohortInputs(ids, torch.tensor(y), ct=ct, radiomics=raw, info=info)
-
-
 def _train(tmp_path, schedule: str, name: str) -> tuple[pd.DataFrame, dict]:
-    run = setup("quick", tmp_path, seed=0, device="cpu")
-    profile = dataclasses.replace(
-        run.profile, volume_shape=(8, 16, 16), folds=2, epochs=2, n_jobs=2, train_schedule=schedule
-    )
-    run, inputs, out = run.replace(profile=profile), _inputs(), tmp_path / name
-    labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
-    table = cross_validate(inputs, "syn", labels, NAMES, run, out)
+    run = small_run(tmp_path, volume_shape=SHAPE, n_jobs=2, train_schedule=schedule)
+    out = tmp_path / name
+    table = cv(ct_radiomics_inputs(40, shape=SHAPE, features=6), run, out, NAMES)
     preds = {m: results.load_predictions(out, "syn", m) for m in NAMES}
     tokens = [
         torch.load(results.fold_dir(out, "syn", "ct_only", k) / "ct_tokens.pt")["tokens"]

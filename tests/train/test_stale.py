@@ -7,30 +7,13 @@ import dataclasses
 import shutil
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
-from tests.train.tiny import ct_radiomics_inputs
+from tests.train.tiny import CT_MODELS, ct_radiomics_inputs, cv, small_run
 from tmiclnet import keys, results
-from tmiclnet.config import setup
-from tmiclnet.train.cv import cross_validate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-MODELS = ["ct_only", "ct_radiomics"]  # the second reads the first one's cached CT tokens
-
-
-_inputs = ct_radiomics_inputs
-
-
-def _run(tmp_path):
-    run = setup("quick", tmp_path, seed=0, device="cpu")
-    return run.replace(profile=dataclasses.replace(run.profile, folds=2, epochs=2, n_jobs=1))
-
-
-def _cv(inputs, run, out, labels=None, **kw):
-    labels = pd.Series(inputs.labels.numpy(), index=inputs.ids) if labels is None else labels
-    return cross_validate(inputs, "syn", labels, MODELS, run, out, folds=[0], **kw)
 
 
 @pytest.fixture
@@ -85,13 +68,13 @@ def test_the_result_key_lists_no_display_bench_or_cli_code() -> None:
 
 
 def test_retrain_regenerates_the_cached_ct_tokens(tmp_path) -> None:
-    run, out = _run(tmp_path), tmp_path / "results"
-    _cv(_inputs(), run, out)
+    run, out = small_run(tmp_path, n_jobs=1), tmp_path / "results"
+    cv(ct_radiomics_inputs(), run, out, CT_MODELS, folds=[0])
     folder = results.fold_dir(out, "syn", "ct_only", 0)
     saved = torch.load(folder / "ct_tokens.pt", weights_only=True)
     stale = {"key": saved["key"], "tokens": torch.zeros_like(saved["tokens"])}
     torch.save(stale, folder / "ct_tokens.pt")  # what an earlier run of the encoder left
-    table = _cv(_inputs(), run, out, retrain=True)
+    table = cv(ct_radiomics_inputs(), run, out, CT_MODELS, folds=[0], retrain=True)
     assert set(table["status"]) == {"trained"}
     again = torch.load(folder / "ct_tokens.pt", weights_only=True)["tokens"]
     assert torch.equal(again, saved["tokens"])  # made anew by the retrained encoder
@@ -100,8 +83,8 @@ def test_retrain_regenerates_the_cached_ct_tokens(tmp_path) -> None:
 
 def test_test_labels_reach_nothing_on_the_cached_token_path(tmp_path) -> None:
     """Permuting the test fold's labels leaves every prediction of the fold unchanged."""
-    run, inputs = _run(tmp_path), _inputs()
-    _cv(inputs, run, tmp_path / "a")
+    run, inputs = small_run(tmp_path, n_jobs=1), ct_radiomics_inputs()
+    cv(inputs, run, tmp_path / "a", CT_MODELS, folds=[0])
     folds = results.read_folds(tmp_path / "a", "syn")
     test = folds["fold"] == 0
     rng = np.random.default_rng(1)
@@ -111,8 +94,8 @@ def test_test_labels_reach_nothing_on_the_cached_token_path(tmp_path) -> None:
     (tmp_path / "b" / "syn").mkdir(parents=True)
     folds.to_csv(results.folds_path(tmp_path / "b", "syn"), index=False)
     permuted = dataclasses.replace(inputs, labels=torch.tensor(labels.to_numpy()))
-    _cv(permuted, run, tmp_path / "b", labels=labels)
-    for model in MODELS:
+    cv(permuted, run, tmp_path / "b", CT_MODELS, folds=[0], labels=labels)
+    for model in CT_MODELS:
         a, b = (results.load_predictions(tmp_path / r, "syn", model) for r in "ab")
         np.testing.assert_array_equal(a["prob"], b["prob"])
         assert a["threshold"].equals(b["threshold"])

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from tests.train.tiny import Tiny, ddp_worker, synthetic
+from tests.train.tiny import Tiny, ddp_worker, fit_tiny, synthetic
 from tmiclnet.inputs import folds
 from tmiclnet.train.ddp import World
 from tmiclnet.train.trainer import TrainConfig, auc, epoch_batches, fit, predict, probabilities
@@ -20,24 +20,13 @@ CPU = torch.device("cpu")
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _fit(tmp_path, stop_after=None, name="ckpt.pt", epochs=8):
-    data = synthetic(120)
-    train, val = data.subset(data.ids[:90]), data.subset(data.ids[90:])
-    torch.manual_seed(0)
-    model = Tiny()
-    cfg = TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, patience=100, seed=0)
-    return fit(
-        model, train, val, cfg, CPU, checkpoint=tmp_path / name, key="k", stop_after=stop_after
-    ), model
-
-
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path) -> None:
-    full, full_model = _fit(tmp_path, name="full.pt")
-    part, _ = _fit(tmp_path, stop_after=3, name="cut.pt")
+    full, full_model = fit_tiny(tmp_path / "full.pt", 8)
+    part, _ = fit_tiny(tmp_path / "cut.pt", 8, stop_after=3)
     assert not part.completed and len(part.history) == 3
     torch.manual_seed(1234)  # the resumed process starts with other random state
     np.random.seed(1234)
-    resumed, resumed_model = _fit(tmp_path, name="cut.pt")
+    resumed, resumed_model = fit_tiny(tmp_path / "cut.pt", 8)
     assert resumed.completed and resumed.best_epoch == full.best_epoch
     for k, v in full_model.state_dict().items():
         assert torch.equal(v, resumed_model.state_dict()[k]), k  # bit-exact on CPU
@@ -48,7 +37,7 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path) -> None:
 
 
 def test_checkpoint_with_another_key_is_not_resumed(tmp_path) -> None:
-    _fit(tmp_path, stop_after=2, name="c.pt")
+    fit_tiny(tmp_path / "c.pt", 8, stop_after=2)
     data = synthetic(120)
     torch.manual_seed(0)
     res = fit(
