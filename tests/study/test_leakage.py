@@ -3,42 +3,33 @@ never do; folds, labels, keys, intervals and the command line."""
 
 from __future__ import annotations
 
-<<<<<<< HEAD
-import dataclasses
 import shutil
 
-=======
->>>>>>> htests
 import numpy as np
 import pandas as pd
 import pytest
 
-<<<<<<< HEAD
-from tests.train.tiny import radiomics_inputs
+from tests.train.tiny import labels_of, radiomics_inputs, small_run
 from tmiclnet import keys, results
-from tmiclnet.config import setup
 from tmiclnet.inputs.features import CohortInputs
 from tmiclnet.study.leakage import assembly, protocols, tables, training
-=======
-from tests.train.tiny import labels_of, radiomics_inputs, small_run
-from tmiclnet import results
-from tmiclnet.study import leakage as lk
->>>>>>> htests
 from tmiclnet.train import trainer
 
 MODEL = "radiomics_only"
-# small_run's two folds of two epochs, on one worker: every fit runs in this process, where the
-# spies are
-RUN = {"batch_size": 16, "n_jobs": 1}
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
+# small_run's two folds of two epochs, on one worker: every fit runs in this process, where the
+# spies are
+RUN = {"batch_size": 16, "n_jobs": 1}
+
+
+def _inputs(n: int = 60, seed: int = 0) -> CohortInputs:
+    return radiomics_inputs(n, seed, per_family=4)
+
+
 def _splits(inputs, run, protocol):
-<<<<<<< HEAD
-    folds = assembly.protocol_folds(_labels(inputs), protocol, run.profile.folds, run.seed)
-=======
-    folds = lk.protocol_folds(labels_of(inputs), protocol, run.profile.folds, run.seed)
->>>>>>> htests
+    folds = assembly.protocol_folds(labels_of(inputs), protocol, run.profile.folds, run.seed)
     return [
         assembly.protocol_split(folds, k, protocol, run.profile.val_fraction, run.seed)
         for k in range(run.profile.folds)
@@ -56,13 +47,8 @@ def test_released_scaler_saw_test_rows_ours_did_not(tmp_path, monkeypatch) -> No
         return real_fit(table, labels, train_ids, *a, **kw)
 
     monkeypatch.setattr(preprocess, "fit_fold", spy)
-<<<<<<< HEAD
-    inputs, run = _inputs(), _run(tmp_path)
+    inputs, run = _inputs(), small_run(tmp_path, **RUN)
     for protocol in protocols.PROTOCOLS:
-=======
-    inputs, run = radiomics_inputs(per_family=4), small_run(tmp_path, **RUN)
-    for protocol in lk.PROTOCOLS:
->>>>>>> htests
         for split in _splits(inputs, run, protocol):
             seen.clear()
             _, recorded = assembly.protocol_fold_inputs(inputs, split, run, protocol)
@@ -84,8 +70,7 @@ def test_released_stopping_read_the_test_fold_ours_did_not(tmp_path, monkeypatch
         return real_validate(net, data, device, cfg)
 
     monkeypatch.setattr(trainer, "_validate", spy)
-<<<<<<< HEAD
-    inputs, run = _inputs(), _run(tmp_path)
+    inputs, run = _inputs(), small_run(tmp_path, **RUN)
     for protocol in (
         protocols.OURS,
         protocols.BY_NAME["stop on test"],
@@ -93,14 +78,9 @@ def test_released_stopping_read_the_test_fold_ours_did_not(tmp_path, monkeypatch
     ):
         read.clear()
         out = training.study_dir(tmp_path, None, protocol)
-        audit = training.train_protocol(inputs, "syn", _labels(inputs), [MODEL], run, out, protocol)
-=======
-    inputs, run = radiomics_inputs(per_family=4), small_run(tmp_path, **RUN)
-    for protocol in (lk.OURS, lk.BY_NAME["stop on test"], lk.BY_NAME["released"]):
-        read.clear()
-        out = lk.study_dir(tmp_path, None, protocol)
-        audit = lk.train_protocol(inputs, "syn", labels_of(inputs), [MODEL], run, out, protocol)
->>>>>>> htests
+        audit = training.train_protocol(
+            inputs, "syn", labels_of(inputs), [MODEL], run, out, protocol
+        )
         tests = [set(s.test) for s in _splits(inputs, run, protocol)]
         assert len(read) == run.profile.folds * run.profile.epochs  # one criterion per epoch
         for i, ids in enumerate(read):  # folds train in order here, one epoch after the other
@@ -122,24 +102,17 @@ def test_ours_stopping_set_is_the_validation_split(tmp_path, monkeypatch) -> Non
         "_validate",
         lambda n, d, dev, c: read.append(list(d.ids)) or real_validate(n, d, dev, c),
     )
-<<<<<<< HEAD
-    inputs, run = _inputs(), _run(tmp_path)
+    inputs, run = _inputs(), small_run(tmp_path, **RUN)
     training.train_protocol(
         inputs,
         "syn",
-        _labels(inputs),
+        labels_of(inputs),
         [MODEL],
         run,
         training.study_dir(tmp_path, None, protocols.OURS),
         protocols.OURS,
     )
     splits = _splits(inputs, run, protocols.OURS)
-=======
-    inputs, run = radiomics_inputs(per_family=4), small_run(tmp_path, **RUN)
-    out = lk.study_dir(tmp_path, None, lk.OURS)
-    lk.train_protocol(inputs, "syn", labels_of(inputs), [MODEL], run, out, lk.OURS)
-    splits = _splits(inputs, run, lk.OURS)
->>>>>>> htests
     assert {tuple(ids) for ids in read} == {tuple(s.val) for s in splits}
     for s in splits:
         assert not set(s.val) & set(s.test) and not set(s.train) & set(s.test)
@@ -166,30 +139,19 @@ def test_permuted_labels_keep_counts_and_are_seeded() -> None:
 
 
 def test_results_kept_apart_and_keyed(tmp_path) -> None:
-<<<<<<< HEAD
-    inputs, run = _inputs(), _run(tmp_path)
+    inputs, run = _inputs(), small_run(tmp_path, **RUN)
     dirs = {training.study_dir(tmp_path, s, p) for s in (None, 0) for p in protocols.PROTOCOLS}
     assert len(dirs) == 2 * len(protocols.PROTOCOLS)
     out = tmp_path / "stores"
     keys = []
     for tag, labels in (
-        ("real", _labels(inputs)),
-        ("perm", assembly.permute_labels(_labels(inputs), 0)),
+        ("real", labels_of(inputs)),
+        ("perm", assembly.permute_labels(labels_of(inputs), 0)),
     ):
         for protocol in (
             protocols.OURS,
             protocols.BY_NAME["scaler on all"],
         ):  # same folds: only keys differ
-=======
-    inputs, run = radiomics_inputs(per_family=4), small_run(tmp_path, **RUN)
-    dirs = {lk.study_dir(tmp_path, s, p) for s in (None, 0) for p in lk.PROTOCOLS}
-    assert len(dirs) == 2 * len(lk.PROTOCOLS)
-    out = tmp_path / "stores"
-    keys = []
-    real = labels_of(inputs)
-    for tag, labels in (("real", real), ("perm", lk.permute_labels(real, 0))):
-        for protocol in (lk.OURS, lk.BY_NAME["scaler on all"]):  # same folds: only keys differ
->>>>>>> htests
             store = out / tag / protocol.name.replace(" ", "_")
             training.train_protocol(inputs, "syn", labels, [MODEL], run, store, protocol)
             done = results.read_json(results.fold_dir(store, "syn", MODEL, 0) / "done.json")
@@ -198,11 +160,7 @@ def test_results_kept_apart_and_keyed(tmp_path) -> None:
     # an unchanged rerun reads its results: the fold keeps its done.json untouched
     store = out / "real" / "ours"
     before = (results.fold_dir(store, "syn", MODEL, 0) / "done.json").stat().st_mtime_ns
-<<<<<<< HEAD
-    training.train_protocol(inputs, "syn", _labels(inputs), [MODEL], run, store, protocols.OURS)
-=======
-    lk.train_protocol(inputs, "syn", labels_of(inputs), [MODEL], run, store, lk.OURS)
->>>>>>> htests
+    training.train_protocol(inputs, "syn", labels_of(inputs), [MODEL], run, store, protocols.OURS)
     after = (results.fold_dir(store, "syn", MODEL, 0) / "done.json").stat().st_mtime_ns
     assert before == after
 
@@ -229,12 +187,14 @@ def package_copy(tmp_path):
 def test_an_edit_of_the_assembly_retrains_the_study_and_of_its_page_does_not(
     tmp_path, monkeypatch, package_copy, module, old, new, retrains
 ) -> None:
-    inputs, run = _inputs(), _run(tmp_path)
+    inputs, run = _inputs(), small_run(tmp_path, **RUN)
     store = training.study_dir(tmp_path, None, protocols.OURS)
     done = results.fold_dir(store, "syn", MODEL, 0) / "done.json"
 
     def train() -> tuple[str, int]:
-        training.train_protocol(inputs, "syn", _labels(inputs), [MODEL], run, store, protocols.OURS)
+        training.train_protocol(
+            inputs, "syn", labels_of(inputs), [MODEL], run, store, protocols.OURS
+        )
         return results.read_json(done)["config_hash"], done.stat().st_mtime_ns
 
     before = train()
