@@ -155,3 +155,13 @@ def test_a_circle_and_a_private_name_are_found(broken_copy: Path, monkeypatch) -
     found = private_uses(broken_copy / "tmiclnet", "tmiclnet")
     assert "data/peek.py:2: imports _read_table" in found
     assert "data/peek.py:3: uses pbc._hidden" in found
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """A module a newcomer reads in one sitting: past 400 lines, split it where its keys are."""
+    long = {
+        p.relative_to(PACKAGE).as_posix(): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert not long, f"modules over 400 lines: {long}"
