@@ -21,7 +21,8 @@ from tmiclnet.config import RADIOMICS_PARAMS_DIR
 from tmiclnet.data.problems import Problem
 
 # A patient id is a plain file-name stem: it becomes images/<id>.nii.gz, notes/<id>.txt, ...
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# (at most 128 characters: file systems refuse names of more than 255 bytes).
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 # Hounsfield units: air is -1000, water 0, liver about 40-70 (up to ~150 with contrast, negative
 # when fatty). Scanners pad outside the field of view with values down to -3024.
@@ -76,11 +77,17 @@ def id_problems(file: str, ids, problems: list) -> set[str]:
             Problem(
                 file,
                 "id",
-                f"id {pid!r} is not a plain name (letters, digits, '-', '_', '.'; "
-                "no '/' or '..'): ids become file names",
+                f"id {shown_id(pid)} is not a plain name (letters, digits, '-', '_', '.'; "
+                "no '/' or '..'; at most 128 characters): ids become file names",
             )
         )
     return bad
+
+
+def shown_id(pid: str) -> str:
+    """An id as a message quotes it: cut to 40 characters."""
+    pid = str(pid)
+    return repr(pid) if len(pid) <= 40 else f"{pid[:40]!r}... ({len(pid)} characters)"
 
 
 def label_balance(labels: pd.Series, folds: int | None, problems: list) -> None:

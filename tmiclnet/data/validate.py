@@ -67,14 +67,24 @@ def _parse_csv(name: str, text: str, problems: list[Problem]) -> pd.DataFrame | 
 
 
 def _header_problems(name: str, text: str, problems: list[Problem]) -> bool:
-    """Whether the header is usable: `id` first, no column named twice."""
-    header = next(csv.reader(io.StringIO(text)), [])
+    """Whether the table's shape is usable: `id` first, no column named twice, and every row as
+    many fields as the header (pandas would otherwise take extra fields for an index)."""
+    rows = list(csv.reader(io.StringIO(text)))
+    header = rows[0] if rows else []
+    if not any(rows):
+        problems.append(Problem(name, "-", "empty file (no header line)"))
+        return False
     if not header or header[0].strip() != "id":
         problems.append(Problem(name, "id", "first column must be `id`"))
         return False
     for col in sorted({c for c in header if header.count(c) > 1}):
         problems.append(Problem(name, col or "-", "column named twice in the header"))
-    return True
+    ragged = [(n, len(row)) for n, row in enumerate(rows[1:], 2) if row and len(row) != len(header)]
+    for line, fields in ragged[:3]:
+        problems.append(
+            Problem(name, "-", f"line {line} has {fields} fields, the header {len(header)}")
+        )
+    return not ragged and len(set(header)) == len(header)
 
 
 def _id_cells(name: str, table: pd.DataFrame, text: str, problems: list[Problem]) -> pd.DataFrame:
@@ -105,8 +115,10 @@ def read_table(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
         problems.append(Problem(path.name, "-", separator))
         return None
     text = _decoded(path, problems)
-    table = None if text is None else _parse_csv(path.name, text, problems)
-    if table is None or not _header_problems(path.name, text, problems):
+    if text is None or not _header_problems(path.name, text, problems):
+        return None
+    table = _parse_csv(path.name, text, problems)
+    if table is None:
         return None
     if table.empty:
         problems.append(Problem(path.name, "-", "no patients (a header and no rows)"))
@@ -306,7 +318,7 @@ def _read_volumes(root: Path, pid: str, problems: list[Problem]) -> dict:
     loaded = {}
     for sub in ("images", "masks"):
         path = root / sub / f"{pid}.nii.gz"
-        if not path.exists():
+        if not _regular_file(path, f"{sub}/{pid}.nii.gz", problems):
             continue
         try:
             loaded[sub] = nifti.read(path)
@@ -366,9 +378,19 @@ def check_case(
             )
 
 
+def _regular_file(path: Path, rel: str, problems: list[Problem]) -> bool:
+    """Whether `path` is a file to read; a folder or a broken link in its place is named (an
+    absent file is reported by `check_ids`)."""
+    if path.is_file():
+        return True
+    if path.exists() or path.is_symlink():
+        problems.append(Problem(rel, "-", "not a readable file (a folder, or a broken link)"))
+    return False
+
+
 def check_note(root: Path, pid: str, problems: list[Problem]) -> None:
     path = root / "notes" / f"{pid}.txt"
-    if not path.exists():
+    if not _regular_file(path, f"notes/{pid}.txt", problems):
         return
     try:
         text = path.read_bytes().decode("utf-8")
