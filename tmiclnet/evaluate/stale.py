@@ -13,7 +13,9 @@ and how to retrain it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -65,7 +67,9 @@ def _current_keys(cohort, saved: dict, cache: dict) -> dict:
         profile = dataclasses.replace(
             get_profile(saved["profile"]), radiomics_params=saved["radiomics_params"]
         )
-        cache[ident] = load_inputs(cohort, profile, mods).info
+        # quietly: progress bars would bury the one line that says what changed
+        with contextlib.redirect_stderr(io.StringIO()):
+            cache[ident] = load_inputs(cohort, profile, mods).info
     return cache[ident]
 
 
@@ -87,6 +91,8 @@ def check(cohort, results_dir: str | os.PathLike, networks: list[str]) -> Stalen
     """
     cache: dict = {}
     set_apart, unchecked = {}, []
+    if networks:
+        print("checking the saved networks against the cohort as it is now ...", flush=True)
     for model in networks:
         changed: dict[str, list[int]] = {}
         for k, folder in results.finished_folds(results_dir, cohort.name, model).items():
