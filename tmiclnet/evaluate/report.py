@@ -244,9 +244,13 @@ def evaluate_cohort(
             references fit on the same train split as the networks.
     """
     from tmiclnet.data.cohort import load
+    from tmiclnet.evaluate.stale import labels_changed
 
     cohort = load(Path(data_dir) / name)
     results_dir = Path(data_dir) / "results"
+    why = labels_changed(cohort, results_dir)  # references must not meet networks of old labels
+    if why:
+        raise ValueError(f"{why}; train again into a new results folder")
     if with_references:
         add_references(cohort, results_dir, seed, val_fraction)
     trial = mayo.trial_membership(cohort)
