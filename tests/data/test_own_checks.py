@@ -349,3 +349,11 @@ def test_results_and_the_validation_record_go_beside_the_folder(tiny_cohort, mon
         places.results_root_for(inside, "inner", inside.parent)
     with pytest.raises(ValueError, match="overlaps the cohort folder"):
         places.results_root_for(inside, "inner", inside / "out")
+
+
+def test_a_missing_file_names_one_of_another_format(tiny_cohort) -> None:
+    root = tiny_cohort()
+    (root / "images" / "p-07.nii.gz").rename(root / "images" / "p-07.nii")
+    assert _lines(root) == [
+        "images/p-07.nii.gz: -: file missing (found 'p-07.nii': another name or format)"
+    ]

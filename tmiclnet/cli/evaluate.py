@@ -48,7 +48,8 @@ def networks_set_apart(cohort, results_dir: Path, profile: str) -> dict[str, str
     Args:
         cohort: the loaded cohort.
         results_dir: the results folder.
-        profile: the profile named on the command line (for the retrain command).
+        profile: the profile named on the command line (for the retrain command, when the
+            folds do not record theirs).
     """
     why = stale.labels_changed(cohort, results_dir)
     if why:
@@ -70,7 +71,8 @@ def networks_set_apart(cohort, results_dir: Path, profile: str) -> dict[str, str
     apart = found.set_apart
     if not apart:
         return {}
-    command = stale.retrain_command(cohort.root, profile, sorted(apart), results_dir)
+    trained_with = found.profile or profile  # retrain as they were trained
+    command = stale.retrain_command(cohort.root, trained_with, sorted(apart), results_dir)
     if len(apart) == len(networks):
         what = "; ".join(f"{m}: {why}" for m, why in sorted(apart.items()))
         raise UsageError(

@@ -11,6 +11,7 @@ checked by `tmiclnet.inputs.preflight`.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import re
@@ -307,11 +308,19 @@ def check_ids(root: Path, ids: set[str], clinical_ids: set[str], problems: list[
             else set()
         )
         for pid in sorted(ids - found):
-            problems.append(Problem(f"{sub}/{pid}{suffix}", "-", "file missing"))
+            problems.append(Problem(f"{sub}/{pid}{suffix}", "-", _missing(root / sub, pid)))
         for pid in sorted(found - ids):
             problems.append(
                 Problem(f"{sub}/{pid}{suffix}", "id", f"unknown id {pid!r} (not in labels.csv)")
             )
+
+
+def _missing(folder: Path, pid: str) -> str:
+    """'file missing', naming a file of the patient with another ending when there is one."""
+    others = sorted(p.name for p in folder.glob(f"{glob.escape(pid)}.*")) if folder.is_dir() else []
+    return (
+        f"file missing (found {others[0]!r}: another name or format)" if others else "file missing"
+    )
 
 
 def _read_volumes(root: Path, pid: str, problems: list[Problem]) -> dict:
@@ -336,7 +345,7 @@ def _read_volumes(root: Path, pid: str, problems: list[Problem]) -> dict:
 def _check_mask(pid: str, mask: np.ndarray, roi: tuple[int, int], problems: list) -> None:
     values = np.unique(mask)
     if not set(values.tolist()) <= {0, 1}:
-        shown = ", ".join(checks.shown(v) for v in values[:6])
+        shown = ", ".join(f"{float(v):g}" for v in values[:6])
         problems.append(
             Problem(f"masks/{pid}.nii.gz", "values", f"mask is not binary (values {shown})")
         )

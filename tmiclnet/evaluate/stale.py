@@ -41,6 +41,7 @@ class Staleness(NamedTuple):
 
     set_apart: dict[str, str]  # model -> what changed since it was trained
     unchecked: list[str]  # models with folds trained before records were kept
+    profile: str | None = None  # the profile the set-apart folds were trained with
 
 
 def labels_changed(cohort, results_dir: str | os.PathLike) -> str | None:
@@ -90,7 +91,7 @@ def check(cohort, results_dir: str | os.PathLike, networks: list[str]) -> Stalen
         networks: the saved catalogue models to check (not the references).
     """
     cache: dict = {}
-    set_apart, unchecked = {}, []
+    set_apart, unchecked, profiles = {}, [], []
     if networks:
         print("checking the saved networks against the cohort as it is now ...", flush=True)
     for model in networks:
@@ -102,12 +103,13 @@ def check(cohort, results_dir: str | os.PathLike, networks: list[str]) -> Stalen
                 continue
             for key in fold_changes(cohort, saved, cache):
                 changed.setdefault(key, []).append(k)
+                profiles.append(saved["profile"])
         if changed:
             what = ", ".join(WHAT_CHANGED.get(key, key) for key in changed)
             folds = sorted({k for ks in changed.values() for k in ks})
             folds_text = ", ".join(map(str, folds))
             set_apart[model] = f"trained when the cohort had other {what} (fold(s) {folds_text})"
-    return Staleness(set_apart, sorted(set(unchecked)))
+    return Staleness(set_apart, sorted(set(unchecked)), profiles[0] if profiles else None)
 
 
 def retrain_command(cohort_root: Path, profile: str, models: list[str], results_dir: Path) -> str:
