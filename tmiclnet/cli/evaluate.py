@@ -74,7 +74,10 @@ def networks_set_apart(cohort, results_dir: Path, profile: str) -> dict[str, str
     trained_with = found.profile or profile  # retrain as they were trained
     command = stale.retrain_command(cohort.root, trained_with, sorted(apart), results_dir)
     if len(apart) == len(networks):
-        what = "; ".join(f"{m}: {why}" for m, why in sorted(apart.items()))
+        by_reason: dict[str, list[str]] = {}
+        for model, why in sorted(apart.items()):
+            by_reason.setdefault(why, []).append(model)
+        what = "; ".join(f"{', '.join(ms)}: {why}" for why, ms in by_reason.items())
         raise UsageError(
             f"{results_dir / cohort.name}: no saved network fits the cohort as it is now "
             f"({what}); retrain: {command}"

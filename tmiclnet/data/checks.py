@@ -258,10 +258,11 @@ def region_problems(inside: np.ndarray) -> list[tuple]:
     if n > 1:
         largest = np.bincount(pieces.ravel())[1:].max() / inside.sum()
         if largest < MASK_MIN_LARGEST:
+            share = f"{largest:.0%}" if largest >= 0.01 else "under 1%"
             return [
                 (
                     "values",
-                    f"mask is scattered in {n} pieces, the largest {largest:.0%} of it (less than "
+                    f"mask is scattered in {n} pieces, the largest {share} of it (less than "
                     f"{MASK_MIN_LARGEST:.0%}): not one liver region",
                 )
             ]

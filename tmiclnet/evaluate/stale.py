@@ -28,7 +28,7 @@ from tmiclnet.train.trained_on import folds_mismatch, labels_digest, read_record
 MODALITY_OF_KEY = {"ct_key": "ct", "radiomics_key": "radiomics", "text_key": "text"}
 WHAT_CHANGED = {
     "labels": "labels",
-    "ct_key": "CT input (images and masks; without cohort.json, any file of the folder)",
+    "ct_key": "CT input (images, masks, or any file of a folder without cohort.json)",
     "radiomics_key": "radiomic features (images or masks)",
     "text_key": "notes",
     "text_dim": "text model",

@@ -27,7 +27,7 @@ def _split_reason(rest: pd.Series, val_fraction: float) -> str:
     return (
         f"{len(rest)} training patients ({counts[0]} with label 0, {counts[1]} with label 1) "
         f"cannot be split {1 - val_fraction:.0%}/{val_fraction:.0%} into train and validation "
-        f"({n_val} validation patients) with both classes in each: each class needs at least 2 "
+        f"({n_val} validation patient(s)) with both classes in each: each class needs at least 2 "
         "patients there and the validation part at least 2; add patients of the smaller class "
         "or use a profile with fewer folds"
     )
