@@ -96,3 +96,14 @@ def tiny_cohorts(tmp_path_factory) -> dict[str, Path]:
     after = _snapshot(data_dir)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"a test changed the shared tiny cohorts (copy them first): {changed}"
+
+
+@pytest.fixture
+def tiny_cohort(tmp_path):
+    """A factory of tiny valid cohort folders (tests/tiny_cohort.py) under `tmp_path/own/`."""
+    from tests import tiny_cohort as tiny
+
+    def make(name: str = "mine", seed: int = 0):
+        return tiny.write(tmp_path / "own" / name, seed)
+
+    return make

@@ -97,7 +97,7 @@ def test_malformed_schema_is_named(tmp_path) -> None:
     _realistic(root)
     (root / "schema.yaml").write_text("columns:\n  age: {type: number}\n")
     assert [str(p) for p in validate(root)] == [
-        "schema.yaml: -: columns.age.type: 'number' is not numeric/categorical"
+        "schema.yaml: columns.age.type: 'number' is not numeric/categorical"
     ]
 
 

@@ -13,7 +13,7 @@ import pytest
 from tests.data.folders import AFFINE, liver_image, liver_mask, write_folder
 from tmiclnet.__main__ import main as tmiclnet_main
 from tmiclnet.cli import data as cli
-from tmiclnet.data import nifti
+from tmiclnet.data import nifti, places
 from tmiclnet.data.cohort import STAMP, load
 from tmiclnet.data.manifest import content_digest
 from tmiclnet.data.problems import CohortError
@@ -121,7 +121,8 @@ def test_content_digest_without_cohort_json_follows_the_files(folder) -> None:
 
 def test_a_change_with_the_same_size_and_time_is_noticed(folder) -> None:
     load(folder)
-    assert (folder / STAMP).exists()
+    assert places.validated_record(folder).exists()  # recorded beside the folder
+    assert not (folder / STAMP).exists() and not (folder.parent / "results" / "mine").exists()
     note = folder / "notes" / "p-2.txt"
     stat = note.stat()
     note.write_bytes(b"\xff" + note.read_bytes()[1:])  # same size, no longer UTF-8

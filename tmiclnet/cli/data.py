@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from tmiclnet.cli import options
 from tmiclnet.config import default_data_dir, get_profile
 from tmiclnet.data import pbc
@@ -74,22 +76,46 @@ def _validate(args) -> int:
     from tmiclnet.data.manifest import write_manifest
 
     folder = _folder(args)
-    folds = get_profile(args.profile).folds if args.profile else None
-    problems = validate(folder, folds=folds)
+    profile = get_profile(args.profile) if args.profile else None
+    problems = validate(folder, folds=profile.folds if profile else None)
+    if not problems and profile:
+        from tmiclnet.data.cohort import read
+        from tmiclnet.inputs.preflight import profile_problems
+
+        problems = profile_problems(read(folder), profile)
     for p in problems:
         print(p)
     if Path(folder).is_dir() and (Path(folder) / "images").is_dir():
         ids = [p.name[: -len(".nii.gz")] for p in (Path(folder) / "images").glob("*.nii.gz")]
         for line in describe(grid_facts(Path(folder), ids)):
             print(f"fact: {line}")
+    if not profile:
+        print("note: folds not checked: pass --profile, the one you will train with")
     print(f"{folder}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
     if args.write_manifest and not problems:
         print(f"wrote {write_manifest(Path(folder))}")
     return 1 if problems else 0
 
 
+def _labels_beside(csv: Path) -> tuple[pd.Series | None, str]:
+    """(the 0/1 labels of labels.csv beside the table, or None; the label's column name)."""
+    from tmiclnet.data.validate import label_values, read_table
+
+    path = csv.parent / "labels.csv"
+    table = read_table(path, []) if path.exists() else None
+    if table is None:
+        return None, "label"
+    others = list(table.columns)
+    column = "label" if "label" in others or len(others) != 1 else others[0]
+    if column not in others:
+        return None, column
+    values = label_values(table, column)
+    return values[values.isin([0, 1])].astype(int), column
+
+
 def _init(args) -> int:
-    """Draft schema.yaml beside the clinical table, never over an existing one."""
+    """Draft schema.yaml beside the clinical table, never over an existing one; columns that
+    would give the outcome away are left out of the predictors, each with its reason."""
     from tmiclnet.data import schema
     from tmiclnet.data.validate import read_table
 
@@ -103,11 +129,14 @@ def _init(args) -> int:
         raise UsageError(
             f"{csv.parent / problems[0].file}: {problems[0].field}: {problems[0].reason}"
         )
-    drafted = schema.draft(table)
+    labels, column = _labels_beside(csv)
+    drafted = schema.draft(table, labels, column)
+    left_out = "".join(f"#   {c}: {why}\n" for c, why in drafted.left_out.items())
     header = (
         f"# Drafted by `python -m tmiclnet data init {csv.name}` from {len(table)} rows.\n"
         "# Check every unit and range (observed values are not plausible limits), the Mayo\n"
         "# mapping (null: no Mayo score) and the label's meaning, then run data validate.\n"
+        + (f"# Left out of references.logreg:\n{left_out}" if left_out else "")
     )
     path = schema.write(csv.parent, drafted, header)
     numeric = len(drafted.numeric())
@@ -115,6 +144,10 @@ def _init(args) -> int:
         f"wrote {path}: {len(drafted.columns)} columns ({numeric} numeric), "
         f"Mayo score {'mapped' if drafted.mayo else 'not available'}"
     )
+    for col, why in drafted.left_out.items():
+        print(f"left out of the predictors: {col}: {why}")
+    if labels is None:
+        print("note: no labels.csv beside it: the columns were not checked against the label")
     return 0
 
 

@@ -1,4 +1,9 @@
-"""`python -m tmiclnet evaluate --cohort DIR --profile P`: references, tables, CSVs; no training."""
+"""`python -m tmiclnet evaluate --cohort DIR --profile P`: references, tables, CSVs; no training.
+
+Only results made from the cohort as it is now are compared: saved folds trained on other labels
+refuse the evaluation, and networks trained on other inputs are set apart by name, with what
+changed and the command that retrains them (`tmiclnet.evaluate.stale`).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,11 @@ import pandas as pd
 from tmiclnet.cli import options
 from tmiclnet.config import get_profile
 from tmiclnet.errors import OneLineParser, UsageError
-from tmiclnet.evaluate import mayo, report
+from tmiclnet.evaluate import mayo, report, stale
 from tmiclnet.provenance import atomic_write_text
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str]):
     parser = OneLineParser(
         prog="python -m tmiclnet evaluate", description="Evaluate saved results of one cohort."
     )
@@ -33,27 +38,85 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     options.positive("--n-boot", args.n_boot)
+    return args
 
+
+def networks_set_apart(cohort, results_dir: Path, profile: str) -> dict[str, str]:
+    """{network: why it is left out} for the saved networks made from another version of the
+    cohort; refuses (UsageError) when that leaves no network, or the labels changed.
+
+    Args:
+        cohort: the loaded cohort.
+        results_dir: the results folder.
+        profile: the profile named on the command line (for the retrain command, when the
+            folds do not record theirs).
+    """
+    why = stale.labels_changed(cohort, results_dir)
+    if why:
+        raise UsageError(
+            f"{why}; retrain into a new results folder (python -m tmiclnet train --cohort "
+            f"{cohort.root} --profile {profile} --model all --results NEW_FOLDER), or delete "
+            f"{results_dir / cohort.name}"
+        )
+    networks = [
+        m for m in report.usable_models(results_dir, cohort.name)[0]
+        if m not in report.REFERENCE_MODELS
+    ]  # fmt: skip
+    found = stale.check(cohort, results_dir, networks)
+    if found.unchecked:
+        print(
+            f"note: {', '.join(found.unchecked)}: trained before inputs were recorded, not "
+            "checked against the cohort (train again to record them; nothing is retrained)"
+        )
+    apart = found.set_apart
+    if not apart:
+        return {}
+    trained_with = found.profile or profile  # retrain as they were trained
+    command = stale.retrain_command(cohort.root, trained_with, sorted(apart), results_dir)
+    if len(apart) == len(networks):
+        by_reason: dict[str, list[str]] = {}
+        for model, why in sorted(apart.items()):
+            by_reason.setdefault(why, []).append(model)
+        what = "; ".join(f"{', '.join(ms)}: {why}" for why, ms in by_reason.items())
+        raise UsageError(
+            f"{results_dir / cohort.name}: no saved network fits the cohort as it is now "
+            f"({what}); retrain: {command}"
+        )
+    return {m: f"{why}; retrain: {command}" for m, why in apart.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv or [])
     from tmiclnet.data.cohort import load
 
     if not Path(args.cohort).is_dir():
         raise UsageError(f"--cohort {args.cohort}: no such folder")
     cohort = load(Path(args.cohort))
-    results_dir = Path(args.results) if args.results else report.results_dir_for(cohort.root)
+    results_dir = report.results_dir_for(cohort.root, cohort.name)
+    if args.results:
+        from tmiclnet.data.places import results_root_for
+
+        results_dir = results_root_for(cohort.root, cohort.name, args.results)
     if not (results_dir / cohort.name / "folds.csv").exists():
         raise UsageError(
             f"{results_dir / cohort.name}: no saved results to evaluate; train first "
-            f"(python -m tmiclnet train --cohort {args.cohort} --model all)"
+            f"(python -m tmiclnet train --cohort {cohort.root} --model all)"
         )
+    set_apart = networks_set_apart(cohort, results_dir, args.profile)
     if not args.no_references:
         val_fraction = get_profile(args.profile).val_fraction  # the networks' train/val split
         names = report.add_references(cohort, results_dir, args.seed, val_fraction)
         print("references:", ", ".join(names))
     trial = mayo.trial_membership(cohort)
     rep = report.build_report(
-        results_dir, cohort.name, cohort.oracle_auc, args.n_boot, args.seed, trial
+        results_dir, cohort.name, cohort.oracle_auc, args.n_boot, args.seed, trial, set_apart
     )
-    out = results_dir / cohort.name / "evaluation"
+    write_tables(rep, results_dir / cohort.name / "evaluation")
+    return 0
+
+
+def write_tables(rep: report.Report, out: Path) -> None:
+    """Print the report's tables and notes, and write each table as CSV under `out`."""
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         for name in ("comparison", "differences", "ablation", "oracle", "references", "trial"):
             table = getattr(rep, name)
@@ -64,4 +127,3 @@ def main(argv: list[str] | None = None) -> int:
     for note in [*rep.notes, f"Mayo score by trial membership: {rep.trial_note}"]:
         print("note:", note)
     print(f"\ntables written to {out}")
-    return 0

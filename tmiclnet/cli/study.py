@@ -68,11 +68,16 @@ def leakage(args) -> int:
     device = options.device(args.device)
 
     from tmiclnet.cli.train import check_balance
-    from tmiclnet.config import get_profile, setup
+    from tmiclnet.config import setup
+    from tmiclnet.data.cohort import load
+    from tmiclnet.data.places import outside_cohort
     from tmiclnet.study.leakage import tables, training
     from tmiclnet.study.leakage.protocols import labels_tag
 
-    check_balance(cohort, get_profile(args.profile).folds)
+    opened = load(cohort)
+    check_balance(opened, args.profile)
+    cohort = opened.root
+    outside_cohort(cohort, cohort.parent / "studies", "the studies folder")
     run = setup(args.profile, cohort.parent, args.seed, device)
     study = training.run_study(cohort, run, names, args.permute_labels, chosen, args.retrain)
     table = tables.leakage_table(study, args.n_boot, args.seed)

@@ -19,6 +19,8 @@ import pandas as pd
 
 from tmiclnet.cli import options
 from tmiclnet.config import get_profile, setup
+from tmiclnet.data.cohort import load
+from tmiclnet.data.places import results_root_for
 from tmiclnet.errors import OneLineParser, UsageError
 from tmiclnet.train import ddp
 from tmiclnet.train.cv import run_cv
@@ -30,7 +32,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--model", required=True, help="catalogue name(s), comma-separated, or 'all'")
     ap.add_argument("--cohort", required=True, help="cohort folder (e.g. data/generated/cpu/pbc)")
     ap.add_argument("--profile", default="cpu", choices=options.profile_names())
-    ap.add_argument("--results", default="", help="results folder (default: <cohort>/../results)")
+    ap.add_argument(
+        "--results", default="", help="results folder (default: <cohort>/../results; never in it)"
+    )
     ap.add_argument("--folds", default="", help="comma-separated fold indices (default: all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:1 | mps")
@@ -70,15 +74,46 @@ def repeat_list(spec: str, n_repeats: int) -> list[int]:
     return out
 
 
-def check_balance(cohort: Path, n_folds: int) -> None:
-    """Refuse a cohort (validated by `load`) with fewer patients of a class than folds."""
-    from tmiclnet.data.checks import label_balance
-    from tmiclnet.data.cohort import load
+def check_balance(cohort, profile: str | int) -> None:
+    """Refuse a cohort (validated by `load`) that the profile's folds and validation splits, or
+    its references, cannot be made from (`tmiclnet.inputs.preflight`); the first problem is the
+    message.
 
+    Args:
+        cohort: the cohort folder, or the cohort loaded from it.
+        profile: the profile's name (a bare fold count, as older callers passed, checks only
+            the classes' counts).
+    """
+    from tmiclnet.data.checks import label_balance
+    from tmiclnet.inputs.preflight import profile_problems
+
+    opened = load(cohort) if isinstance(cohort, (str, Path)) else cohort
     problems: list = []
-    label_balance(load(cohort).labels, n_folds, problems)
+    if isinstance(profile, int):
+        label_balance(opened.labels, profile, problems)
+    else:
+        problems = profile_problems(opened, get_profile(profile))
     if problems:
-        raise UsageError(f"{cohort / 'labels.csv'}: {problems[0].reason}")
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        first = problems[0]
+        raise UsageError(f"{opened.root / first.file}: {first.field}: {first.reason}{more}")
+
+
+def check_labels(cohort, results_dir: Path) -> None:
+    """Refuse to add to results trained on other patients or labels than the cohort has now.
+
+    Args:
+        cohort: the loaded cohort.
+        results_dir: its results folder.
+    """
+    from tmiclnet.evaluate.stale import labels_changed
+
+    why = labels_changed(cohort, results_dir)
+    if why:
+        raise UsageError(
+            f"{why}; train into a new results folder (--results NEW_FOLDER), or delete "
+            f"{results_dir / cohort.name}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.permute_labels is not None and args.permute_labels < 0:
         raise UsageError(f"--permute-labels {args.permute_labels}: the seed must be >= 0")
     device = options.device(args.device)  # every option is checked before the cohort is read
-    check_balance(cohort, get_profile(args.profile).folds)
+    opened = load(cohort)
+    check_balance(opened, args.profile)
+    results_dir = results_root_for(opened.root, opened.name, args.results)
+    if args.permute_labels is None:
+        check_labels(opened, results_dir)
+    cohort = opened.root
     run = setup(args.profile, cohort.parent, args.seed, device)
     if args.radiomics_params:
         from tmiclnet.radiomics.extract import params_path
@@ -108,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 names,
                 run,
                 retrain=args.retrain,
-                results_dir=args.results or None,
+                results_dir=results_dir,
                 world=world,
                 folds=folds,
             )
@@ -116,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             if folds is not None or world.size > 1:
                 raise UsageError("--repeats/--permute-labels: train every fold, without torchrun")
             summary = run_repeats(
-                cohort, run, names, repeats, args.retrain, args.results or None, args.permute_labels
+                cohort, run, names, repeats, args.retrain, results_dir, args.permute_labels
             )
     finally:
         ddp.shutdown()

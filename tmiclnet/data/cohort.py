@@ -17,19 +17,19 @@ from pathlib import Path
 import pandas as pd
 
 from tmiclnet.config import Profile
-from tmiclnet.data import pbc
+from tmiclnet.data import pbc, places
 from tmiclnet.data import schema as schemas
 from tmiclnet.data.problems import CohortError
 from tmiclnet.data.synthetic import SyntheticModel
 from tmiclnet.data.tables import n_synthetic, pbc_tables, synthetic_tables
 from tmiclnet.data.template import WHEEL_SHA256
-from tmiclnet.data.validate import validate
+from tmiclnet.data.validate import label_values, validate
 from tmiclnet.data.writer import write_cohort, write_tables
 from tmiclnet.provenance import atomic_write_text
 
 GENERATOR_VERSION = "1.2.0"  # 1.2.0: schema.yaml written beside clinical.csv
 COHORTS = ("pbc", "synthetic")
-STAMP = ".validated"
+STAMP = ".validated"  # where older versions kept the record inside the folder; ignored now
 
 
 def _params(name: str, profile: Profile, seed: int, horizon_days: int, strengths) -> dict:
@@ -151,21 +151,34 @@ class Cohort:
 def load(path: str | Path) -> Cohort:
     """Validate the folder (raising CohortError listing every problem), then open it.
 
+    The record that the folder was valid (its content's fingerprint, so that an unchanged folder
+    is not read twice) is kept beside it (`tmiclnet.data.places.validated_record`), never in it.
+
     Args:
         path: a cohort folder (`labels.csv`, `clinical.csv`, `notes/`, `images/`, `masks/`).
     """
-    root = Path(path)
-    stamp = root / STAMP
+    root = places.absolute(path)
+    record = places.validated_record(root)
     fingerprint = _fingerprint(root) if root.is_dir() else ""
-    if not (stamp.exists() and stamp.read_text() == fingerprint):
+    if not (record.exists() and record.read_text() == fingerprint):
         problems = validate(root)
         if problems:
             raise CohortError(root, problems)
-        with contextlib.suppress(OSError):  # read-only folder: validate again next time
-            atomic_write_text(stamp, fingerprint)
-    labels = (
-        pd.read_csv(root / "labels.csv", dtype={"id": str}).set_index("id")["label"].astype(int)
-    )
+        with contextlib.suppress(OSError):  # read-only parent: validate again next time
+            atomic_write_text(record, fingerprint)
+    return read(root)
+
+
+def read(path: str | Path) -> Cohort:
+    """Open a folder that `validate` found valid, without checking it again (`load` checks).
+
+    Args:
+        path: the cohort folder.
+    """
+    root = places.absolute(path)
+    schema = schemas.for_folder(root)
+    table = pd.read_csv(root / "labels.csv", dtype={"id": str}).set_index("id")
+    labels = label_values(table, schema.label_column).astype(int).rename("label")
     clinical = pd.read_csv(root / "clinical.csv", dtype={"id": str}).set_index("id")
     manifest_path = root / "cohort.json"
     manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
@@ -176,5 +189,5 @@ def load(path: str | Path) -> Cohort:
         labels=labels.loc[ids],
         clinical=clinical.loc[ids],
         manifest=manifest,
-        schema=schemas.for_folder(root),
+        schema=schema,
     )

@@ -13,11 +13,14 @@ rows (the references; the validator only reports them).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import yaml
+
+from tmiclnet.data.leaks import leak_reason, outcome_name
 
 SCHEMA = "schema.yaml"
 MAYO_INPUTS = ("bili", "albumin", "age", "protime", "edema")
@@ -29,7 +32,6 @@ MAYO_ALIASES = {
     "protime": ("protime", "prothrombin_time", "prothrombin_time_s", "pt"),
     "edema": ("edema", "oedema"),
 }
-OUTCOME_COLUMNS = ("time", "status", "label", "death", "event")
 # The PBC trial's fields: units as in the data, ranges wide on purpose (unit errors, not disease).
 PBC_COLUMNS: dict[str, dict] = {
     "age": {"type": "numeric", "unit": "years", "range": [0, 120]},
@@ -74,14 +76,25 @@ class Schema:
     mayo: dict[str, str] | None = None  # Mayo input -> column, or None: no Mayo reference
     radiomics_spacing_mm: list[float] | None = None
     source: str = "schema.yaml"
+    left_out: dict[str, str] = field(default_factory=dict)  # drafts: column -> why no predictor
 
     def numeric(self) -> list[str]:
         return [c for c, d in self.columns.items() if d.get("type") == "numeric"]
 
+    @property
+    def label_column(self) -> str:
+        """The label's column in labels.csv (`label.column`, default `label`)."""
+        return str(self.label.get("column") or "label")
+
     def predictors(self) -> list[str]:
-        """The logistic regression's columns: declared, and never an outcome."""
+        """The logistic regression's columns: declared, and never an outcome (by name,
+        `tmiclnet.data.leaks.outcome_name`, or the label's own column)."""
         names = list(self.columns) if self.logreg is None else list(self.logreg)
-        return [c for c in names if c.lower() not in OUTCOME_COLUMNS and c.lower() != "id"]
+        return [c for c in names if not self.outcome(c)]
+
+    def outcome(self, column: str) -> bool:
+        """True for a column that is never a predictor: the id, the label, an outcome's name."""
+        return column.lower() == "id" or column == self.label_column or outcome_name(column)
 
     def to_dict(self) -> dict:
         out = {"label": self.label, "columns": self.columns, "note": self.note}
@@ -107,32 +120,112 @@ def pbc_schema(label_meaning: str = "") -> Schema:
 def parse(data: dict, source: str) -> Schema:
     """A Schema from schema.yaml's content; ValueError naming the field when malformed.
 
+    Every field is checked here, so that a schema the validator accepts never fails later inside
+    the references (a range of words, a predictor that is not a column, a Mayo input mapped to
+    nothing).
+
     Args:
         data: the parsed YAML.
         source: its path, for messages.
     """
     if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
         raise ValueError(f"{source}: columns: expected a mapping of column -> description")
-    for name, desc in data["columns"].items():
-        kind = (desc or {}).get("type")
-        if kind not in ("numeric", "categorical"):
-            raise ValueError(f"{source}: columns.{name}.type: {kind!r} is not numeric/categorical")
-        rng = desc.get("range")
-        if rng is not None and (len(rng) != 2 or float(rng[0]) > float(rng[1])):
-            raise ValueError(f"{source}: columns.{name}.range: expected [low, high]")
+    columns = {str(k): _parse_column(source, str(k), v) for k, v in data["columns"].items()}
+    label = _parse_label(source, data.get("label"))
     refs = data.get("references") or {}
-    mayo = refs.get("mayo")
-    if mayo is not None and set(mayo) != set(MAYO_INPUTS):
-        raise ValueError(f"{source}: references.mayo: needs exactly {list(MAYO_INPUTS)}")
+    if not isinstance(refs, dict):
+        raise ValueError(f"{source}: references: expected a mapping (logreg, mayo)")
     return Schema(
-        columns={k: dict(v) for k, v in data["columns"].items()},
-        label=data.get("label") or {"column": "label"},
-        note=list(data.get("note") or []),
-        logreg=refs.get("logreg"),
-        mayo=dict(mayo) if mayo else None,
-        radiomics_spacing_mm=data.get("radiomics_spacing_mm"),
+        columns=columns,
+        label=label,
+        note=_string_list(source, "note", data.get("note") or [], None),
+        logreg=_parse_logreg(source, refs.get("logreg"), columns),
+        mayo=_parse_mayo(source, refs.get("mayo"), columns),
+        radiomics_spacing_mm=_parse_spacing(source, data.get("radiomics_spacing_mm")),
         source=source,
     )
+
+
+def _parse_column(source: str, name: str, desc) -> dict:
+    where = f"{source}: columns.{name}"
+    if not isinstance(desc, dict):
+        raise ValueError(f"{where}: expected a mapping such as {{type: numeric, range: [0, 1]}}")
+    kind = desc.get("type")
+    if kind not in ("numeric", "categorical"):
+        raise ValueError(f"{where}.type: {kind!r} is not numeric/categorical")
+    rng = desc.get("range")
+    if rng is not None:
+        if not isinstance(rng, list) or len(rng) != 2 or not all(map(_is_number, rng)):
+            raise ValueError(f"{where}.range: expected [low, high], two numbers")
+        if float(rng[0]) > float(rng[1]):
+            raise ValueError(f"{where}.range: low {rng[0]} is above high {rng[1]}")
+    values = desc.get("values")
+    if values is not None and (not isinstance(values, list) or not values):
+        raise ValueError(f"{where}.values: expected a non-empty list of allowed values")
+    if kind == "numeric" and values is not None and not all(map(_is_number, values)):
+        raise ValueError(f"{where}.values: a numeric column's values must be numbers")
+    if not isinstance(desc.get("baseline", False), bool):
+        raise ValueError(f"{where}.baseline: expected true or false")
+    return dict(desc)
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _parse_label(source: str, label) -> dict:
+    if label is None:
+        return {"column": "label"}
+    if not isinstance(label, dict):
+        raise ValueError(f"{source}: label: expected a mapping {{column: ..., meaning: ...}}")
+    column = label.get("column", "label")
+    if not isinstance(column, str) or not column.strip() or column == "id":
+        raise ValueError(f"{source}: label.column: {column!r} is not a column name of labels.csv")
+    return {**label, "column": column}
+
+
+def _string_list(source: str, field: str, value, columns: dict | None) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{source}: {field}: expected a list of column names")
+    unknown = [v for v in value if columns is not None and v not in columns]
+    if unknown:
+        raise ValueError(f"{source}: {field}: {unknown[0]!r} is not a declared column")
+    return list(value)
+
+
+def _parse_logreg(source: str, logreg, columns: dict) -> list[str] | None:
+    if logreg is None:
+        return None
+    return _string_list(source, "references.logreg", logreg, columns)
+
+
+def _parse_mayo(source: str, mayo, columns: dict) -> dict[str, str] | None:
+    if mayo is None:
+        return None
+    if not isinstance(mayo, dict) or set(mayo) != set(MAYO_INPUTS):
+        raise ValueError(f"{source}: references.mayo: needs exactly {list(MAYO_INPUTS)}")
+    for key, column in mayo.items():
+        if not isinstance(column, str) or column not in columns:
+            raise ValueError(
+                f"{source}: references.mayo.{key}: {column!r} is not a declared column"
+            )
+        if columns[column]["type"] != "numeric":
+            raise ValueError(f"{source}: references.mayo.{key}: {column!r} is not numeric")
+    return dict(mayo)
+
+
+def _parse_spacing(source: str, spacing) -> list[float] | None:
+    if spacing is None:
+        return None
+    ok = isinstance(spacing, list) and len(spacing) == 3 and all(map(_is_number, spacing))
+    if not ok or min(float(v) for v in spacing) <= 0:
+        raise ValueError(f"{source}: radiomics_spacing_mm: expected three positive numbers (mm)")
+    return [float(v) for v in spacing]
 
 
 def read(root: Path) -> Schema | None:
@@ -178,17 +271,42 @@ def _draft_column(name: str, values: pd.Series) -> dict:
         return {"type": "numeric", "unit": unit, "range": rng}
     if len(present) and numbers.notna().all():
         return {"type": "numeric", "unit": "code", "values": sorted(numbers.unique().tolist())}
+    if not len(present):
+        return {"type": "numeric", "unit": "?"}  # no value at all: the validator says so
     return {"type": "categorical", "values": sorted(present.astype(str).unique().tolist())}
 
 
-def draft(clinical: pd.DataFrame) -> Schema:
-    """A schema proposed from a clinical table (index id): types, units and ranges to check.
+def left_out(clinical: pd.DataFrame, labels: pd.Series | None) -> dict[str, str]:
+    """{column: why it is no predictor}: named like an outcome, or giving the label away.
 
     Args:
         clinical: the table, indexed by patient id.
+        labels: the 0/1 labels (index id), or None when there are none to check against.
+    """
+    out = {}
+    for col in clinical.columns:
+        if outcome_name(str(col)):
+            out[str(col)] = "named like an outcome (follow-up, status, death, ...)"
+        elif labels is not None and (reason := leak_reason(clinical[col], labels)):
+            out[str(col)] = reason
+    return out
+
+
+def draft(
+    clinical: pd.DataFrame, labels: pd.Series | None = None, label_column: str = "label"
+) -> Schema:
+    """A schema proposed from a clinical table (index id): types, units and ranges to check,
+    with every column that would leak the outcome left out of the predictors (`left_out`).
+
+    Args:
+        clinical: the table, indexed by patient id.
+        labels: the 0/1 labels (index id) to check the columns against, or None.
+        label_column: the label's column in labels.csv.
     """
     columns = {str(c): _draft_column(str(c), clinical[c]) for c in clinical.columns}
-    lower = {c.lower(): c for c in columns}
+    excluded = left_out(clinical, labels)
+    numeric = {c: c for c, d in columns.items() if d["type"] == "numeric" and c not in excluded}
+    lower = {c.lower(): c for c in numeric}
     mayo = {}
     for key, names in MAYO_ALIASES.items():
         hit = next((lower[n] for n in names if n in lower), None)
@@ -196,9 +314,13 @@ def draft(clinical: pd.DataFrame) -> Schema:
             mayo[key] = hit
     return Schema(
         columns=columns,
-        label={"column": "label", "meaning": "1 = the poor outcome (say which, at what horizon)"},
+        label={
+            "column": label_column,
+            "meaning": "1 = the poor outcome (say which, at what horizon)",
+        },
         note=[],
-        logreg=[c for c in columns if c.lower() not in OUTCOME_COLUMNS],
+        logreg=[c for c in columns if c not in excluded],
         mayo=mayo if len(mayo) == len(MAYO_INPUTS) else None,
         source="draft",
+        left_out=excluded,
     )

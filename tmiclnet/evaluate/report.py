@@ -19,18 +19,26 @@ TRIAL_GROUPS = ("all", "trial", "non-trial")
 RECORDED_IMAGE_FIELDS = ("stage", "hepato", "ascites")
 
 
-def usable_models(results_dir: str | os.PathLike, cohort: str) -> tuple[list[str], list[str]]:
+def usable_models(
+    results_dir: str | os.PathLike, cohort: str, set_apart: dict[str, str] | None = None
+) -> tuple[list[str], list[str]]:
     """(models whose every fold finished with the current code, a note on each one set apart).
 
     The modality-dropout variants that the robustness page trains into the same store are set
-    apart too: they are compared on that page, not in the catalogue's tables."""
+    apart too: they are compared on that page, not in the catalogue's tables.
+
+    Args:
+        results_dir: the results store's folder.
+        cohort: the cohort's name under it.
+        set_apart: models to leave out, with why (`tmiclnet.evaluate.stale.check`).
+    """
     from tmiclnet.models.catalogue import DROPOUT_VARIANTS
 
     variants = {e.name for e in DROPOUT_VARIANTS}
     usable, notes = [], []
     for m in results.trained_models(results_dir, cohort):
         why = "trained for the robustness page (modality dropout)" if m in variants else None
-        why = why or results.unusable(results_dir, cohort, m)
+        why = why or (set_apart or {}).get(m) or results.unusable(results_dir, cohort, m)
         if why is None:
             usable.append(m)
         else:
@@ -46,10 +54,17 @@ def load_all(
     return {m: results.load_predictions(results_dir, cohort, m) for m in names}
 
 
-def results_dir_for(cohort_root: str | os.PathLike) -> Path:
+def results_dir_for(cohort_root: str | os.PathLike, name: str | None = None) -> Path:
     """`<data_dir>/results` for a cohort folder `<data_dir>/<cohort>` (symlinks kept, not
-    followed)."""
-    return Path(cohort_root).absolute().parent / "results"
+    followed), never one that overlaps the cohort folder (`tmiclnet.data.places`).
+
+    Args:
+        cohort_root: the cohort folder.
+        name: the cohort's name (its folder under the results folder; default the folder's).
+    """
+    from tmiclnet.data.places import results_root_for
+
+    return results_root_for(cohort_root, name)
 
 
 @dataclass
@@ -75,6 +90,7 @@ def build_report(
     n_boot: int = 2000,
     seed: int = 0,
     trial: pd.Series | None = None,
+    set_apart: dict[str, str] | None = None,
 ) -> Report:
     """Comparison table, AUC differences vs TMI-CLNet, ablation table and oracle line if any,
     the references' labels, and the trial / non-trial table when `trial` is known.
@@ -87,12 +103,13 @@ def build_report(
         seed: the bootstrap's seed.
         trial: per patient id, True for a Mayo trial patient (`mayo.trial_membership`); None
             when the cohort records no trial, and the trial table is "not applicable".
+        set_apart: models left out of every table, with why (trained on an older cohort).
     """
-    names, set_apart = usable_models(results_dir, cohort)
+    names, notes = usable_models(results_dir, cohort, set_apart)
     preds = load_all(results_dir, cohort, names)
     if not preds:
         raise FileNotFoundError(f"{Path(results_dir) / cohort}: no saved results to evaluate")
-    rep = Report(cohort, sorted(preds), tables.comparison(preds), notes=set_apart)
+    rep = Report(cohort, sorted(preds), tables.comparison(preds), notes=notes)
     refs = [m for m in REFERENCE_MODELS if m in preds]
     rep.references = tables.reference_table(refs) if refs else None
     rep.trial, rep.trial_note = trial_table(preds, trial, n_boot, seed)
@@ -227,9 +244,13 @@ def evaluate_cohort(
             references fit on the same train split as the networks.
     """
     from tmiclnet.data.cohort import load
+    from tmiclnet.evaluate.stale import labels_changed
 
     cohort = load(Path(data_dir) / name)
     results_dir = Path(data_dir) / "results"
+    why = labels_changed(cohort, results_dir)  # references must not meet networks of old labels
+    if why:
+        raise ValueError(f"{why}; train again into a new results folder")
     if with_references:
         add_references(cohort, results_dir, seed, val_fraction)
     trial = mayo.trial_membership(cohort)

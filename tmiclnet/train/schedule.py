@@ -34,6 +34,7 @@ from tmiclnet.train.jobs import (
     parallel_jobs,
     train_in_worker,
 )
+from tmiclnet.train.trained_on import write_records
 
 
 def pooled(run, world: World = SINGLE) -> bool:
@@ -55,8 +56,11 @@ def train_folds(
         desc: progress bar label.
     """
     if pooled(ctx.run, ctx.world):
-        return _train_pooled(fins, order, ctx, parallel_jobs(ctx.run, ctx.world, 2), desc)
-    return [row for k, fin in fins for row in _train_fold_models(k, fin, order, ctx)]
+        rows = _train_pooled(fins, order, ctx, parallel_jobs(ctx.run, ctx.world, 2), desc)
+    else:
+        rows = [row for k, fin in fins for row in _train_fold_models(k, fin, order, ctx)]
+    write_records(ctx, rows)  # what each fold was trained on, for evaluation to compare
+    return rows
 
 
 def train_jobs(jobs: list[FoldJob], run, world: World = SINGLE, desc: str = "") -> list[dict]:
