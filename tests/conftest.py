@@ -13,14 +13,3 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture
-def tiny_cohort(tmp_path):
-    """A factory of tiny valid cohort folders (tests/tiny_cohort.py) under `tmp_path/own/`."""
-    from tests import tiny_cohort as tiny
-
-    def make(name: str = "mine", seed: int = 0):
-        return tiny.write(tmp_path / "own" / name, seed)
-
-    return make
