@@ -81,29 +81,23 @@ def tiny_cohorts(tmp_path_factory) -> dict[str, Path]:
     """{name: folder} of both bundled cohorts built once at the TINY profile, for the tests that
     only read a built cohort: one build each for the session, not one per module or test.
 
-    Read-only: a test that changes a cohort, or writes beside one (an external cohort, a rebuild
-    with other parameters), copies it or builds its own. The teardown holds them to that: every
-    file must come out byte-identical and no file may be added, or the session ends in an error
-    that names the files.
+    Read-only: a test that changes a cohort copies it or builds its own. The teardown holds them to
+    that: every file of each cohort folder must come out byte-identical and none may be added, or
+    the session ends in an error that names the files (what commands write beside a cohort, such as
+    its validation record under the data folder's results/, is not the cohort's).
     """
     data_dir = tmp_path_factory.mktemp("tiny_cohorts")
     built = {
         name: cohorts.build(name, TINY, data_dir, n_jobs=1, verbose=False)
         for name in cohorts.COHORTS
     }
-    before = _snapshot(data_dir)
+    before = {name: _snapshot(folder) for name, folder in built.items()}
     yield built
-    after = _snapshot(data_dir)
-    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    after = {name: _snapshot(folder) for name, folder in built.items()}
+    changed = sorted(
+        f"{name}/{k}"
+        for name in built
+        for k in before[name].keys() | after[name].keys()
+        if before[name].get(k) != after[name].get(k)
+    )
     assert not changed, f"a test changed the shared tiny cohorts (copy them first): {changed}"
-
-
-@pytest.fixture
-def tiny_cohort(tmp_path):
-    """A factory of tiny valid cohort folders (tests/tiny_cohort.py) under `tmp_path/own/`."""
-    from tests import tiny_cohort as tiny
-
-    def make(name: str = "mine", seed: int = 0):
-        return tiny.write(tmp_path / "own" / name, seed)
-
-    return make

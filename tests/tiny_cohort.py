@@ -4,7 +4,7 @@ Sixteen patients, eight of each class, on a 12x16x16 grid of 2 mm voxels: air ar
 fat, a liver box in it with some texture, a mask on the liver, a note per patient and a clinical
 table with its drafted schema.yaml. Every value is plausible and no column gives the label away,
 so the folder is valid for the quick profile; each test alters a copy of it. The `tiny_cohort`
-fixture (tests/conftest.py) makes one under the test's tmp_path.
+fixture below makes one under the test's tmp_path.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tmiclnet.data import nifti
 from tmiclnet.data import schema as schemas
@@ -91,3 +92,14 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
     }
+
+
+@pytest.fixture
+def tiny_cohort(tmp_path):
+    """A factory of tiny valid cohort folders under `tmp_path/own/` (`write`); imported by the
+    conftest.py of tests/data and tests/cli."""
+
+    def make(name: str = "mine", seed: int = 0) -> Path:
+        return write(tmp_path / "own" / name, seed)
+
+    return make

@@ -99,7 +99,7 @@ def _validate(args) -> int:
 
 def _labels_beside(csv: Path) -> tuple[pd.Series | None, str]:
     """(the 0/1 labels of labels.csv beside the table, or None; the label's column name)."""
-    from tmiclnet.data.validate import label_values, read_table
+    from tmiclnet.data.reading import label_values, read_table
 
     path = csv.parent / "labels.csv"
     table = read_table(path, []) if path.exists() else None
@@ -117,7 +117,7 @@ def _init(args) -> int:
     """Draft schema.yaml beside the clinical table, never over an existing one; columns that
     would give the outcome away are left out of the predictors, each with its reason."""
     from tmiclnet.data import schema
-    from tmiclnet.data.validate import read_table
+    from tmiclnet.data.reading import read_table
 
     csv = Path(args.csv)
     target = csv.parent / schema.SCHEMA

@@ -19,6 +19,11 @@ from tmiclnet.provenance import atomic_write_text
 
 
 def parse(argv: list[str]):
+    """The command's options, the count checked (`--n-boot` at least 1).
+
+    Args:
+        argv: the arguments after `evaluate`.
+    """
     parser = OneLineParser(
         prog="python -m tmiclnet evaluate", description="Evaluate saved results of one cohort."
     )
@@ -116,7 +121,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_tables(rep: report.Report, out: Path) -> None:
-    """Print the report's tables and notes, and write each table as CSV under `out`."""
+    """Print the report's tables and notes, and write each table as CSV under `out`.
+
+    Args:
+        rep: the report (`tmiclnet.evaluate.report.build_report`).
+        out: the folder the CSVs go to (`<results>/<cohort>/evaluation`).
+    """
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         for name in ("comparison", "differences", "ablation", "oracle", "references", "trial"):
             table = getattr(rep, name)

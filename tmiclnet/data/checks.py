@@ -44,7 +44,11 @@ WORD = re.compile(r"[^\W\d_]{2,}")
 
 def shown(value) -> str:
     """A cell's value as a message shows it: numbers plainly (`2`, `1.5`, not `np.int64(2)`),
-    text quoted, a missing cell as `empty`."""
+    text quoted, a missing cell as `empty`.
+
+    Args:
+        value: the cell as pandas read it.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "empty"
     if isinstance(value, (bool, np.bool_)):
@@ -85,7 +89,11 @@ def id_problems(file: str, ids, problems: list) -> set[str]:
 
 
 def shown_id(pid: str) -> str:
-    """An id as a message quotes it: cut to 40 characters."""
+    """An id as a message quotes it: cut to 40 characters, so that one line stays readable.
+
+    Args:
+        pid: the id as read.
+    """
     pid = str(pid)
     return repr(pid) if len(pid) <= 40 else f"{pid[:40]!r}... ({len(pid)} characters)"
 
@@ -176,7 +184,13 @@ def volume_problems(array: np.ndarray, mask: np.ndarray | None) -> list[tuple]:
 def windowed(array: np.ndarray, low: float, high: float) -> bool:
     """True for an 8-bit windowed export: an 8-bit type, or whole numbers from 0 up to at most
     255 (a window maps air to 0). A volume of HU never lacks negative values this way: air and fat
-    are below 0."""
+    are below 0.
+
+    Args:
+        array: the voxels as read.
+        low: their minimum (finite voxels).
+        high: their maximum (finite voxels).
+    """
     if array.dtype in (np.uint8, np.int8):
         return True
     if low != 0 or high > EIGHT_BIT or high <= NORMALISED_SPAN:

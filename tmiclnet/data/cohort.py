@@ -20,10 +20,11 @@ from tmiclnet.config import Profile
 from tmiclnet.data import pbc, places
 from tmiclnet.data import schema as schemas
 from tmiclnet.data.problems import CohortError
+from tmiclnet.data.reading import label_values
 from tmiclnet.data.synthetic import SyntheticModel
 from tmiclnet.data.tables import n_synthetic, pbc_tables, synthetic_tables
 from tmiclnet.data.template import WHEEL_SHA256
-from tmiclnet.data.validate import label_values, validate
+from tmiclnet.data.validate import validate
 from tmiclnet.data.writer import write_cohort, write_tables
 from tmiclnet.provenance import atomic_write_text
 

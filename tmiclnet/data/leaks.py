@@ -52,7 +52,13 @@ def outcome_name(column: str) -> bool:
 
 
 def auc(values: pd.Series, labels: pd.Series) -> float:
-    """The AUC of `values` for `labels` (0/1), ties counted half: the Mann-Whitney statistic."""
+    """The AUC of `values` for `labels` (0/1), ties counted half: the Mann-Whitney statistic
+    (no model fitted: a column's own ranking is what a reference could learn from it).
+
+    Args:
+        values: numbers, no missing value.
+        labels: 0/1, both present, aligned with `values`.
+    """
     ranks = values.rank()
     n1 = int((labels == 1).sum())
     n0 = len(labels) - n1

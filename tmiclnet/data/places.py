@@ -35,7 +35,13 @@ def absolute(path: str | os.PathLike) -> Path:
 
 
 def overlaps(a: Path, b: Path) -> bool:
-    """True when folder `a` is `b`, or one lies inside the other."""
+    """True when folder `a` is `b`, or one lies inside the other: writing into one writes into
+    the other.
+
+    Args:
+        a: a folder.
+        b: another folder.
+    """
     a, b = absolute(a), absolute(b)
     return a == b or a in b.parents or b in a.parents
 

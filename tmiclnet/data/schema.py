@@ -93,7 +93,11 @@ class Schema:
         return [c for c in names if not self.outcome(c)]
 
     def outcome(self, column: str) -> bool:
-        """True for a column that is never a predictor: the id, the label, an outcome's name."""
+        """True for a column that is never a predictor: the id, the label, an outcome's name.
+
+        Args:
+            column: a clinical column's name.
+        """
         return column.lower() == "id" or column == self.label_column or outcome_name(column)
 
     def to_dict(self) -> dict:

@@ -75,7 +75,13 @@ def _current_keys(cohort, saved: dict, cache: dict) -> dict:
 
 
 def fold_changes(cohort, saved: dict, cache: dict) -> list[str]:
-    """What differs between a fold's record and the cohort now (WHAT_CHANGED's keys)."""
+    """What differs between a fold's record and the cohort now (WHAT_CHANGED's keys).
+
+    Args:
+        cohort: the loaded cohort.
+        saved: the fold's record (`tmiclnet.train.trained_on.read_record`).
+        cache: keys already computed, shared by the folds of one evaluation.
+    """
     now = {"labels": labels_digest(cohort.ids, cohort.labels.loc[cohort.ids].tolist())}
     now |= _current_keys(cohort, saved, cache)
     then = {"labels": saved["labels"], **saved["inputs"]}
