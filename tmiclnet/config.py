@@ -64,9 +64,30 @@ class Schedule(StrEnum):
     PER_FOLD = "per_fold"  # a fold's CT-only model here, then its others two at a time
 
 
+class CtNorm(StrEnum):
+    """The CT ResNet's normalisation layers (MONAI's `norm` argument)."""
+
+    BATCH = "batch"  # MONAI's default; eval-mode running statistics
+    GROUP = "group"  # per sample, 8 groups of channels: the same in training and evaluation
+    INSTANCE = "instance"  # per sample and channel
+
+
+class Selection(StrEnum):
+    """Which epoch's weights a fit keeps (`tmiclnet.train.trainer.fit`)."""
+
+    VAL_LOSS = "val_loss"  # the lowest validation cross-entropy
+    VAL_AUC_SMOOTH = "val_auc_smooth"  # the highest validation AUC, averaged over 3 epochs
+
+
 # The modes a profile names by string; built as enums when the profile is made, so that a typo
 # fails there with the choices, not deep inside a run.
-MODES = {"ct_strategy": CtStrategy, "ct_tokens": CtTokens, "train_schedule": Schedule}
+MODES = {
+    "ct_strategy": CtStrategy,
+    "ct_tokens": CtTokens,
+    "train_schedule": Schedule,
+    "ct_norm": CtNorm,
+    "ct_select": Selection,
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,7 @@ class Profile:
     # weights more often), so every profile keeps 7 (`python -m tmiclnet bench training --levers`)
     ct_conv1_size: int = 7
     ct_channels_last: bool = True  # channels-last 3-D memory format in the CT encoder (CPU)
+    ct_norm: CtNorm = CtNorm.BATCH
     # model sizes (tmiclnet.models.model_config); the paper's are (1024, 512) and densenet121
     # the width of every token after the encoders (IMA, TCAF, the head): the paper's 256; at 128
     # (with the fused AdamW) a fusion model's epoch takes about half the time on a CPU core (its
@@ -142,6 +164,16 @@ class Profile:
     # in one pool of n_jobs single-threaded workers (tmiclnet.train.schedule); PER_FOLD is the
     # older schedule (CT-only in the main process, then that fold's others). Same jobs, same seeds.
     train_schedule: Schedule = Schedule.POOLED
+    # How a model that trains a CT encoder is trained (`tmiclnet.train.fold.train_config`): the
+    # CT-only model when the tokens are cached, every model with CT end to end; the others keep
+    # the settings above. Defaults: the same as every other model.
+    ct_lr: float | None = None  # peak learning rate; None = lr
+    ct_warmup: float = 0.1  # share of the one-cycle schedule spent warming up (pct_start)
+    ct_epochs: int | None = None  # None = epochs
+    ct_patience: int | None = None  # None = patience
+    ct_min_epochs: int = 0  # epochs before any may be kept or counted against patience
+    ct_select: Selection = Selection.VAL_LOSS
+    ct_augment: bool = False  # label-preserving augmentation per batch (tmiclnet.data.augment)
     # radiomics: keep the k columns of highest univariate F on each fold's training rows before the
     # networks see them (tmiclnet.radiomics.preprocess); None keeps every column
     radiomics_select_k: int | None = None
@@ -166,7 +198,8 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(
         name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="cpu.yaml",
         folds=5, cv_repeats=3, epochs=15, patience=4, text_lines=24, checkpoint_every_s=60.0,
-        fusion_dim=128,
+        fusion_dim=128, ct_norm="group", ct_warmup=0.25, ct_epochs=7, ct_min_epochs=4,
+        ct_select="val_auc_smooth",
     ),
     "gpu": Profile(
         name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",

@@ -47,6 +47,11 @@ REFERENCE_LABELS = {
     "logreg_note_fields": (
         "logistic regression on the clinical note's fields only: what the text model sees"
     ),
+    "logreg_image_fields": (
+        "logistic regression on what the CT shows, the image ceiling of the CT-only model (PBC: "
+        "the recorded stage, hepatomegaly and ascites the CT is rendered from; synthetic: the "
+        "renderer's true fibrosis, liver scale and ascites thickness)"
+    ),
     "mayo_risk": (
         "Mayo risk score: coefficients fitted on the Mayo trial (in-sample for trial patients)"
     ),
@@ -58,6 +63,7 @@ REFERENCE_LABELS = {
 SHORT_LABELS = {
     "logreg_clinical": "note fields + exact stage, hepato, ascites",
     "logreg_note_fields": "note fields: what the text sees",
+    "logreg_image_fields": "what the CT shows: the CT-only model's ceiling",
     "mayo_risk": "Mayo trial coefficients: in-sample for trial patients",
     "mayo_refit": "Mayo inputs refitted on each training fold",
 }
@@ -66,6 +72,7 @@ SHORT_LABELS = {
 SEES_TAGS = {
     "logreg_clinical": "fields+stage",
     "logreg_note_fields": "note fields",
+    "logreg_image_fields": "image fields",
     "mayo_risk": "Mayo, trial",
     "mayo_refit": "Mayo, refit",
 }
@@ -175,12 +182,17 @@ def fit_mayo_fold(
 
 
 def reference_names(
-    clinical: pd.DataFrame, extra: pd.DataFrame | None = None, schema=None
+    clinical: pd.DataFrame,
+    extra: pd.DataFrame | None = None,
+    schema=None,
+    image: pd.DataFrame | None = None,
 ) -> list[str]:
     """The references a table supports, in the order they are written."""
     names = ["logreg_clinical"]
     if extra is not None and len(extra.columns):
         names.append("logreg_note_fields")
+    if image is not None and len(image.columns):
+        names.append("logreg_image_fields")
     return names + (["mayo_risk", "mayo_refit"] if mayo_columns(clinical, schema) else [])
 
 
@@ -200,7 +212,15 @@ def declared_table(clinical: pd.DataFrame, schema) -> pd.DataFrame:
     return out
 
 
-def _prepare(clinical, labels, folds, extra, schema):
+def _string_ids(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    if table is None:
+        return None
+    table = table.copy()
+    table.index = table.index.astype(str)
+    return table
+
+
+def _prepare(clinical, labels, folds, extra, schema, image=None):
     """(raw clinical table, {regression: its table}, labels), ids as strings."""
     raw = clinical.copy()
     raw.index = raw.index.astype(str)
@@ -218,7 +238,10 @@ def _prepare(clinical, labels, folds, extra, schema):
         full = clinical.join(
             extra.drop(columns=[c for c in extra.columns if c in clinical.columns])
         )
-    return raw, {"logreg_clinical": full, "logreg_note_fields": clinical}, labels
+    tables = {"logreg_clinical": full, "logreg_note_fields": clinical}
+    if image is not None:
+        tables["logreg_image_fields"] = _string_ids(image)
+    return raw, tables, labels
 
 
 def content_key(
@@ -229,6 +252,7 @@ def content_key(
     extra: pd.DataFrame | None = None,
     schema=None,
     val_fraction: float = VAL_FRACTION,
+    image: pd.DataFrame | None = None,
 ) -> str:
     """sha256 of everything the references depend on: tables, labels, folds, the train/val split
     (seed, validation fraction, the split's and the threshold rule's code), schema and the
@@ -240,9 +264,11 @@ def content_key(
     if schema is not None:
         h.update(json.dumps(schema.to_dict(), sort_keys=True, default=str).encode())
     extra_csv = "" if extra is None else extra.sort_index().to_csv()
+    image_csv = "" if image is None else image.sort_index().to_csv()
     for part in (
         clinical.sort_index().to_csv(),
         extra_csv,
+        image_csv,
         labels.sort_index().to_csv(),
         folds.sort_values("id").to_csv(index=False),
         str(seed),
@@ -294,6 +320,7 @@ def ensure_references(
     extra: pd.DataFrame | None = None,
     schema=None,
     val_fraction: float = VAL_FRACTION,
+    image: pd.DataFrame | None = None,
 ) -> list[str]:
     """Score the references on every fold of folds.csv and write them as saved results, unless
     results keyed by the same content exist. Returns the reference names.
@@ -305,7 +332,9 @@ def ensure_references(
     `logreg_clinical` uses every recorded field: `clinical` plus `extra` (e.g. the recorded image
     fields stage, hepato, ascites that the CT renderer draws from); `logreg_note_fields` (only when
     `extra` is given) uses `clinical` alone, the fields the clinical note states; `mayo_risk` (the
-    published score) and `mayo_refit` (its five inputs refitted) need the five Mayo inputs.
+    published score) and `mayo_refit` (its five inputs refitted) need the five Mayo inputs;
+    `logreg_image_fields` (only when `image` is given) uses `image` alone: what the CT shows, the
+    ceiling the CT-only model is read against.
 
     Args:
         clinical: the clinical table, one row per patient (index id).
@@ -318,13 +347,14 @@ def ensure_references(
         extra: recorded image fields the full clinical regression may use too.
         schema: the cohort's `tmiclnet.data.schema` (declared predictors, types, Mayo mapping).
         val_fraction: the profile's validation fraction (`run.profile.val_fraction`).
+        image: what the CT shows, one row per patient (`tmiclnet.evaluate.report.image_fields`).
     """
     if "label" not in folds.columns:  # folds.csv has it; a hand-made table may not
         by_id = labels.set_axis(labels.index.astype(str))
         folds = folds.assign(label=by_id.loc[folds["id"].astype(str)].to_numpy(int))
-    key = content_key(clinical, labels, folds, seed, extra, schema, val_fraction)
+    key = content_key(clinical, labels, folds, seed, extra, schema, val_fraction, image)
     n_folds = folds["fold"].nunique()
-    names = reference_names(clinical, extra, schema)
+    names = reference_names(clinical, extra, schema, image)
 
     def fresh(model: str) -> bool:
         dirs = results.finished_folds(results_dir, cohort, model)
@@ -340,7 +370,7 @@ def ensure_references(
         )
     if all(fresh(m) for m in names):
         return names
-    raw, tables, labels = _prepare(clinical, labels, folds, extra, schema)
+    raw, tables, labels = _prepare(clinical, labels, folds, extra, schema, image)
     for k, split in splits.items():
         for model in names:
             probs, threshold, info = _fit_reference(model, raw, tables, labels, split, schema, seed)
