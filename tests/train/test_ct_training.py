@@ -18,6 +18,7 @@ from tests.train.tiny import Tiny, ct_radiomics_inputs, synthetic
 from tmiclnet import results
 from tmiclnet.config import CtStrategy, Selection, setup
 from tmiclnet.models import build, model_config
+from tmiclnet.train import report
 from tmiclnet.train.cv import cross_validate
 from tmiclnet.train.fold import train_config
 from tmiclnet.train.trainer import (
@@ -92,6 +93,9 @@ def test_a_cross_validation_trains_ct_only_with_them(tmp_path) -> None:
     assert ct["config"]["train"]["select"] == "val_auc_smooth"
     assert ct["config"]["train"]["augment"] and ct["config"]["train"]["lr"] == 3e-3
     assert ct["best_epoch"] >= 2  # never before ct_min_epochs
+    kept = report.kept_epochs(out, "syn", "ct_only")  # the training page's check
+    assert kept.loc[0, "kept epoch"] >= kept.loc[0, "warm-up ends"] == 1  # 0.25 x 4 epochs
+    assert kept.loc[0, "kept by"] == "val_auc_smooth"
     net, _ = results.load_model(results.fold_dir(out, "syn", "ct_only", 0))
     assert _norms(net) == {"GroupNorm"}
     assert not any("running_mean" in k for k in net.state_dict())
