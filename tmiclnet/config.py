@@ -64,9 +64,30 @@ class Schedule(StrEnum):
     PER_FOLD = "per_fold"  # a fold's CT-only model here, then its others two at a time
 
 
+class CtNorm(StrEnum):
+    """The CT ResNet's normalisation layers (MONAI's `norm` argument)."""
+
+    BATCH = "batch"  # MONAI's default; eval-mode running statistics
+    GROUP = "group"  # per sample, 8 groups of channels: the same in training and evaluation
+    INSTANCE = "instance"  # per sample and channel
+
+
+class Selection(StrEnum):
+    """Which epoch's weights a fit keeps (`tmiclnet.train.trainer.fit`)."""
+
+    VAL_LOSS = "val_loss"  # the lowest validation cross-entropy
+    VAL_AUC_SMOOTH = "val_auc_smooth"  # the highest validation AUC, averaged over 3 epochs
+
+
 # The modes a profile names by string; built as enums when the profile is made, so that a typo
 # fails there with the choices, not deep inside a run.
-MODES = {"ct_strategy": CtStrategy, "ct_tokens": CtTokens, "train_schedule": Schedule}
+MODES = {
+    "ct_strategy": CtStrategy,
+    "ct_tokens": CtTokens,
+    "train_schedule": Schedule,
+    "ct_norm": CtNorm,
+    "ct_select": Selection,
+}
 
 
 @dataclass(frozen=True)
@@ -92,12 +113,16 @@ class Profile:
     ct_depth: int = 10
     ct_widen: float = 0.25
     ct_conv1_stride: int = 2  # the first conv's stride: 2 makes the CT encoder ~3x cheaper on CPU
-    # the first conv's kernel (MONAI's 7): on a 1-channel volume that 7x7x7 conv is ~60 % of the
-    # CT encoder's training step on a CPU core and 5 makes the step ~1.3x faster, but on the cpu
-    # profile it cut the CT-only model's AUC by ~0.1 over 10 folds (it kept its first epoch's
-    # weights more often), so every profile keeps 7 (`python -m tmiclnet bench training --levers`)
+    # the first conv's kernel (MONAI's 7): on a 1-channel volume the 7x7x7 conv is the costliest
+    # layer of the CT encoder's step on a CPU core; 5x5x5 makes the step ~1.15x faster (group
+    # norm, 1 thread: 0.18 s against 0.21 s for 16 volumes). With the CT encoder's own training
+    # (ct_* below) the cpu profile's CT-only test AUC at 5 minus at 7, over 3 x 5 folds with the
+    # corrected resampled t: PBC +0.008 [-0.029, +0.045], synthetic +0.005 [-0.026, +0.037], so
+    # cpu takes the faster 5. (The ~0.1 loss once measured at 5 was the old training's: it kept
+    # its first epoch's weights.) `python -m tmiclnet bench training --levers` times it.
     ct_conv1_size: int = 7
     ct_channels_last: bool = True  # channels-last 3-D memory format in the CT encoder (CPU)
+    ct_norm: CtNorm = CtNorm.BATCH
     # model sizes (tmiclnet.models.model_config); the paper's are (1024, 512) and densenet121
     # the width of every token after the encoders (IMA, TCAF, the head): the paper's 256; at 128
     # (with the fused AdamW) a fusion model's epoch takes about half the time on a CPU core (its
@@ -142,6 +167,20 @@ class Profile:
     # in one pool of n_jobs single-threaded workers (tmiclnet.train.schedule); PER_FOLD is the
     # older schedule (CT-only in the main process, then that fold's others). Same jobs, same seeds.
     train_schedule: Schedule = Schedule.POOLED
+    # How a model that trains a CT encoder is trained (`tmiclnet.train.fold.train_config`): the
+    # CT-only model when the tokens are cached, every model with CT end to end; the others keep
+    # the settings above. Defaults: the same as every other model. The cpu profile's choices
+    # and their measurements are on the training page (notebooks/08_training.ipynb): with batch
+    # norm at batch 16 and the lowest validation loss, the CT-only model kept epoch 0 or 1 in
+    # most folds; with group norm, 7 epochs and the smoothed validation AUC from epoch 4 on, no
+    # fold keeps an epoch of the warm-up.
+    ct_lr: float | None = None  # peak learning rate; None = lr
+    ct_warmup: float = 0.1  # share of the one-cycle schedule spent warming up (pct_start)
+    ct_epochs: int | None = None  # None = epochs
+    ct_patience: int | None = None  # None = patience
+    ct_min_epochs: int = 0  # epochs before any may be kept or counted against patience
+    ct_select: Selection = Selection.VAL_LOSS
+    ct_augment: bool = False  # label-preserving augmentation per batch (tmiclnet.data.augment)
     # radiomics: keep the k columns of highest univariate F on each fold's training rows before the
     # networks see them (tmiclnet.radiomics.preprocess); None keeps every column
     radiomics_select_k: int | None = None
@@ -166,7 +205,8 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(
         name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="cpu.yaml",
         folds=5, cv_repeats=3, epochs=15, patience=4, text_lines=24, checkpoint_every_s=60.0,
-        fusion_dim=128,
+        fusion_dim=128, ct_conv1_size=5, ct_norm="group", ct_warmup=0.25, ct_epochs=7,
+        ct_min_epochs=4, ct_select="val_auc_smooth",
     ),
     "gpu": Profile(
         name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",

@@ -1,4 +1,5 @@
-"""Fair references: fitted on the networks' train split only, labelled, Mayo out of sample."""
+"""Fair references: fitted on the networks' train split only, labelled, Mayo out of sample; the
+image ceiling (what the CT shows) among them, never fitted on a test patient."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from tmiclnet.data import pbc  # noqa: E402
 from tmiclnet.evaluate import mayo, plots, references, report, tables  # noqa: E402
 from tmiclnet.inputs import folds as folds_mod  # noqa: E402
 
-NAMES = ["logreg_clinical", "logreg_note_fields", "mayo_risk", "mayo_refit"]
+NAMES = [
+    "logreg_clinical", "logreg_note_fields", "logreg_image_fields", "mayo_risk", "mayo_refit",
+]  # fmt: skip
 
 
 def _cohort(n: int = 90, seed: int = 0):
@@ -48,8 +51,9 @@ def _cohort(n: int = 90, seed: int = 0):
 
 
 def _refs(tmp_path, clin, y, extra, folds, cohort="toy", seed=0):
+    """Every reference; the image ceiling reads the recorded image field (`extra`) alone."""
     return references.ensure_references(
-        clin, y, folds, tmp_path, cohort, seed=seed, extra=extra, val_fraction=0.25
+        clin, y, folds, tmp_path, cohort, seed=seed, extra=extra, val_fraction=0.25, image=extra
     )
 
 
@@ -142,7 +146,7 @@ def test_mayo_refit_learns_the_five_terms_and_is_keyed_by_its_code(tmp_path) -> 
     preds = results.load_predictions(tmp_path, "toy", "mayo_refit")
     test = preds[preds["split"] == "test"]
     assert roc_auc_score(test["label"], test["prob"]) > 0.8  # bilirubin carries the label
-    key = references.content_key(clin, y, folds, 0, extra, val_fraction=0.25)
+    key = references.content_key(clin, y, folds, 0, extra, val_fraction=0.25, image=extra)
     done = json.loads(
         (results.fold_dir(tmp_path, "toy", "mayo_refit", 1) / "done.json").read_text()
     )
@@ -205,6 +209,7 @@ def test_labels_in_every_table_and_figure(tmp_path) -> None:
     assert rep.comparison.loc["mayo_risk", tables.SEES] == "Mayo, trial"
     assert rep.comparison.loc["logreg_clinical", tables.SEES] == "fields+stage"
     assert rep.comparison.loc["logreg_note_fields", tables.SEES] == "note fields"
+    assert rep.comparison.loc["logreg_image_fields", tables.SEES] == "image fields"
     assert rep.differences.loc["mayo_refit", tables.SEES] == "Mayo, refit"
     assert rep.comparison.loc[tables.MAIN_MODEL, tables.SEES] == "CT+rad+text"
     listed = tables.reference_list(rep.references)
@@ -212,6 +217,7 @@ def test_labels_in_every_table_and_figure(tmp_path) -> None:
     mayo_label = "Mayo risk score: coefficients fitted on the Mayo trial (in-sample for trial"
     assert f"`mayo_risk` (*Mayo, trial*): {mayo_label}" in listed
     assert "stage, hepatomegaly, ascites" in listed and "what the text model sees" in listed
+    assert "the image ceiling of the CT-only model" in listed
     assert "fitted on each training fold" in listed and references.FITTED_ON in listed
     assert list(rep.references.index) == NAMES
     assert (rep.references["fitted on"] == references.FITTED_ON).all()
@@ -220,3 +226,46 @@ def test_labels_in_every_table_and_figure(tmp_path) -> None:
         legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
         assert any("in-sample for trial patients" in t for t in legend)
         assert any("refitted on each training fold" in t for t in legend)
+
+
+def test_the_image_ceiling_sees_the_image_fields_only_and_no_test_patient(tmp_path) -> None:
+    clin, y, extra, folds = _cohort()
+    image = extra.assign(hepato=(y.to_numpy() + np.arange(len(y))) % 2)
+    # a test patient's image fields are changed: only that patient's prediction may move
+    moved = image.copy()
+    test0 = folds.loc[folds["fold"] == 0, "id"].tolist()
+    moved.loc[test0, "stage"] = 4
+    for root, table in ((tmp_path / "a", image), (tmp_path / "b", moved)):
+        references.ensure_references(
+            clin, y, folds, root, "toy", extra=extra, val_fraction=0.25, image=table
+        )
+    folder = results.fold_dir(tmp_path / "a", "toy", "logreg_image_fields", 0)
+    done = json.loads((folder / "done.json").read_text())
+    assert done["columns"] == ["stage", "hepato"] and done["fitted_on"] == references.FITTED_ON
+    split = folds_mod.split(folds, 0, 0.25, 0)
+    assert done["n_train"] == len(split.train) and not set(split.train) & set(test0)
+    a, b = (
+        pd.read_csv(results.fold_dir(r, "toy", "logreg_image_fields", 0) / "predictions.csv")
+        for r in (tmp_path / "a", tmp_path / "b")
+    )
+    val = a["split"] == "val"
+    np.testing.assert_array_equal(a.loc[val, "prob"], b.loc[val, "prob"])  # the same fit
+    assert not np.array_equal(a.loc[~val, "prob"], b.loc[~val, "prob"])  # they were read
+
+
+def test_image_fields_are_what_each_cohort_s_ct_is_rendered_from(tmp_path) -> None:
+    findings = pd.DataFrame(
+        {"stage": [2, 4], "hepato": [0, 1], "ascites": [0, 1], "fibrosis": [1.2, 2.9],
+         "liver_scale": [1.01, 1.2], "ascites_mm": [0.0, 5.5]},
+        index=pd.Index(["p1", "p2"], name="id"),
+    )  # fmt: skip
+
+    def cohort(manifest: dict) -> SimpleNamespace:
+        return SimpleNamespace(findings=lambda: findings, manifest=manifest)
+
+    pbc_like = report.image_fields(cohort({"parameters": {"cohort": "pbc"}}))
+    assert list(pbc_like.columns) == ["stage", "hepato", "ascites"]
+    synthetic = report.image_fields(cohort({"model": {"strengths": {"ct": 1.0}}}))
+    assert list(synthetic.columns) == ["fibrosis", "liver_scale", "ascites_mm"]
+    assert report.image_fields(SimpleNamespace(findings=lambda: None, manifest={})) is None
+    assert report.image_fields(SimpleNamespace(clinical=findings)) is None

@@ -15,6 +15,7 @@ from tmiclnet.evaluate import tables
 LONG_NAMES = (
     "tmiclnet_tokens",
     "logreg_note_fields",
+    "logreg_image_fields",
     "tmiclnet_released",
     "logreg_clinical",
     "mayo_risk",

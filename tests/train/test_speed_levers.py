@@ -20,15 +20,16 @@ def _cfg(profile, **extra) -> dict:
 def test_profile_width_and_first_kernel_reach_the_model() -> None:
     cpu, gpu = get_profile("cpu"), get_profile("gpu")
     assert cpu.fusion_dim < gpu.fusion_dim == 256
-    five = dataclasses.replace(cpu, ct_conv1_size=5)  # the lever the bench times
-    model = build("tmiclnet_tokens", **_cfg(five, use_ct_tokens=False))
+    assert cpu.ct_conv1_size == 5 and gpu.ct_conv1_size == 7  # the cpu profile's lever
+    model = build("tmiclnet_tokens", **_cfg(cpu, use_ct_tokens=False))
     assert model.encoders["text"].proj[0].out_features == cpu.fusion_dim
     assert model.tcaf.blocks[0].attn.embed_dim == cpu.fusion_dim
     assert model.encoders["ct"].backbone.net.conv1.kernel_size == (5, 5, 5)
-    # the padding keeps the grid: the same number of CT tokens as the profile's 7x7x7 first layer
+    # the padding keeps the grid: the same number of CT tokens as MONAI's 7x7x7 first layer
     with torch.no_grad():
         x = torch.zeros(1, 1, *cpu.volume_shape)
-        seven = build("ct_only", **_cfg(cpu, use_ct_tokens=False))
+        seven_cpu = dataclasses.replace(cpu, ct_conv1_size=7)
+        seven = build("ct_only", **_cfg(seven_cpu, use_ct_tokens=False))
         assert seven.encoders["ct"].backbone.net.conv1.kernel_size == (7, 7, 7)
         assert model.encoders["ct"].backbone(x).shape == seven.encoders["ct"].backbone(x).shape
 

@@ -39,6 +39,7 @@ LEVERS = [
     bench_ct.Lever("channels_last_3d, 1 thread", threads=1, channels_last=True),
     bench_ct.Lever("channels_last_3d, 1 thread, batch 8", 1, True, batch_size=8),
     bench_ct.Lever("channels_last_3d, 1 thread, batch 32", 1, True, batch_size=32),
+    bench_ct.Lever("channels_last_3d, 1 thread, conv1 7 (science change)", 1, True, conv1_size=7),
     bench_ct.Lever("channels_last_3d, 1 thread, conv1 5 (science change)", 1, True, conv1_size=5),
     bench_ct.Lever("channels_last_3d, 1 thread, conv1 3 (science change)", 1, True, conv1_size=3),
     bench_ct.Lever("1 thread, widen 0.5 (science change)", 1, True, widen=0.5),

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
-from tmiclnet.config import PROFILES, CtStrategy
+from tmiclnet.config import PROFILES, CtStrategy, Profile, Selection
 
 KEY_PACKAGES = (
     "torch",
@@ -48,6 +48,19 @@ def profiles_table() -> pd.DataFrame:
     return table.drop(index=["name"]).astype(str)
 
 
+def ct_training(p: Profile) -> dict:
+    """How the model that trains the CT encoder is trained (`Profile.ct_*`), in short values."""
+    epochs = p.epochs if p.ct_epochs is None else p.ct_epochs
+    keeps = "val AUC, 3 ep." if p.ct_select is Selection.VAL_AUC_SMOOTH else "val loss"
+    return {
+        "CT norm": str(p.ct_norm),
+        "CT lr, warm-up": f"{p.lr if p.ct_lr is None else p.ct_lr:g}, {p.ct_warmup:g}",
+        "CT epochs": f"{epochs}, kept from {p.ct_min_epochs}" if p.ct_min_epochs else epochs,
+        "CT keeps best": keeps,
+        "CT augment": "on" if p.ct_augment else "off",
+    }
+
+
 def design_table() -> pd.DataFrame:
     """One column per profile: how CT and text enter the models, and the optimisation budget.
 
@@ -77,6 +90,7 @@ def design_table() -> pd.DataFrame:
             "batch": p.batch_size,
             "lr": f"{p.lr:g}",
             "AMP": "on GPU" if p.amp else "off",
+            **ct_training(p),
         }
     return pd.DataFrame(columns).rename_axis("setting")
 

@@ -2,8 +2,11 @@
 
 Deterministic steps (load, channel-first, reorient to RAS, resample a cohort of mixed grids to a
 common one, resize to the profile's shape, liver window to [0, 1]) run once and are cached in
-memory; random augmentations run on training data only, after the cache. Reorienting makes the
-same anatomy saved as RAS or LPS give the same tensor.
+memory; with `train=True` the label-preserving random augmentations of `tmiclnet.data.augment`
+follow, after the cache. Cross-validation never builds a training dataset here: it caches every
+volume with `train=False` (`tmiclnet.inputs.features.ct_volumes`) and the trainer augments the
+cached volumes batch by batch (`TrainConfig.augment`). Reorienting makes the same anatomy saved
+as RAS or LPS give the same tensor.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from monai import transforms as mt
 from monai.data import CacheDataset
 
 from tmiclnet.config import Profile
+from tmiclnet.data.augment import ct_augment_steps
 from tmiclnet.data.grid import CommonGrid, common_grid
 
 # Abdominal soft-tissue window (level 50 HU, width 400 HU): the liver's range, mapped to [0, 1].
@@ -32,11 +36,11 @@ def _regrid(grid: CommonGrid | None) -> list:
 
 
 def ct_transforms(profile: Profile, train: bool, grid: CommonGrid | None = None) -> mt.Compose:
-    """Load + reorient + resample + window (every split), then small jitter (train only).
+    """Load + reorient + resample + window (every split), then the augmentation (train only).
 
     Args:
         profile: gives the volume shape the CNN reads.
-        train: add the random augmentations.
+        train: add the random, label-preserving augmentations (`tmiclnet.data.augment`).
         grid: the cohort's common grid when its volumes differ (`grid.common_grid`), else None.
     """
     steps = [
@@ -52,16 +56,7 @@ def ct_transforms(profile: Profile, train: bool, grid: CommonGrid | None = None)
     ]
     if train:
         steps += [
-            mt.RandAffined(
-                keys="ct",
-                prob=0.5,
-                rotate_range=(0.1, 0.1, 0.1),
-                scale_range=(0.05, 0.05, 0.05),
-                mode="bilinear",
-                padding_mode="border",
-            ),
-            mt.RandGaussianNoised(keys="ct", prob=0.3, std=0.02),
-            mt.RandScaleIntensityd(keys="ct", prob=0.3, factors=0.05),
+            *ct_augment_steps(keys="ct"),
             mt.EnsureTyped(keys="ct", dtype=torch.float32, track_meta=False),
         ]
     return mt.Compose(steps)

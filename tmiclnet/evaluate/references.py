@@ -20,23 +20,25 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from tmiclnet import results
 from tmiclnet.config import Profile
-from tmiclnet.evaluate import mayo
+from tmiclnet.evaluate import fits, mayo
+from tmiclnet.evaluate.fits import (  # noqa: F401  (the references' public names)
+    OUTCOME_COLUMNS,
+    THRESHOLD_ON,
+    fit_logreg_fold,
+    fit_mayo_fold,
+    fit_on_train,
+    make_logreg,
+    make_mayo_risk,
+    predictor_columns,
+)
 from tmiclnet.evaluate.mayo import MAYO_ALIASES, mayo_columns, mayo_risk_score  # noqa: F401
 from tmiclnet.inputs import folds as folds_mod
 from tmiclnet.threshold import choose_threshold
 
-# Outcome fields: never predictors (they define the label). Dropped if a clinical table has them.
-OUTCOME_COLUMNS = ("time", "status", "label", "death", "event")
 # What each reference sees (tables: the "sees" column) and a short form for figure legends.
 REFERENCE_LABELS = {
     "logreg_clinical": (
@@ -46,6 +48,11 @@ REFERENCE_LABELS = {
     ),
     "logreg_note_fields": (
         "logistic regression on the clinical note's fields only: what the text model sees"
+    ),
+    "logreg_image_fields": (
+        "logistic regression on what the CT shows, the image ceiling of the CT-only model (PBC: "
+        "the recorded stage, hepatomegaly and ascites the CT is rendered from; synthetic: the "
+        "renderer's true fibrosis, liver scale and ascites thickness)"
     ),
     "mayo_risk": (
         "Mayo risk score: coefficients fitted on the Mayo trial (in-sample for trial patients)"
@@ -58,6 +65,7 @@ REFERENCE_LABELS = {
 SHORT_LABELS = {
     "logreg_clinical": "note fields + exact stage, hepato, ascites",
     "logreg_note_fields": "note fields: what the text sees",
+    "logreg_image_fields": "what the CT shows: the CT-only model's ceiling",
     "mayo_risk": "Mayo trial coefficients: in-sample for trial patients",
     "mayo_refit": "Mayo inputs refitted on each training fold",
 }
@@ -66,6 +74,7 @@ SHORT_LABELS = {
 SEES_TAGS = {
     "logreg_clinical": "fields+stage",
     "logreg_note_fields": "note fields",
+    "logreg_image_fields": "image fields",
     "mayo_risk": "Mayo, trial",
     "mayo_refit": "Mayo, refit",
 }
@@ -73,7 +82,6 @@ FITTED_ON = "each fold's train split (the networks' training patients)"
 # References that have seen some test patients' outcomes before the cross-validation: named with
 # this mark wherever they are ranked, never as "the best" alone.
 IN_SAMPLE = {"mayo_risk": "in-sample: its coefficients were fitted on the 312 trial patients"}
-THRESHOLD_ON = "Youden's J on each fold's val split (the networks' rule)"
 # The profiles' validation fraction (every profile keeps the default; the networks' done.json
 # keys carry it, and ensure_references checks the networks' saved val patients against it).
 VAL_FRACTION = next(f.default for f in dataclasses.fields(Profile) if f.name == "val_fraction")
@@ -88,102 +96,18 @@ def legend_label(model: str) -> str:
     return f"{model} ({SHORT_LABELS[model]})" if model in SHORT_LABELS else model
 
 
-def predictor_columns(clinical: pd.DataFrame) -> list[str]:
-    """Every recorded field except identifiers and outcomes: a fair clinical-table reference."""
-    return [c for c in clinical.columns if c.lower() not in OUTCOME_COLUMNS and c.lower() != "id"]
-
-
-def make_logreg(clinical: pd.DataFrame, seed: int = 0) -> Pipeline:
-    """Impute (median / most frequent) + scale / one-hot, then L2 logistic regression."""
-    cols = predictor_columns(clinical)
-    numeric = [c for c in cols if pd.api.types.is_numeric_dtype(clinical[c])]
-    other = [c for c in cols if c not in numeric]
-    prep = ColumnTransformer(
-        [
-            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            (
-                "cat",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
-                ),
-                other,
-            ),
-        ]
-    )
-    return Pipeline(
-        [("prep", prep), ("clf", LogisticRegression(C=1.0, max_iter=2000, random_state=seed))]
-    )
-
-
-def fit_on_train(
-    model: Pipeline, x: pd.DataFrame, labels: pd.Series, split: folds_mod.FoldSplit
-) -> tuple[dict[str, np.ndarray], dict]:
-    """Fit `model` on the split's train rows; predict val and test; threshold on val.
-
-    The one place a reference is fitted, so the test rows can only ever be predicted.
-
-    Returns ({"val": probabilities, "test": probabilities}, threshold.json content)."""
-    model.fit(x.loc[split.train], labels.loc[split.train].to_numpy(int))
-    probs = {s: model.predict_proba(x.loc[getattr(split, s)])[:, 1] for s in ("val", "test")}
-    threshold = choose_threshold(labels.loc[split.val].to_numpy(int), probs["val"])
-    return probs, {**threshold, "chosen_on": THRESHOLD_ON}
-
-
-def fit_logreg_fold(
-    clinical: pd.DataFrame, labels: pd.Series, split: folds_mod.FoldSplit, seed: int = 0
-) -> tuple[dict[str, np.ndarray], dict, Pipeline]:
-    """The clinical regression fitted on the split's train rows, thresholded on its val rows."""
-    model = make_logreg(clinical, seed)
-    probs, threshold = fit_on_train(model, clinical, labels, split)
-    return probs, threshold, model
-
-
-def _score_of(values: np.ndarray) -> np.ndarray:
-    """The Mayo score of imputed inputs (columns in `MAYO_ALIASES` order), as one column."""
-    return mayo_risk_score(*values.T).reshape(-1, 1)
-
-
-def make_mayo_risk() -> Pipeline:
-    """The published score made a probability: inputs imputed with the training medians, then the
-    score, then a one-feature logistic fit (monotone: the AUC is the score's own; it makes the
-    Brier score meaningful). The score's coefficients are the trial's, not fitted here."""
-    return Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="median")),
-            ("score", FunctionTransformer(_score_of)),
-            ("calibrate", LogisticRegression(C=1e6, max_iter=1000)),
-        ]
-    )
-
-
-def fit_mayo_fold(
-    clinical: pd.DataFrame,
-    labels: pd.Series,
-    split: folds_mod.FoldSplit,
-    schema=None,
-    refit: bool = False,
-    seed: int = 0,
-) -> tuple[dict[str, np.ndarray], dict]:
-    """`mayo_risk` (refit False) or `mayo_refit` (True) fitted on the split's train rows."""
-    cols = mayo_columns(clinical, schema)
-    if cols is None:
-        raise ValueError(f"clinical table lacks Mayo inputs; need {MAYO_ALIASES}")
-    values = mayo.mayo_values(clinical, cols)
-    empty = [cols[k] for k, n in values.loc[split.train].notna().sum().items() if n == 0]
-    if empty:
-        raise ValueError(f"Mayo score: no value of {empty} in fold {split.fold}'s train split")
-    if refit:
-        return fit_on_train(mayo.make_mayo_refit(seed), mayo.mayo_features(values), labels, split)
-    return fit_on_train(make_mayo_risk(), values, labels, split)
-
-
 def reference_names(
-    clinical: pd.DataFrame, extra: pd.DataFrame | None = None, schema=None
+    clinical: pd.DataFrame,
+    extra: pd.DataFrame | None = None,
+    schema=None,
+    image: pd.DataFrame | None = None,
 ) -> list[str]:
     """The references a table supports, in the order they are written."""
     names = ["logreg_clinical"]
     if extra is not None and len(extra.columns):
         names.append("logreg_note_fields")
+    if image is not None and len(image.columns):
+        names.append("logreg_image_fields")
     return names + (["mayo_risk", "mayo_refit"] if mayo_columns(clinical, schema) else [])
 
 
@@ -203,7 +127,15 @@ def declared_table(clinical: pd.DataFrame, schema) -> pd.DataFrame:
     return out
 
 
-def _prepare(clinical, labels, folds, extra, schema):
+def _string_ids(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    if table is None:
+        return None
+    table = table.copy()
+    table.index = table.index.astype(str)
+    return table
+
+
+def _prepare(clinical, labels, folds, extra, schema, image=None):
     """(raw clinical table, {regression: its table}, labels), ids as strings."""
     raw = clinical.copy()
     raw.index = raw.index.astype(str)
@@ -221,7 +153,10 @@ def _prepare(clinical, labels, folds, extra, schema):
         full = clinical.join(
             extra.drop(columns=[c for c in extra.columns if c in clinical.columns])
         )
-    return raw, {"logreg_clinical": full, "logreg_note_fields": clinical}, labels
+    tables = {"logreg_clinical": full, "logreg_note_fields": clinical}
+    if image is not None:
+        tables["logreg_image_fields"] = _string_ids(image)
+    return raw, tables, labels
 
 
 def content_key(
@@ -232,20 +167,24 @@ def content_key(
     extra: pd.DataFrame | None = None,
     schema=None,
     val_fraction: float = VAL_FRACTION,
+    image: pd.DataFrame | None = None,
 ) -> str:
     """sha256 of everything the references depend on: tables, labels, folds, the train/val split
     (seed, validation fraction, the split's and the threshold rule's code), schema and the
     references' own source (an edited reference is refitted; no version to bump by hand)."""
     h = hashlib.sha256()
-    for source in (Path(__file__), Path(mayo.__file__), Path(folds_mod.__file__)):
+    sources = (__file__, fits.__file__, mayo.__file__, folds_mod.__file__)
+    for source in map(Path, sources):
         h.update(source.read_bytes())
     h.update(inspect.getsource(choose_threshold).encode())
     if schema is not None:
         h.update(json.dumps(schema.to_dict(), sort_keys=True, default=str).encode())
     extra_csv = "" if extra is None else extra.sort_index().to_csv()
+    image_csv = "" if image is None else image.sort_index().to_csv()
     for part in (
         clinical.sort_index().to_csv(),
         extra_csv,
+        image_csv,
         labels.sort_index().to_csv(),
         folds.sort_values("id").to_csv(index=False),
         str(seed),
@@ -297,6 +236,7 @@ def ensure_references(
     extra: pd.DataFrame | None = None,
     schema=None,
     val_fraction: float = VAL_FRACTION,
+    image: pd.DataFrame | None = None,
 ) -> list[str]:
     """Score the references on every fold of folds.csv and write them as saved results, unless
     results keyed by the same content exist. Returns the reference names.
@@ -308,7 +248,9 @@ def ensure_references(
     `logreg_clinical` uses every recorded field: `clinical` plus `extra` (e.g. the recorded image
     fields stage, hepato, ascites that the CT renderer draws from); `logreg_note_fields` (only when
     `extra` is given) uses `clinical` alone, the fields the clinical note states; `mayo_risk` (the
-    published score) and `mayo_refit` (its five inputs refitted) need the five Mayo inputs.
+    published score) and `mayo_refit` (its five inputs refitted) need the five Mayo inputs;
+    `logreg_image_fields` (only when `image` is given) uses `image` alone: what the CT shows, the
+    ceiling the CT-only model is read against.
 
     Args:
         clinical: the clinical table, one row per patient (index id).
@@ -321,13 +263,14 @@ def ensure_references(
         extra: recorded image fields the full clinical regression may use too.
         schema: the cohort's `tmiclnet.data.schema` (declared predictors, types, Mayo mapping).
         val_fraction: the profile's validation fraction (`run.profile.val_fraction`).
+        image: what the CT shows, one row per patient (`tmiclnet.evaluate.report.image_fields`).
     """
     if "label" not in folds.columns:  # folds.csv has it; a hand-made table may not
         by_id = labels.set_axis(labels.index.astype(str))
         folds = folds.assign(label=by_id.loc[folds["id"].astype(str)].to_numpy(int))
-    key = content_key(clinical, labels, folds, seed, extra, schema, val_fraction)
+    key = content_key(clinical, labels, folds, seed, extra, schema, val_fraction, image)
     n_folds = folds["fold"].nunique()
-    names = reference_names(clinical, extra, schema)
+    names = reference_names(clinical, extra, schema, image)
 
     def fresh(model: str) -> bool:
         dirs = results.finished_folds(results_dir, cohort, model)
@@ -343,7 +286,7 @@ def ensure_references(
         )
     if all(fresh(m) for m in names):
         return names
-    raw, tables, labels = _prepare(clinical, labels, folds, extra, schema)
+    raw, tables, labels = _prepare(clinical, labels, folds, extra, schema, image)
     for k, split in splits.items():
         for model in names:
             probs, threshold, info = _fit_reference(model, raw, tables, labels, split, schema, seed)

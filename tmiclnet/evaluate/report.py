@@ -17,6 +17,12 @@ TRIAL_GROUPS = ("all", "trial", "non-trial")
 # table reference uses them too. Render parameters derived from them (fibrosis, liver_scale, ...)
 # are not recorded fields and are left out.
 RECORDED_IMAGE_FIELDS = ("stage", "hepato", "ascites")
+# What the CT shows, for the image ceiling (`logreg_image_fields`): the findings the renderer draws
+# from that carry the label. A PBC patient's render parameters are its recorded fields plus
+# label-free jitter, so the recorded fields; a synthetic patient's recorded fields are thresholds
+# of the renderer's continuous factors (and the liver scale below the hepatomegaly cut shows in
+# the CT too), so those factors.
+TRUE_IMAGE_FACTORS = ("fibrosis", "liver_scale", "ascites_mm")
 
 
 def usable_models(
@@ -185,7 +191,25 @@ def add_references(
         recorded_extra(cohort_obj),
         schema=getattr(cohort_obj, "schema", None),
         val_fraction=val_fraction,
+        image=image_fields(cohort_obj),
     )
+
+
+def image_fields(cohort_obj) -> pd.DataFrame | None:
+    """What a built cohort's CT shows (`TRUE_IMAGE_FACTORS` for the synthetic cohort, whose
+    cohort.json holds its generating model; `RECORDED_IMAGE_FIELDS` otherwise), None for a
+    folder without findings.csv.
+
+    Args:
+        cohort_obj: a loaded cohort (`tmiclnet.data.cohort.load`).
+    """
+    findings = cohort_obj.findings() if hasattr(cohort_obj, "findings") else None
+    if findings is None:
+        return None
+    synthetic = "model" in (getattr(cohort_obj, "manifest", None) or {})
+    wanted = TRUE_IMAGE_FACTORS if synthetic else RECORDED_IMAGE_FIELDS
+    cols = [c for c in wanted if c in findings.columns]
+    return findings[cols] if cols else None
 
 
 def recorded_extra(cohort_obj) -> pd.DataFrame | None:

@@ -44,6 +44,7 @@ def model_config(profile: Profile, **overrides) -> dict:
         "ct_conv1_size": profile.ct_conv1_size,
         "dim": profile.fusion_dim,
         "ct_channels_last": profile.ct_channels_last,
+        "ct_norm": str(profile.ct_norm),
         "rad_hidden": tuple(profile.rad_hidden),
         "head": profile.released_head,
         "text_model": profile.text_model,

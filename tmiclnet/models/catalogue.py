@@ -15,6 +15,7 @@ import pandas as pd
 from torch import nn
 
 from tmiclnet.batch import MODALITIES
+from tmiclnet.config import CtStrategy, Profile
 from tmiclnet.models.baselines import LateFusion
 from tmiclnet.models.tmiclnet import TMICLNet
 
@@ -145,6 +146,7 @@ CONFIG_KEYS = {
     "ct_conv1_stride",
     "ct_conv1_size",
     "ct_channels_last",
+    "ct_norm",
     "variant",
     "dim",
     "heads",
@@ -200,6 +202,19 @@ def ct_only_name() -> str:
     if not names:
         raise ValueError("the catalogue has no CT-only model; use ct_strategy='end_to_end'")
     return names[0]
+
+
+def trains_ct_encoder(name: str, profile: Profile) -> bool:
+    """Whether catalogue model `name` trains a CT encoder under `profile`: the CT-only model when
+    the fold's CT tokens are cached, every model that reads CT when each trains its own.
+
+    Args:
+        name: a catalogue name.
+        profile: the run's profile (its `ct_strategy`).
+    """
+    if "ct" not in modalities_of(name):
+        return False
+    return profile.ct_strategy is CtStrategy.END_TO_END or name == ct_only_name()
 
 
 def build(name: str, **config) -> nn.Module:

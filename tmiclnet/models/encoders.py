@@ -45,6 +45,49 @@ def masked_mean(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (tokens * w).sum(1) / w.sum(1).clamp(min=1.0)
 
 
+# GroupNorm's groups: at the cpu profile's width (16 channels in the first stage) 2 channels a group
+CT_NORM_GROUPS = 8
+
+
+def ct_norm_layer(norm: str, widen: float) -> str | tuple:
+    """MONAI's `norm` argument for the CT ResNet: "batch", or group / instance norm, which
+    normalise each volume by itself, so that training and evaluation compute the same thing
+    whatever the batch size (a batch of 16 gives batch norm noisy statistics).
+
+    Args:
+        norm: "batch", "group" or "instance" (`tmiclnet.config.CtNorm`).
+        widen: the ResNet's width factor (group norm needs channels divisible by its groups).
+    """
+    if norm == "batch":
+        return "batch"
+    if norm == "instance":
+        return ("instance", {"affine": True})
+    if norm == "group":
+        if int(64 * widen) % CT_NORM_GROUPS:
+            raise ValueError(
+                f"ct_norm 'group' needs 64 x ct_widen ({64 * widen:g}) divisible by "
+                f"{CT_NORM_GROUPS}"
+            )
+        return ("group", {"num_groups": CT_NORM_GROUPS})
+    raise ValueError(f"ct_norm {norm!r}: use 'batch', 'group' or 'instance'")
+
+
+class NormResNet(ResNet):
+    """MONAI's 3-D ResNet with its `norm` argument reaching every block.
+
+    MONAI 1.6 applies `norm` to the stem only: `_make_layer` is called without it, so the
+    residual blocks and their shortcuts keep batch norm (Project-MONAI/MONAI pull request
+    #9028). This passes it on; with "batch" the network is MONAI's own, weight for weight.
+    """
+
+    def __init__(self, *args, norm: str | tuple = "batch", **kwargs) -> None:
+        object.__setattr__(self, "_block_norm", norm)  # read by _make_layer inside __init__
+        super().__init__(*args, norm=norm, **kwargs)
+
+    def _make_layer(self, *args, **kwargs) -> nn.Sequential:
+        return super()._make_layer(*args, **{**kwargs, "norm": self._block_norm})
+
+
 def ct_token_dim(depth: int, widen: float) -> int:
     """Channels of the last ResNet stage = the width of the raw CT tokens."""
     if depth not in RESNET_LAYOUTS:
@@ -61,7 +104,13 @@ class CTBackbone(nn.Module):
     """
 
     def __init__(
-        self, depth: int, widen: float, conv1_stride: int, channels_last: bool, conv1_size: int = 7
+        self,
+        depth: int,
+        widen: float,
+        conv1_stride: int,
+        channels_last: bool,
+        conv1_size: int = 7,
+        norm: str = "batch",
     ) -> None:
         super().__init__()
         block, layers = RESNET_LAYOUTS.get(depth, (None, None))
@@ -69,7 +118,7 @@ class CTBackbone(nn.Module):
             raise ValueError(
                 f"ct_depth {depth} not supported; choose one of {sorted(RESNET_LAYOUTS)}"
             )
-        self.net = ResNet(
+        self.net = NormResNet(
             block,
             layers,
             [64, 128, 256, 512],
@@ -79,6 +128,7 @@ class CTBackbone(nn.Module):
             conv1_t_stride=conv1_stride,
             widen_factor=widen,
             feed_forward=False,
+            norm=ct_norm_layer(norm, widen),
         )
         self.out_dim = ct_token_dim(depth, widen)
         # channels-last 3-D tensors let oneDNN run the convolutions' backward ~1.2x faster on a
@@ -134,13 +184,14 @@ class CTEncoder(nn.Module):
         channels_last: bool = False,
         mode: str = "tokens",
         conv1_size: int = 7,
+        norm: str = "batch",
     ) -> None:
         super().__init__()
         self.mode = check_mode(mode)
         self.backbone = (
             None
             if use_tokens
-            else CTBackbone(depth, widen, conv1_stride, channels_last, conv1_size)
+            else CTBackbone(depth, widen, conv1_stride, channels_last, conv1_size, norm)
         )
         self.token_dim = token_dim or ct_token_dim(depth, widen)
         if mode == "released":

@@ -58,6 +58,7 @@ class TMICLNet(nn.Module):
         ct_conv1_stride: stride of the ResNet's first convolution.
         ct_conv1_size: kernel size of that convolution (MONAI's default 7).
         ct_channels_last: run the ResNet in channels-last 3-D memory format (faster on a CPU).
+        ct_norm: the ResNet's normalisation, "batch", "group" or "instance" (`CtNorm`).
         dim: width of every token after the encoders.
         heads: attention heads (default 16 for "released", as the paper; 4 for "tokens").
         dropout: dropout of IMA's output and the MLP head (IMA's attention weights too in the
@@ -89,6 +90,7 @@ class TMICLNet(nn.Module):
         ct_conv1_stride: int = Profile.ct_conv1_stride,
         ct_conv1_size: int = Profile.ct_conv1_size,
         ct_channels_last: bool = Profile.ct_channels_last,
+        ct_norm: str = Profile.ct_norm,
         dim: int = Profile.fusion_dim,
         heads: int | None = None,
         dropout: float = 0.2,
@@ -107,7 +109,7 @@ class TMICLNet(nn.Module):
         if "ct" in self.modalities:
             enc["ct"] = CTEncoder(
                 dim, ct_depth, ct_widen, use_ct_tokens, ct_token_dim, ct_conv1_stride,
-                ct_channels_last, mode=enc_mode, conv1_size=ct_conv1_size,
+                ct_channels_last, mode=enc_mode, conv1_size=ct_conv1_size, norm=ct_norm,
             )  # fmt: skip
         if "radiomics" in self.modalities:
             mode = "families" if variant == "tokens" else "mlp"

@@ -41,8 +41,41 @@ def timing_table(
     return pd.DataFrame(rows).set_index("model").round(2)
 
 
+def kept_epochs(results_dir: str | Path, cohort: str, model: str) -> pd.DataFrame:
+    """Per fold of `model`: epochs run, the epoch whose weights were kept, and the first epoch
+    after the one-cycle warm-up (`tmiclnet.train.trainer.warmup_epochs`), all counted from 0.
+
+    Used by notebook 08 (training): a fold that keeps an epoch of the warm-up kept a model that
+    had not finished warming up, the failure the CT encoder's selection rule prevents.
+
+    Args:
+        results_dir: the results folder (`tmiclnet.results.results_root`).
+        cohort: the cohort's name, e.g. ``pbc``.
+        model: a catalogue name, e.g. ``ct_only``.
+    """
+    from tmiclnet.train.trainer import TrainConfig, warmup_epochs
+
+    rows = []
+    for k, folder in results.finished_folds(results_dir, cohort, model).items():
+        done = results.read_done(folder)
+        train = done.payload.get("config", {}).get("train", {})
+        cfg = TrainConfig(**{f: train[f] for f in ("epochs", "warmup") if f in train})
+        rows.append(
+            {
+                "fold": k,
+                "epochs run": done.timing.get("epochs"),
+                "kept epoch": done.best_epoch,
+                "warm-up ends": warmup_epochs(cfg),
+                "kept by": train.get("select", "val_loss"),
+            }
+        )
+    return pd.DataFrame(rows).set_index("fold")
+
+
 def plot_curves(results_dir: str | Path, cohort: str, models: list[str]):
-    """Training and validation loss per epoch (one line per fold), one panel per model.
+    """Training and validation loss per epoch (one line per fold), one panel per model; the dot
+    marks the epoch whose weights were kept (done.json: by validation loss, or for the CT
+    encoder by smoothed validation AUC).
 
     Used by notebook 08 (training).
 
@@ -54,6 +87,7 @@ def plot_curves(results_dir: str | Path, cohort: str, models: list[str]):
     fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 3.2), squeeze=False)
     for ax, m in zip(axes[0], models):
         hist = results.load_history(results_dir, cohort, m)
+        kept = results.load_done(results_dir, cohort, m).set_index("fold")["best_epoch"]
         for k, h in hist.groupby("fold"):
             (line,) = ax.plot(h["epoch"] + 1, h["train_loss"], alpha=0.6, label=f"train, fold {k}")
             ax.plot(
@@ -63,8 +97,8 @@ def plot_curves(results_dir: str | Path, cohort: str, models: list[str]):
                 color=line.get_color(),
                 label=f"val, fold {k}",
             )
-            best = h.loc[h["val_loss"].idxmin()]
-            ax.scatter([best["epoch"] + 1], [best["val_loss"]], color=line.get_color(), zorder=3)
+            best = h.loc[h["epoch"] == kept[k]]
+            ax.scatter(best["epoch"] + 1, best["val_loss"], color=line.get_color(), zorder=3)
         ax.set(title=m, xlabel="epoch", ylabel="loss")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()

@@ -39,11 +39,13 @@ def build_config(fin: FoldInputs, inputs: CohortInputs, run: Run, use_ct_tokens:
 
 
 def train_config(name: str, run: Run, fold: int) -> TrainConfig:
-    """The profile's training settings for `name` on `fold`, with what the catalogue entry fixes
-    (a modality-dropout variant's p); the fold key hashes exactly this."""
-    from tmiclnet.models.catalogue import train_overrides
+    """The profile's training settings for `name` on `fold`: its CT-encoder settings (`ct_lr`,
+    `ct_select`, ...) when the model trains a CT encoder, and what the catalogue entry fixes (a
+    modality-dropout variant's p); the fold key hashes exactly this."""
+    from tmiclnet.models.catalogue import train_overrides, trains_ct_encoder
 
-    return TrainConfig.from_profile(run.profile, run.seed + fold, **train_overrides(name))
+    ct = trains_ct_encoder(name, run.profile)
+    return TrainConfig.from_profile(run.profile, run.seed + fold, ct, **train_overrides(name))
 
 
 def fold_key(

@@ -1,5 +1,11 @@
 """The training loop: AdamW, one-cycle schedule, gradient clipping, early stopping on validation.
 
+Which epoch's weights are kept is `TrainConfig.select`: the lowest validation cross-entropy (every
+model but the CT encoder's), or the highest validation AUC averaged over the last
+`SMOOTH_EPOCHS` epochs, which a near-prior model cannot win by predicting the base rate; no epoch
+before `TrainConfig.min_epochs` is kept or counted against the patience. Training batches of CT
+volumes are augmented when `TrainConfig.augment` (`tmiclnet.data.augment`).
+
 Plain PyTorch, one function per step of the loop. Every epoch ends with a checkpoint holding all
 that the next epoch depends on (weights, optimizer, schedule, grad scaler, random generators,
 early-stopping state, history), so a run killed after epoch k and resumed gives bit-for-bit the
@@ -25,7 +31,8 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
-from tmiclnet.config import Profile
+from tmiclnet.config import Profile, Selection
+from tmiclnet.data.augment import CtAugment
 from tmiclnet.device import amp_enabled, autocast
 from tmiclnet.inputs.tensors import TensorData, modality_dropout_mask
 from tmiclnet.train.checkpoint import (
@@ -38,6 +45,8 @@ from tmiclnet.train.checkpoint import (
 from tmiclnet.train.ddp import SINGLE, World, unwrap, wrap
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_auc", "lr", "seconds", "data_seconds"]
+# epochs whose validation AUC `Selection.VAL_AUC_SMOOTH` averages (the current and the ones before)
+SMOOTH_EPOCHS = 3
 
 
 @dataclass(frozen=True)
@@ -54,9 +63,26 @@ class TrainConfig:
     seed: int = 0
     modality_dropout: float = 0.0  # chance that a training sample loses each modality, one kept
     fused: bool = False  # AdamW's fused kernel (Profile.fused_optimizer)
+    warmup: float = 0.1  # share of the one-cycle schedule spent warming up (its pct_start)
+    min_epochs: int = 0  # no earlier epoch is kept, nor counted against the patience
+    select: Selection = Selection.VAL_LOSS  # which epoch's weights are kept
+    augment: bool = False  # augment training batches of CT volumes (tmiclnet.data.augment)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "select", Selection(self.select))
 
     @classmethod
-    def from_profile(cls, profile: Profile, seed: int, **overrides) -> TrainConfig:
+    def from_profile(
+        cls, profile: Profile, seed: int, ct_encoder: bool = False, **overrides
+    ) -> TrainConfig:
+        """The profile's settings; with `ct_encoder`, its CT-encoder ones (`ct_lr`, ...) too.
+
+        Args:
+            profile: the run's profile.
+            seed: the fit's seed (shuffling, dropout, augmentation).
+            ct_encoder: the model trains a CT encoder (`tmiclnet.train.fold.train_config`).
+            **overrides: fields a catalogue entry fixes.
+        """
         base = cls(
             profile.epochs,
             profile.batch_size,
@@ -69,12 +95,31 @@ class TrainConfig:
             profile.modality_dropout,
             profile.fused_optimizer,
         )
-        return cls(**{**asdict(base), **overrides})
+        ct = ct_settings(profile) if ct_encoder else {}
+        return cls(**{**asdict(base), **ct, **overrides})
+
+
+def ct_settings(profile: Profile) -> dict:
+    """The TrainConfig fields of a model that trains a CT encoder, from the profile's ct_*."""
+    return {
+        "lr": profile.lr if profile.ct_lr is None else profile.ct_lr,
+        "epochs": profile.epochs if profile.ct_epochs is None else profile.ct_epochs,
+        "patience": profile.patience if profile.ct_patience is None else profile.ct_patience,
+        "warmup": profile.ct_warmup,
+        "min_epochs": profile.ct_min_epochs,
+        "select": profile.ct_select,
+        "augment": profile.ct_augment,
+    }
+
+
+def warmup_epochs(cfg: TrainConfig) -> int:
+    """The first epoch that starts after the one-cycle warm-up has ended."""
+    return math.ceil(cfg.warmup * cfg.epochs)
 
 
 @dataclass
 class FitResult:
-    """What a fit leaves: the per-epoch history and the best (lowest validation loss) weights."""
+    """What a fit leaves: the per-epoch history and the weights of the epoch it kept."""
 
     history: pd.DataFrame
     best_epoch: int
@@ -152,9 +197,12 @@ def _train_epoch(
     world: World,
     epoch: int,
     device: torch.device,
+    augment: CtAugment | None = None,
 ) -> tuple[float, float]:
     net.train()
     total, count, data_s = 0.0, 0, 0.0
+    if augment is not None:
+        augment.start_epoch(cfg.seed + 7 * world.rank, epoch)
     mods = tuple(getattr(unwrap(net), "modalities", ()))
     present = (
         modality_dropout_mask(len(data), mods, cfg.modality_dropout, cfg.seed, epoch)
@@ -166,6 +214,8 @@ def _train_epoch(
         batch = data.batch(rows, device)
         if present is not None:
             batch["present"] = batch["present"] & present[rows].to(device)
+        if augment is not None and "ct" in batch:
+            batch["ct"] = augment(batch["ct"])
         data_s += time.perf_counter() - t0
         loss = _loss(net, batch, device, cfg.amp)
         opt.zero_grad(set_to_none=True)
@@ -198,9 +248,36 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig, steps_per_epoch: int):
     )
     total = max(cfg.epochs * steps_per_epoch, 2)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1, anneal_strategy="cos"
+        opt, max_lr=cfg.lr, total_steps=total, pct_start=cfg.warmup, anneal_strategy="cos"
     )
     return opt, sched
+
+
+def selection_score(history: list[list], cfg: TrainConfig) -> float:
+    """How good the last epoch of `history` (rows in HISTORY_COLUMNS order) is; higher is better.
+
+    `Selection.VAL_LOSS`: minus the validation cross-entropy. `Selection.VAL_AUC_SMOOTH`: the
+    mean validation AUC of the last SMOOTH_EPOCHS epochs: about 50 validation patients give an
+    epoch's AUC an sd near 0.07, and a near-prior model wins the cross-entropy while it ranks
+    poorly, so one lucky epoch, or an untrained one, should not be what is kept.
+    """
+    val_loss, val_auc = (HISTORY_COLUMNS.index(c) for c in ("val_loss", "val_auc"))
+    if cfg.select is Selection.VAL_LOSS:
+        return -history[-1][val_loss]
+    aucs = [row[val_auc] for row in history[-SMOOTH_EPOCHS:]]
+    finite = [a for a in aucs if not math.isnan(a)]
+    return float(np.mean(finite)) if finite else -math.inf
+
+
+def _keep_or_count(st: dict, net: nn.Module, score: float, cfg: TrainConfig) -> None:
+    """Keep this epoch's weights if it scores best so far, else count it against the patience;
+    an epoch before cfg.min_epochs does neither (the last epoch always may: a fit keeps one)."""
+    if st["epoch"] < min(cfg.min_epochs, cfg.epochs - 1):
+        return
+    if score > st["best_score"]:
+        st.update(best_score=score, best_epoch=st["epoch"], bad=0, best_state=cpu_state(net))
+    else:
+        st["bad"] += 1
 
 
 def fit(
@@ -216,7 +293,7 @@ def fit(
     desc: str = "",
     checkpoint_every: float = 0.0,
 ) -> FitResult:
-    """Train `model` on `train`, keep the weights of the epoch with the lowest validation loss.
+    """Train `model` on `train`, keep the weights of the epoch that `cfg.select` scores best.
 
     `checkpoint`: file written after every epoch and resumed from when it exists with the same
     `key` (the run's config hash). `stop_after`: return after that many epochs in this call (to
@@ -229,9 +306,10 @@ def fit(
     steps = len(epoch_batches(len(train), cfg, world, 0))
     opt, sched = make_optimizer(model, cfg, steps)
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and amp_enabled(device))
+    augment = CtAugment() if cfg.augment else None
     st = {
         "epoch": 0,
-        "best_loss": math.inf,
+        "best_score": -math.inf,
         "best_epoch": -1,
         "bad": 0,
         "history": [],
@@ -262,16 +340,13 @@ def fit(
         t0 = time.perf_counter()
         lr = opt.param_groups[0]["lr"]
         train_loss, data_s = _train_epoch(
-            net, opt, sched, scaler, train, cfg, world, st["epoch"], device
+            net, opt, sched, scaler, train, cfg, world, st["epoch"], device, augment
         )
         val_loss, val_auc, _ = _validate(net, val, device, cfg)
-        if val_loss < st["best_loss"]:
-            st.update(best_loss=val_loss, best_epoch=st["epoch"], bad=0, best_state=cpu_state(net))
-        else:
-            st["bad"] += 1
         st["history"].append(
             [st["epoch"], train_loss, val_loss, val_auc, lr, time.perf_counter() - t0, data_s]
         )
+        _keep_or_count(st, net, selection_score(st["history"], cfg), cfg)
         st["epoch"] += 1
         done_now += 1
         bar.set_postfix(val_loss=f"{val_loss:.3f}", val_auc=f"{val_auc:.3f}")
