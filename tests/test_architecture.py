@@ -165,3 +165,24 @@ def test_no_module_is_over_400_lines() -> None:
         if (n := len(p.read_text().splitlines())) > 400
     }
     assert not long, f"modules over 400 lines: {long}"
+
+
+def test_every_command_goes_through_the_one_entry_point() -> None:
+    """Pages, docs and code name commands as `python -m tmiclnet <command>` (or `torchrun ... -m
+    tmiclnet train`), never a submodule: a reader who copies one must reach a real command."""
+    import re
+
+    submodule = re.compile(r"-m tmiclnet\.[a-z_]")
+    found = []
+    for pattern in ("*.md", "*.ipynb", "*.py", "Makefile", "*.yml", "*.toml"):
+        for path in ROOT.rglob(pattern):
+            parts = set(path.relative_to(ROOT).parts)
+            if parts & {".venv", "_build", ".git", "data", "node_modules"}:
+                continue
+            lines = path.read_text(errors="replace").splitlines()
+            found += [
+                f"{path.relative_to(ROOT)}:{i}"
+                for i, ln in enumerate(lines, 1)
+                if submodule.search(ln)
+            ]
+    assert not found, f"a submodule entry point named in {found}"

@@ -5,7 +5,7 @@ seed + r, each repeat in `results/repeat<r>/`) and scores the classical referenc
 `--permute-labels SEED` runs the same on labels permuted with SEED, under `results/permuted<SEED>/`
 (a check of the whole pipeline: every AUC should be near 0.5).
 
-Under torchrun (`torchrun --nproc_per_node=N -m tmiclnet.train ...`) each process joins the
+Under torchrun (`torchrun --nproc_per_node=N -m tmiclnet train ...`) each process joins the
 process group and trains its share of every batch; only rank 0 writes results.
 """
 

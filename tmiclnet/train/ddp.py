@@ -1,6 +1,6 @@
 """Data-parallel training with torch.distributed: one process per device, launched by torchrun.
 
-`torchrun --nproc_per_node=N -m tmiclnet.train ...` sets RANK / WORLD_SIZE / LOCAL_RANK; each
+`torchrun --nproc_per_node=N -m tmiclnet train ...` sets RANK / WORLD_SIZE / LOCAL_RANK; each
 process trains a replica on its share of every global batch (DistributedSampler) and DDP averages
 the gradients, so N processes with per-process batch B/N follow the same path as one process with
 batch B (up to float summation order). Backend: nccl on GPUs, gloo on CPUs.
