@@ -263,3 +263,14 @@ def test_differences_sorted_numerically(tmp_path) -> None:
     )
     values = [float(v) for v in diffs["Δ AUC"]]
     assert values == sorted(values) and values[0] < 0 < values[-1]
+
+
+def test_p_values_never_print_as_zero() -> None:
+    from tmiclnet.evaluate.tables import format_p
+
+    assert [format_p(p) for p in (0.0, 0.0004, 0.001, 0.0456)] == [
+        "< 0.001",
+        "< 0.001",
+        "0.001",
+        "0.046",
+    ]

@@ -44,6 +44,16 @@ SHORT_METRICS = {
 PAPER_ROW = "TMI-CLNet (paper)"
 
 
+def format_p(p: float) -> str:
+    """A p-value as a page prints it: three decimals, or "< 0.001" (never "0.000", which reads as
+    impossible: a bootstrap of B resamples cannot show p below about 1/B).
+
+    Args:
+        p: the p-value.
+    """
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def sees(model: str) -> str:
     """What a model sees, as a short tag: a reference's (`SEES_TAGS`), a catalogue network's
     modalities ("CT+rad+text"), the paper's "other cohort", else ''."""
@@ -125,7 +135,7 @@ def auc_differences(
         {
             "Δ AUC": diff["diff"].map("{:+.3f}".format),
             "95% CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(diff["lo"], diff["hi"])],
-            "p": diff["p_boot"].map("{:.3f}".format),
+            "p": diff["p_boot"].map(format_p),
             "n": diff["n_patients"],
             SEES: [sees(m) for m in diff.index],
         },
