@@ -46,12 +46,25 @@ def folds(spec: str, n_folds: int) -> list[int] | None:
     """
     if not spec.strip():
         return None
+    return indices("--folds", spec, n_folds, "fold", "fold indices such as 0,1")
+
+
+def indices(option: str, spec: str, n: int, noun: str, expected: str) -> list[int]:
+    """Comma-separated indices below `n`, sorted and unique; a UsageError naming the option.
+
+    Args:
+        option: the option's name, e.g. `--folds`.
+        spec: its value (not empty).
+        n: how many there are (indices 0 .. n - 1).
+        noun: what one index names ("fold", "repeat").
+        expected: what the option takes, for the message.
+    """
     parts = [p.strip() for p in spec.split(",")]
     if not all(p.isdigit() for p in parts):
-        raise UsageError(f"--folds {spec!r}: expected fold indices such as 0,1")
+        raise UsageError(f"{option} {spec!r}: expected {expected}")
     out = sorted({int(p) for p in parts})
-    if out[-1] >= n_folds:
-        raise UsageError(f"--folds {spec!r}: the profile has folds 0..{n_folds - 1}")
+    if out[-1] >= n:
+        raise UsageError(f"{option} {spec!r}: the profile has {noun}s 0..{n - 1}")
     return out
 
 

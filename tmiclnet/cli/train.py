@@ -65,13 +65,9 @@ def repeat_list(spec: str, n_repeats: int) -> list[int]:
         return [0]
     if spec.strip() == "all":
         return list(range(n_repeats))
-    parts = [p.strip() for p in spec.split(",")]
-    if not all(p.isdigit() for p in parts):
-        raise UsageError(f"--repeats {spec!r}: expected 'all' or repeat indices such as 0,1")
-    out = sorted({int(p) for p in parts})
-    if out[-1] >= n_repeats:
-        raise UsageError(f"--repeats {spec!r}: the profile has repeats 0..{n_repeats - 1}")
-    return out
+    return options.indices(
+        "--repeats", spec, n_repeats, "repeat", "'all' or repeat indices such as 0,1"
+    )
 
 
 def check_balance(cohort, profile: str | int) -> None:
