@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from tmiclnet.bench import ct as bench_ct
-from tmiclnet.config import CtStrategy, Profile, Schedule, default_data_dir, setup
+from tmiclnet.config import Profile, Schedule, default_data_dir, setup
 from tmiclnet.models.catalogue import catalogue_names
 
 LEVERS = [
@@ -64,13 +64,10 @@ def paths(profile: Profile) -> dict[str, Profile]:
 def _inputs(cohort_dir: Path, profile: Profile, models: list[str]):
     from tmiclnet.data.cohort import load
     from tmiclnet.inputs.features import load_inputs
-    from tmiclnet.models.catalogue import ct_only_name, modalities_of
+    from tmiclnet.train.jobs import needed_modalities
 
     cohort = load(cohort_dir)
-    want = set().union(*(modalities_of(m) for m in models))
-    if "ct" in want and profile.ct_strategy is CtStrategy.CACHED:
-        want |= set(modalities_of(ct_only_name()))
-    return cohort, load_inputs(cohort, profile, want)
+    return cohort, load_inputs(cohort, profile, needed_modalities(profile, models))
 
 
 def train_once(cohort, inputs, models, run, folds, out: Path) -> tuple[pd.DataFrame, float]:

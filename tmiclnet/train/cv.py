@@ -17,13 +17,13 @@ from pathlib import Path
 import pandas as pd
 
 from tmiclnet import results
-from tmiclnet.config import CtStrategy, Run
+from tmiclnet.config import Run
 from tmiclnet.inputs import folds as folds_mod
 from tmiclnet.inputs.features import CohortInputs, fold_inputs, load_inputs
 from tmiclnet.inputs.permute import permute_inputs
-from tmiclnet.models.catalogue import BY_NAME, ct_only_name, modalities_of
+from tmiclnet.models.catalogue import BY_NAME
 from tmiclnet.train.ddp import SINGLE, World
-from tmiclnet.train.jobs import JobContext, ct_plan
+from tmiclnet.train.jobs import JobContext, ct_plan, needed_modalities
 from tmiclnet.train.schedule import train_folds
 
 
@@ -58,10 +58,7 @@ def run_cv(
     unknown = [m for m in models if m not in BY_NAME]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; the catalogue has {sorted(BY_NAME)}")
-    want = set().union(*(modalities_of(m) for m in models))
-    if "ct" in want and run.profile.ct_strategy is CtStrategy.CACHED:
-        want |= set(modalities_of(ct_only_name()))
-    inputs = load_inputs(cohort, run.profile, want)
+    inputs = load_inputs(cohort, run.profile, needed_modalities(run.profile, models))
     return cross_validate(
         inputs, cohort.name, cohort.labels, models, run, results_dir, retrain, folds, world,
         repeat, permute_labels,

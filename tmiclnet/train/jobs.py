@@ -52,6 +52,20 @@ def ct_plan(profile: Profile, models: list[str]) -> tuple[bool, str | None, list
     return cached, ct_name, order
 
 
+def needed_modalities(profile: Profile, models: list[str]) -> set[str]:
+    """The modalities a run's inputs must hold: every model's, plus the CT-only model's when the
+    CT tokens are cached (it makes them, so it trains too).
+
+    Args:
+        profile: the profile (its `ct_strategy`).
+        models: catalogue names to train.
+    """
+    want = set().union(*(modalities_of(m) for m in models))
+    if "ct" in want and profile.ct_strategy is CtStrategy.CACHED:
+        want |= set(modalities_of(ct_only_name()))
+    return want
+
+
 def make_job(
     name: str,
     k: int,

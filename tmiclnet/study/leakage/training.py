@@ -16,9 +16,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from tmiclnet import results
-from tmiclnet.config import CtStrategy, Run
+from tmiclnet.config import Run
 from tmiclnet.inputs.features import CohortInputs, load_inputs
-from tmiclnet.models.catalogue import ct_only_name, modalities_of
 from tmiclnet.provenance import atomic_write_text
 from tmiclnet.study.leakage.assembly import (
     assemble_folds,
@@ -28,7 +27,7 @@ from tmiclnet.study.leakage.assembly import (
 )
 from tmiclnet.study.leakage.protocols import PROTOCOLS, Protocol, labels_tag
 from tmiclnet.train.ddp import SINGLE
-from tmiclnet.train.jobs import JobContext, ct_plan
+from tmiclnet.train.jobs import JobContext, ct_plan, needed_modalities
 from tmiclnet.train.schedule import train_folds
 
 DEFAULT_MODELS = ("tmiclnet_tokens", "radiomics_only")
@@ -145,10 +144,7 @@ def run_study(
 
     cohort = load(cohort_path)
     models = list(models)
-    want = set().union(*(modalities_of(m) for m in models))
-    if "ct" in want and run.profile.ct_strategy is CtStrategy.CACHED:
-        want |= set(modalities_of(ct_only_name()))
-    inputs = load_inputs(cohort, run.profile, want)
+    inputs = load_inputs(cohort, run.profile, needed_modalities(run.profile, models))
     labels = cohort.labels.loc[cohort.ids].astype(int)
     if permute_seed is not None:
         labels = permute_labels(labels, permute_seed)
