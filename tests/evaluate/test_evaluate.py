@@ -192,7 +192,10 @@ def test_tables_ablation_and_differences(tmp_path) -> None:
     diffs = tables.auc_differences(preds, n_boot=50)
     assert set(diffs.index) == {"no_ima", "ct_only"}
     line = tables.oracle_line(preds, oracle_auc=0.9)
-    assert line["fraction of oracle"] == pytest.approx(line["model AUC"] / 0.9, abs=2e-3)
+    share = (line["model AUC"] - 0.5) / (0.9 - 0.5)
+    assert line["share above chance"] == pytest.approx(share, abs=5e-3)
+    assert line["met"] == (share >= tables.SHARE_TARGET)
+    assert tables.signal_share(0.5, 0.9) == 0.0 and tables.signal_share(0.9, 0.9) == 1.0
     assert tables.oracle_line(preds, None) is None
 
 

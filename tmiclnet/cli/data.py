@@ -23,7 +23,7 @@ PBC_SHA256 = pbc.PBC_SHA256
 
 
 def _strengths(items: list[str] | None) -> dict | None:
-    """`ct=1.5 text=0` -> the synthetic model's strengths (unnamed modalities keep 1.0)."""
+    """`ct=1.5 text=0` -> the synthetic model's strengths (unnamed ones keep their default)."""
     if not items:
         return None
     strengths = dict(SyntheticModel().strengths)
@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         "--strength",
         nargs="*",
         metavar="MOD=VALUE",
-        help="synthetic cohort's signal strengths, e.g. ct=1.5 text=0 (default 1.0 each)",
+        help="synthetic cohort's signal strengths, e.g. ct=1.5 text=0 "
+        "(default ct=1 radiomics=1 text=1.5)",
     )
     b.add_argument("--n-jobs", type=int, default=None)
     b.add_argument("--force", action="store_true", help="rebuild even if up to date")

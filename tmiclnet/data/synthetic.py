@@ -1,12 +1,19 @@
 """The controlled cohort: latent factors from a known model, so the best reachable AUC is known.
 
-Three independent latent factors, one per modality's intended channel:
-- `ct`: liver volume and ascites (what a CNN sees at low resolution),
-- `radiomics`: parenchymal texture and surface nodularity (what texture features measure),
+Three independent latent factors, named after the channel each was meant for:
+- `ct`: liver volume and ascites,
+- `radiomics`: parenchymal texture and surface nodularity,
 - `text`: the liver panel written in the note (bilirubin, albumin, prothrombin time, ...).
 The label is Bernoulli(sigmoid(b0 + sum_m strength_m * z_m)). Fields that carry no signal are drawn
-independently from the real PBC marginals. The oracle AUC is that of the true risk given the
-latents (a ceiling: the images and notes express the latents with noise).
+independently from the real PBC marginals.
+
+The image is one modality: the renderer scales the CT *and its liver mask* with z_ct, and the
+radiomics measured inside that mask (shape features on) see liver size as well as texture, so
+the CT and the radiomics models can both see both image factors. The note's panel sees z_text
+only. What each modality and each subset can reach (the oracle) is computed from what the
+generator writes (`tmiclnet.data.oracle`, `rendered_oracle`). The note's factor weighs 1.5 and
+each image factor 1, so that the image (two factors) and the note are about equally informative
+and fusing them gains the most (chapter 10 sizes its study on that gain).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from tmiclnet.batch import MODALITIES
+from tmiclnet.data import oracle
 from tmiclnet.data.pbc import TEXT_FIELDS, load_table
 
 
@@ -30,7 +38,7 @@ class SyntheticModel:
         intercept: the logit's intercept (sets the share of positive labels).
     """
 
-    strengths: dict = field(default_factory=lambda: {"ct": 1.0, "radiomics": 1.0, "text": 1.0})
+    strengths: dict = field(default_factory=lambda: {"ct": 1.0, "radiomics": 1.0, "text": 1.5})
     intercept: float = -0.7
 
     def logit(self, z: np.ndarray) -> np.ndarray:
@@ -42,15 +50,48 @@ class SyntheticModel:
 
 
 def population_auc(model: SyntheticModel, n: int = 200_000, seed: int = 12345) -> dict:
-    """Oracle AUCs of the model's population (Monte Carlo, fixed seed): all latents, each alone."""
+    """Oracle AUCs of the built cohort's population: every modality and subset as the generator
+    writes them (`tmiclnet.data.oracle`; the note's panel follows z_text), by simulation with a
+    fixed seed. `image` is what the CT (or radiomics, measured on it) can show.
+
+    Args:
+        model: the generating model (strengths, intercept).
+        n: Monte Carlo patients.
+        seed: fixed, so the oracle of a model is one number.
+    """
+    return rendered_oracle(model, None, n, seed)
+
+
+def rendered_oracle(
+    model: SyntheticModel, dial: NoteDial | None = None, n: int = 200_000, seed: int = 12345
+) -> dict:
+    """Bayes AUCs of every modality and subset given what the generator writes: the findings the
+    renderer draws (both image models see both image factors, clipped as `_findings` clips
+    them) and the note's liver panel as written (rounded, clipped), which follows z_text
+    (`dial` None: the built cohort) or the dial's w (`NoteDial.revealed`).
+
+    Simulation from the generator's own functions (`_findings`, `_liver_panel`), then the
+    closed-form posterior of `tmiclnet.data.oracle`.
+
+    Args:
+        model: the generating model (strengths, intercept).
+        dial: what the note reveals (None: the built cohort's note, which reads z_text itself).
+        n: Monte Carlo patients.
+        seed: fixed, so the oracle of a setting is one number.
+    """
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, 3))
     y = rng.random(n) < model.risk(z)
-    out = {"all": float(roc_auc_score(y, model.risk(z)))}
-    for i, m in enumerate(MODALITIES):
-        s = float(model.strengths.get(m, 0.0))
-        out[m] = float(roc_auc_score(y, z[:, i] * np.sign(s))) if s else 0.5
-    return {k: round(v, 4) for k, v in out.items()}
+    if dial is None:
+        w, reads, rho = z[:, MODALITIES.index("text")], MODALITIES.index("text"), 1.0
+    else:
+        w = dial.revealed(z, rng.standard_normal(n))
+        reads, rho = MODALITIES.index(dial.reads), dial.rho
+    panel = oracle.panel_matrix(_liver_panel(w, rng))
+    reading, noise = oracle.note_reading(panel, w)
+    s = np.array([float(model.strengths.get(m, 0.0)) for m in MODALITIES])
+    findings = _findings(z[:, 0], z[:, 1])
+    return oracle.oracle_aucs(s, model.intercept, y, findings, (reading, noise, reads, rho))
 
 
 def _text_fields(z: np.ndarray, rng: np.random.Generator, real: pd.DataFrame) -> pd.DataFrame:
@@ -175,14 +216,8 @@ def dial_clinical(clinical: pd.DataFrame, latents: pd.DataFrame, dial: NoteDial,
 
 
 def dial_oracle(model: SyntheticModel, dial: NoteDial, n: int = 200_000, seed: int = 12345):
-    """Bayes AUCs given what the modalities reveal: CT shows z_ct, radiomics z_radiomics (both
-    exactly, a ceiling), the note shows w (NoteDial) and nothing else.
-
-    Simulation from the generator: draw z, e and the label as `generate` does; the Bayes risk
-    given the observations is E[sigmoid(b0 + s.z) | observed], a monotone function of the
-    posterior mean of s.z (its posterior variance is the same for every patient), so its AUC is
-    the AUC of that mean: s_ct z_ct + s_rad z_rad (+ s_f rho w when the note reads a factor no
-    image shows). Each modality alone: the AUC of its own observation.
+    """Bayes AUCs of every modality and subset when the note follows the dial
+    (`rendered_oracle`): `all`, `ct`, `radiomics`, `text`, `image`, and each pair.
 
     Args:
         model: the generating model (strengths, intercept).
@@ -190,18 +225,4 @@ def dial_oracle(model: SyntheticModel, dial: NoteDial, n: int = 200_000, seed: i
         n: Monte Carlo patients.
         seed: fixed, so the oracle of a setting is one number.
     """
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((n, 3))
-    y = rng.random(n) < model.risk(z)
-    w = dial.revealed(z, rng.standard_normal(n))
-    s = np.array([float(model.strengths.get(m, 0.0)) for m in MODALITIES])
-    images = [MODALITIES.index(m) for m in MODALITIES if m != "text"]
-    mean = z[:, images] @ s[images]
-    f = MODALITIES.index(dial.reads)
-    if f not in images:
-        mean = mean + s[f] * dial.rho * w
-    sign = np.sign(s[f]) or 1.0
-    out = {"all": roc_auc_score(y, mean), "text": roc_auc_score(y, sign * w)}
-    for i in images:
-        out[MODALITIES[i]] = roc_auc_score(y, z[:, i] * (np.sign(s[i]) or 1.0))
-    return {k: round(float(v), 4) for k, v in out.items()}
+    return rendered_oracle(model, dial, n, seed)
