@@ -266,6 +266,9 @@ def test_summary_gain_is_over_the_better_single_model_with_its_interval() -> Non
     text = tables.takeaways(table, _oracles(), "quick")  # the prose reads the same numbers
     assert f"{row['gain']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]" in text
     assert "fusion lost on average" in text and "quick-profile" in text
+    summary = tables.summary_lines(table, _oracles(), per_fold)  # so does the Summary
+    assert f"complementary {row['gain']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]" in summary
+    assert "+0.100 (complementary), +0.000 (redundant), +0.010 (harmful)" in summary
 
 
 def test_models_table_reports_the_share_above_chance() -> None:
@@ -293,3 +296,16 @@ def test_late_fusion_learns_the_weights_on_validation_patients() -> None:
     scores = np.column_stack([a, b])
     fused = heads.late_fusion(scores[:200], y[:200], scores[200:])
     assert heads.auc(y[200:], fused) > max(heads.auc(y[200:], a[200:]), heads.auc(y[200:], b[200:]))
+
+
+def test_cli_bad_input_is_one_line(tiny_cohorts, capsys) -> None:
+    from tmiclnet.__main__ import main
+
+    cases = (
+        (["--cohort", "/no/such/cohort"], "--cohort /no/such/cohort: no such folder"),
+        (["--cohort", str(tiny_cohorts["pbc"])], "not a synthetic cohort"),
+    )
+    for args, needle in cases:
+        assert main(["study", "fusion", *args, "--profile", "quick"]) != 0
+        err = capsys.readouterr().err.strip()
+        assert needle in err and len(err.splitlines()) == 1 and "Traceback" not in err

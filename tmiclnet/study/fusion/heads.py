@@ -19,6 +19,8 @@ cross-validation on them); the test patients are scored once.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
@@ -46,7 +48,9 @@ def fit_lr(x_train: np.ndarray, y_train: np.ndarray):
     lr = LogisticRegressionCV(
         Cs=CS, cv=_inner_folds(y_train), scoring="roc_auc", max_iter=5000, n_jobs=1
     )
-    return make_pipeline(StandardScaler(), lr).fit(x_train, y_train)
+    with warnings.catch_warnings():  # scikit-learn 1.8 announces new defaults; ours are explicit
+        warnings.simplefilter("ignore", FutureWarning)
+        return make_pipeline(StandardScaler(), lr).fit(x_train, y_train)
 
 
 def panel_values(clinical: pd.DataFrame, ids: list[str]) -> np.ndarray:

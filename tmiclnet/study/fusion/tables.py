@@ -297,3 +297,55 @@ def takeaways(table: pd.DataFrame, oracles: pd.DataFrame, profile: str) -> str:
             "smoke test of the pipeline, not evidence. Run the page with `-p profile cpu`."
         )
     return "\n".join(lines)
+
+
+def _interval(row) -> str:
+    return f"{row['gain']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]"
+
+
+def summary_lines(table: pd.DataFrame, oracles: pd.DataFrame, per_fold: pd.DataFrame) -> str:
+    """The page's Summary as Markdown bullets, each built from the table (so the Summary claims
+    nothing the table does not show).
+
+    Args:
+        table: `summary`'s table.
+        oracles: `regimes.oracle_table`.
+        per_fold: `run_study`'s rows (for the readers' shares above chance).
+    """
+    t = table.set_index(["regime", "comparison"])
+    predicted = ", ".join(f"{g:+.3f} ({r})" for r, g in oracles["gain"].items())
+    lines = [
+        "- Fusion can only add what one modality knows and the others lack. Computed from the "
+        f"generator before any training, the oracle's gain over the better single modality was "
+        f"{predicted}.",
+    ]
+    for comparison, what in (("control", "The positive control"), ("pipeline", "The pipeline")):
+        parts = [
+            f"{regime} {_interval(t.loc[(regime, comparison)])}: "
+            f"{verdict(t.loc[(regime, comparison)])}"
+            for regime in oracles.index
+            if (regime, comparison) in t.index
+        ]
+        lines.append(f"- {what} ({LABELS[COMPARISONS[comparison][0]]}): " + "; ".join(parts) + ".")
+    if "complementary" in oracles.index:
+        comp = per_fold[per_fold["regime"] == "complementary"].groupby("model")["auc"].mean()
+        note = float(oracles.loc["complementary", "note"])
+        text, panel = signal_share(comp["text_only"], note), signal_share(comp["panel_lr"], note)
+        line = (
+            f"- On the complementary note the text network reached {text:.0%} of the note's "
+            f"signal above chance and the panel LR, which reads the values themselves, {panel:.0%}."
+        )
+        control = t.loc[("complementary", "control")]
+        pipeline = t.loc[("complementary", "pipeline")]
+        if control["low"] > 0 and pipeline["low"] <= 0 and text < panel:
+            line += (
+                " Fusion gained where the note was read (the control) and not resolvably "
+                "where the text network read it: here the reader limits the gain, not fusion."
+            )
+        lines.append(line)
+    lines.append(
+        "- Every interval is the corrected resampled t over repeated folds; an interval that "
+        "holds 0 says these folds cannot tell a gain from none (the power table gives the "
+        "smallest gain they resolve), not that there is none."
+    )
+    return "\n".join(lines)
