@@ -32,6 +32,8 @@ def auc_figure(per_fold: pd.DataFrame, oracles: pd.DataFrame):
     regimes = list(dict.fromkeys(per_fold["regime"]))
     models = list(COLORS)
     fig, axes = plt.subplots(1, len(regimes), figsize=(4.2 * len(regimes), 5.2), sharey=True)
+    spread = per_fold.groupby(["regime", "model"])["auc"].agg(["mean", "std"]).fillna(0)
+    bottom = min(0.45, float((spread["mean"] - spread["std"]).min()) - 0.03)
     axes = np.atleast_1d(axes)
     for ax, regime in zip(axes, regimes):
         g = per_fold[per_fold["regime"] == regime].groupby("model")["auc"]
@@ -46,7 +48,7 @@ def auc_figure(per_fold: pd.DataFrame, oracles: pd.DataFrame):
         ax.set_xticks(x, [LABELS[m].replace(" (control)", "\n(control)") for m in models],
                       rotation=35, ha="right", fontsize=10)  # fmt: skip
         ax.set_title(regime, fontsize=13)
-        ax.set_ylim(0.45, 1.0)
+        ax.set_ylim(bottom, 1.0)
         ax.axhline(0.5, color="0.6", lw=0.8)
         ax.grid(axis="y", alpha=0.3)
         ax.tick_params(axis="y", labelsize=11)
