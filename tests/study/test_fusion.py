@@ -24,6 +24,7 @@ from tmiclnet.data.synthetic import (
     dial_oracle,
     generate,
     population_auc,
+    sample_oracle,
 )
 from tmiclnet.data.writer import _csv
 from tmiclnet.inputs.features import CohortInputs, FoldInputs
@@ -152,6 +153,22 @@ def test_both_image_models_see_both_image_factors() -> None:
     y = rng.random(60_000) < model.risk(z)
     one_factor = heads.auc(y, z[:, 1])
     assert o["radiomics"] > one_factor + 0.03
+
+
+def test_the_oracle_on_a_cohorts_own_patients_tends_to_the_populations() -> None:
+    """`sample_oracle` scores the same Bayes rule on one cohort: on a large one it is the
+    population's, on 300 patients it differs by sampling alone."""
+    model = SyntheticModel()
+    big = generate(20_000, 5, model)
+    here = sample_oracle(model, None, big["findings"], big["clinical"], big["labels"])
+    population = population_auc(model)
+    for key in ("image", "text", "all"):
+        assert abs(here[key] - population[key]) < 0.012, (key, here[key], population[key])
+    small = generate(300, 0, model)
+    dial = regimes.BY_NAME["harmful"].dial
+    clinical = dial_clinical(small["clinical"], small["latents"], dial, 0)
+    here = sample_oracle(model, dial, small["findings"], clinical, small["labels"])
+    assert abs(here["text"] - dial_oracle(model, dial)["text"]) < 0.1
 
 
 def test_no_unimodal_head_exceeds_its_ceiling_on_a_large_sample() -> None:

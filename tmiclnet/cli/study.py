@@ -110,7 +110,7 @@ def fusion(args) -> int:
     results_dir = Path(args.results) if args.results else None
     per_fold, ratio = training.run_study(opened.root, run, results_dir=results_dir,
                                          retrain=args.retrain)  # fmt: skip
-    oracles = regimes.oracle_table(training.cohort_model(opened))
+    oracles = regimes.oracle_table(training.cohort_model(opened), cohort=opened)
     table = tables.summary(per_fold, oracles, ratio)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(f"\n{opened.name}, profile {args.profile}: oracle gain and measured fusion gain")

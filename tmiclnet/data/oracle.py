@@ -129,9 +129,9 @@ def truncated_moments(mu, sd, low, high, tol: float = 1e-2):
     return mean, np.where(point, 0.0, np.clip(var, 0.0, None))
 
 
-def note_reading(panel: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
-    """(what the note says of w, its noise variance): the least-squares fit of w on the panel's
-    values as written (`panel_matrix`), with the residual variance.
+def note_reading(panel: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """(what the note says of w, its noise variance, the fit's coefficients): the least-squares
+    fit of w on the panel's values as written (`panel_matrix`), with the residual variance.
 
     Args:
         panel: (n, 5) `panel_matrix` of the simulated notes.
@@ -140,7 +140,17 @@ def note_reading(panel: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
     x = np.column_stack([np.ones(len(panel)), panel])
     coef, *_ = np.linalg.lstsq(x, w, rcond=None)
     fit = x @ coef
-    return fit, float(np.var(w - fit))
+    return fit, float(np.var(w - fit)), coef
+
+
+def read_panel(panel: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """What notes say of w, with the coefficients `note_reading` fitted on a simulation.
+
+    Args:
+        panel: (n, 5) `panel_matrix` of the notes to read.
+        coef: `note_reading`'s coefficients (intercept first).
+    """
+    return np.column_stack([np.ones(len(panel)), panel]) @ coef
 
 
 def bayes_risk(

@@ -62,6 +62,21 @@ def population_auc(model: SyntheticModel, n: int = 200_000, seed: int = 12345) -
     return rendered_oracle(model, None, n, seed)
 
 
+def _note_model(model: SyntheticModel, dial, n: int, seed: int):
+    """Simulate `n` patients; return (z, y, w, panel, note reader's (coef, noise), reads, rho)."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 3))
+    y = rng.random(n) < model.risk(z)
+    if dial is None:
+        w, reads, rho = z[:, MODALITIES.index("text")], MODALITIES.index("text"), 1.0
+    else:
+        w = dial.revealed(z, rng.standard_normal(n))
+        reads, rho = MODALITIES.index(dial.reads), dial.rho
+    panel = oracle.panel_matrix(_liver_panel(w, rng))
+    reading, noise, coef = oracle.note_reading(panel, w)
+    return z, y, reading, (coef, noise), reads, rho
+
+
 def rendered_oracle(
     model: SyntheticModel, dial: NoteDial | None = None, n: int = 200_000, seed: int = 12345
 ) -> dict:
@@ -79,19 +94,42 @@ def rendered_oracle(
         n: Monte Carlo patients.
         seed: fixed, so the oracle of a setting is one number.
     """
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((n, 3))
-    y = rng.random(n) < model.risk(z)
-    if dial is None:
-        w, reads, rho = z[:, MODALITIES.index("text")], MODALITIES.index("text"), 1.0
-    else:
-        w = dial.revealed(z, rng.standard_normal(n))
-        reads, rho = MODALITIES.index(dial.reads), dial.rho
-    panel = oracle.panel_matrix(_liver_panel(w, rng))
-    reading, noise = oracle.note_reading(panel, w)
+    z, y, reading, (_, noise), reads, rho = _note_model(model, dial, n, seed)
     s = np.array([float(model.strengths.get(m, 0.0)) for m in MODALITIES])
     findings = _findings(z[:, 0], z[:, 1])
     return oracle.oracle_aucs(s, model.intercept, y, findings, (reading, noise, reads, rho))
+
+
+def sample_oracle(
+    model: SyntheticModel,
+    dial: NoteDial | None,
+    findings: pd.DataFrame,
+    clinical: pd.DataFrame,
+    labels: pd.Series,
+    n: int = 200_000,
+    seed: int = 12345,
+) -> dict:
+    """The same Bayes rule as `rendered_oracle`, scored on one cohort's own patients: what the
+    oracle reaches on *these* labels, findings and notes. A cohort of a few hundred patients is
+    one draw; its oracle differs from the population's by a few hundredths, and a model fitted
+    on it is held to this one.
+
+    Args:
+        model: the generating model.
+        dial: what the cohort's notes reveal (None: the built notes).
+        findings: the cohort's findings.csv (index id).
+        clinical: its clinical table as the notes state it (rewritten by the dial, if any).
+        labels: its labels.
+        n: Monte Carlo patients to fit the note's reading on.
+        seed: fixed.
+    """
+    _, _, _, (coef, noise), reads, rho = _note_model(model, dial, n, seed)
+    ids = list(labels.index)
+    reading = oracle.read_panel(oracle.panel_matrix(clinical.loc[ids]), coef)
+    s = np.array([float(model.strengths.get(m, 0.0)) for m in MODALITIES])
+    y = labels.to_numpy().astype(int)
+    note = (reading, noise, reads, rho)
+    return oracle.oracle_aucs(s, model.intercept, y, findings.loc[ids], note)
 
 
 def _text_fields(z: np.ndarray, rng: np.random.Generator, real: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,13 @@ import pandas as pd
 from tmiclnet.config import Run
 from tmiclnet.data.notes import write_note
 from tmiclnet.data.render import stable_seed
-from tmiclnet.data.synthetic import NoteDial, SyntheticModel, dial_clinical, dial_oracle
+from tmiclnet.data.synthetic import (
+    NoteDial,
+    SyntheticModel,
+    dial_clinical,
+    dial_oracle,
+    sample_oracle,
+)
 from tmiclnet.inputs.features import CohortInputs
 
 STUDY_DIR = "fusion"
@@ -62,30 +68,46 @@ REGIMES = (
 BY_NAME = {r.name: r for r in REGIMES}
 
 
-def oracle_table(model: SyntheticModel, regimes=REGIMES) -> pd.DataFrame:
+def oracle_table(model: SyntheticModel, regimes=REGIMES, cohort=None) -> pd.DataFrame:
     """Per regime, the Bayes AUC of the image, the note and both, and the oracle's fusion gain
-    (both over the better single one): the prediction, made before any training.
+    (both over the better single one): the prediction, made before any training, for the
+    population. With `cohort`, the same on its own patients (`sample_oracle`: columns
+    `image_here`, `note_here`, `all_here`, `gain_here`), the ceiling the trained models on this
+    cohort are held to: a few hundred patients are one draw, whose oracle differs from the
+    population's by a few hundredths.
 
     Args:
         model: the generating model (the cohort's cohort.json).
         regimes: the regimes to tabulate.
+        cohort: the synthetic cohort (`tmiclnet.data.cohort.load`), or None.
     """
     rows = []
     for r in regimes:
         o = dial_oracle(model, r.dial)
-        rows.append(
-            {
-                "regime": r.name,
-                "reads": r.dial.reads,
-                "strength": r.dial.strength,
-                "rho": round(r.dial.rho, 3),
-                "image": o["image"],
-                "note": o["text"],
-                "all": o["all"],
-                "gain": round(o["all"] - max(o["image"], o["text"]), 4),
-            }
-        )
+        row = {
+            "regime": r.name,
+            "reads": r.dial.reads,
+            "strength": r.dial.strength,
+            "rho": round(r.dial.rho, 3),
+            "image": o["image"],
+            "note": o["text"],
+            "all": o["all"],
+            "gain": round(o["all"] - max(o["image"], o["text"]), 4),
+        }
+        if cohort is not None:
+            h = _here(model, r, cohort)
+            row |= {"image_here": h["image"], "note_here": h["text"], "all_here": h["all"]}
+            row["gain_here"] = round(h["all"] - max(h["image"], h["text"]), 4)
+        rows.append(row)
     return pd.DataFrame(rows).set_index("regime")
+
+
+def _here(model: SyntheticModel, regime: Regime, cohort) -> dict:
+    """`sample_oracle` of the regime on the cohort's own patients."""
+    findings = pd.read_csv(Path(cohort.root) / "findings.csv", dtype={"id": str}).set_index("id")
+    labels = cohort.labels.loc[list(cohort.ids)]
+    clinical = regime_clinical(cohort, regime)
+    return sample_oracle(model, regime.dial, findings, clinical, labels)
 
 
 def regime_clinical(cohort, regime: Regime) -> pd.DataFrame:

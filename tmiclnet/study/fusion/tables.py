@@ -46,6 +46,20 @@ CEILING = {
 }
 
 
+def ceiling(oracles: pd.DataFrame, regime: str, model: str) -> float:
+    """The oracle a model is held to: its modality's on the cohort's own patients when the table
+    has it (`oracle_table(..., cohort)`), else the population's.
+
+    Args:
+        oracles: `regimes.oracle_table`.
+        regime: the regime.
+        model: a study model (`CEILING` names what it reads).
+    """
+    key = CEILING[model]
+    here = f"{key}_here"
+    return float(oracles.loc[regime, here if here in oracles.columns else key])
+
+
 def resolvable_gain(sd: float, n_diffs: int, ratio: float, level: float = LEVEL) -> float:
     """The smallest mean gain whose corrected interval excludes 0, given the sd of the fold
     differences: t(J-1) * sqrt(1/J + n_test/n_fit) * sd.
@@ -151,6 +165,7 @@ def summary(per_fold: pd.DataFrame, oracles: pd.DataFrame, ratio: float) -> pd.D
                     "regime": regime,
                     "comparison": comparison,
                     "oracle_gain": float(oracles.loc[regime, "gain"]),
+                    "oracle_gain_here": float(oracles.loc[regime].get("gain_here", np.nan)),
                     **{f"{m}_auc": float(wide[m].mean()) for m in (*singles, fused)},
                     "best_single": best,
                     "fusion": fused,
@@ -191,6 +206,7 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
             "regime": table["regime"],
             "comparison": table["comparison"],
             "oracle gain": table["oracle_gain"].map("{:+.3f}".format),
+            "on these patients": table["oracle_gain_here"].map("{:+.3f}".format),
             "best single": table["best_single"].map(LABELS),
             "measured gain [95% CI]": [
                 f"{r.gain:+.3f} [{r.low:+.3f}, {r.high:+.3f}]" for r in table.itertuples()
@@ -204,7 +220,7 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def models_table(per_fold: pd.DataFrame, oracles: pd.DataFrame) -> pd.DataFrame:
     """Per regime and model: test AUC (mean ± sd over every fold) and its share of the signal
-    above chance, (AUC - 0.5) / (oracle - 0.5), against its modality's oracle (`CEILING`).
+    above chance, (AUC - 0.5) / (oracle - 0.5), against its modality's oracle (`ceiling`).
 
     Args:
         per_fold: `run_study`'s rows.
@@ -213,14 +229,14 @@ def models_table(per_fold: pd.DataFrame, oracles: pd.DataFrame) -> pd.DataFrame:
     stats_ = per_fold.groupby(["regime", "model"], sort=False)["auc"].agg(["mean", "std"])
     rows = []
     for (regime, model), s in stats_.iterrows():
-        ceiling = float(oracles.loc[regime, CEILING[model]])
+        top = ceiling(oracles, regime, model)
         rows.append(
             {
                 "regime": regime,
                 "model": LABELS[model],
                 "AUC": f"{s['mean']:.3f} ± {s['std']:.3f}",
-                "oracle": round(ceiling, 3),
-                "share above chance": round(signal_share(s["mean"], ceiling), 2),
+                "oracle": round(top, 3),
+                "share above chance": round(signal_share(s["mean"], top), 2),
             }
         )
     return pd.DataFrame(rows).set_index(["regime", "model"])
@@ -237,7 +253,7 @@ def ceiling_breaches(per_fold: pd.DataFrame, oracles: pd.DataFrame, ratio: float
     """
     out = []
     for (regime, model), g in per_fold.groupby(["regime", "model"], sort=False):
-        over = g["auc"].dropna().to_numpy() - float(oracles.loc[regime, CEILING[model]])
+        over = g["auc"].dropna().to_numpy() - ceiling(oracles, regime, model)
         if len(over) > 1 and corrected_t_interval(over, ratio)[1] > 0:
             out.append(f"{regime}/{model}")
     return out
@@ -271,8 +287,9 @@ def takeaways(table: pd.DataFrame, oracles: pd.DataFrame, profile: str) -> str:
         said = "; ".join(_sentence(r) for _, r in rows.iterrows())
         lines.append(
             f"- **{regime.capitalize()}**: the oracle predicted a gain of {o['gain']:+.3f} "
-            f"(image {o['image']:.3f}, note {o['note']:.3f}, both {o['all']:.3f}). Measured: "
-            f"{said}."
+            f"(image {o['image']:.3f}, note {o['note']:.3f}, both {o['all']:.3f})"
+            + (f", {o['gain_here']:+.3f} on this cohort's own patients" if "gain_here" in o else "")
+            + f". Measured: {said}."
         )
     harmful = table[table["regime"] == "harmful"]
     if len(harmful):
@@ -336,7 +353,7 @@ def summary_lines(table: pd.DataFrame, oracles: pd.DataFrame, per_fold: pd.DataF
         lines.append(f"- {what} ({LABELS[COMPARISONS[comparison][0]]}): " + "; ".join(parts) + ".")
     if "complementary" in oracles.index:
         comp = per_fold[per_fold["regime"] == "complementary"].groupby("model")["auc"].mean()
-        note = float(oracles.loc["complementary", "note"])
+        note = ceiling(oracles, "complementary", "text_only")
         text, panel = signal_share(comp["text_only"], note), signal_share(comp["panel_lr"], note)
         line = (
             f"- On the complementary note the text network reached {text:.0%} of the note's "
