@@ -21,7 +21,8 @@ ORACLE_STYLE = {"image": ("tab:orange", ":"), "note": ("tab:green", ":"), "all":
 
 def auc_figure(per_fold: pd.DataFrame, oracles: pd.DataFrame):
     """One panel per regime: every model's test AUC (mean ± sd over folds) as a bar, with the
-    regime's oracles (image, note, both) as lines.
+    regime's oracles (image, note, both; on the cohort's own patients when the table has them)
+    as lines.
 
     Args:
         per_fold: `training.run_study`'s rows.
@@ -43,7 +44,8 @@ def auc_figure(per_fold: pd.DataFrame, oracles: pd.DataFrame):
             color=[COLORS[m] for m in models], alpha=0.85,
         )  # fmt: skip
         for name, (color, style) in ORACLE_STYLE.items():
-            level = oracles.loc[regime, name]
+            here = f"{name}_here"  # the cohort's own ceiling when the table has it
+            level = oracles.loc[regime, here if here in oracles.columns else name]
             ax.axhline(level, color=color, ls=style, lw=2, label=f"oracle: {name}")
         ax.set_xticks(x, [LABELS[m].replace(" (control)", "\n(control)") for m in models],
                       rotation=35, ha="right", fontsize=10)  # fmt: skip
@@ -80,7 +82,11 @@ def gain_figure(table: pd.DataFrame):
             color=color, label=f"{comparison}: {LABELS[COMPARISONS[comparison][0]]}",
         )  # fmt: skip
     oracle = table.drop_duplicates("regime").set_index("regime").reindex(regimes)["oracle_gain"]
-    ax.hlines(oracle, x - 0.4, x + 0.4, color="k", lw=2.5, label="oracle's gain")
+    ax.hlines(oracle, x - 0.4, x + 0.4, color="k", lw=2.5, label="oracle's gain (population)")
+    here = table.drop_duplicates("regime").set_index("regime").reindex(regimes)
+    if here["oracle_gain_here"].notna().all():
+        ax.hlines(here["oracle_gain_here"], x - 0.4, x + 0.4, color="0.45", lw=2, ls="--",
+                  label="oracle's gain (these patients)")  # fmt: skip
     ax.axhline(0, color="0.3", lw=1)
     ax.set_xticks(x, regimes, fontsize=12)
     ax.set_ylabel("AUC gain over the better single model", fontsize=12)

@@ -357,14 +357,16 @@ def summary_lines(table: pd.DataFrame, oracles: pd.DataFrame, per_fold: pd.DataF
         text, panel = signal_share(comp["text_only"], note), signal_share(comp["panel_lr"], note)
         line = (
             f"- On the complementary note the text network reached {text:.0%} of the note's "
-            f"signal above chance and the panel LR, which reads the values themselves, {panel:.0%}."
+            f"signal above chance and the panel LR, which reads the values themselves, "
+            f"{panel:.0%} (against the note's oracle on these patients)."
         )
         control = t.loc[("complementary", "control")]
         pipeline = t.loc[("complementary", "pipeline")]
         if control["low"] > 0 and pipeline["low"] <= 0 and text < panel:
             line += (
-                " Fusion gained where the note was read (the control) and not resolvably "
-                "where the text network read it: here the reader limits the gain, not fusion."
+                " Fusion gained resolvably where the note's values were read (the control) and "
+                "not where the text network read it: the pipeline's smaller gain goes with a "
+                "weaker reading of the note, not with fusion failing."
             )
         lines.append(line)
     lines.append(
