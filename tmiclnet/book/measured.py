@@ -24,10 +24,14 @@ import pandas as pd
 from tmiclnet import results
 from tmiclnet.config import project_root
 from tmiclnet.evaluate import metrics
-from tmiclnet.evaluate.repeats import corrected_t_interval
+from tmiclnet.evaluate.repeats import corrected_t_interval, fit_ratio
+from tmiclnet.evaluate.tables import format_p
+from tmiclnet.inputs.folds import repeat_seed
 from tmiclnet.provenance import atomic_write_text
 
 MEASURED_DIR = project_root() / "data" / "measured"
+# the CT-only model and the models that read its tokens in the repeated cross-validation
+TOKEN_MODELS = ("ct_only", "early_fusion", "late_fusion", "no_tmff", "tmiclnet_tokens")
 
 
 def folds_fingerprint(results_dir: str | os.PathLike, cohort: str, repeat: int) -> str:
@@ -47,7 +51,8 @@ def folds_fingerprint(results_dir: str | os.PathLike, cohort: str, repeat: int) 
 def fold_rows(
     results_dir: str | os.PathLike, cohort: str, models: list[str], repeats: list[int]
 ) -> pd.DataFrame:
-    """One row per (cohort, repeat, fold, model): the test AUC, the epoch kept, the folds' print.
+    """One row per (cohort, repeat, fold, model): the test AUC, the epoch kept, the epochs run
+    and the folds' fingerprint (`folds_fingerprint`).
 
     Args:
         results_dir: the results root.
@@ -66,7 +71,7 @@ def fold_rows(
                 rows.append(
                     {"cohort": cohort, "repeat": r, "fold": k, "model": m,
                      "auc": round(float(aucs.loc[k]), 6), "kept_epoch": done.best_epoch,
-                     "folds_sha": stamp}
+                     "epochs": done.timing.get("epochs"), "folds_sha": stamp}
                 )  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -124,15 +129,22 @@ def load(name: str, where: Path | None = None) -> Record:
     return Record(pd.read_csv(csv), json.loads(meta.read_text()))
 
 
-def kept_counts(rec: Record, model: str = "ct_only") -> dict[str, int]:
-    """How many of the record's folds kept epoch 0, epoch 0 or 1, and in all."""
-    kept = rec.rows.loc[rec.rows["model"] == model, "kept_epoch"]
+def kept_counts(rows: pd.DataFrame, model: str = "ct_only") -> dict[str, float]:
+    """Of `model`'s folds in `rows` (`fold_rows` or a record's rows): how many kept epoch 0,
+    epoch 0 or 1, in all, and the mean number of epochs run."""
+    one = rows[rows["model"] == model]
+    kept = one["kept_epoch"]
     return {"epoch 0": int((kept == 0).sum()), "epoch 0 or 1": int((kept <= 1).sum()),
-            "folds": int(kept.size)}  # fmt: skip
+            "folds": int(kept.size), "epochs run": float(one["epochs"].mean())}  # fmt: skip
 
 
 def versus_now(
-    rec: Record, results_dir: str | os.PathLike, cohort: str, models: list[str], ratio: float
+    rec: Record,
+    results_dir: str | os.PathLike,
+    cohort: str,
+    models: list[str],
+    val_fraction: float,
+    seed: int,
 ) -> pd.DataFrame:
     """Per model: the record's mean AUC, this build's on the same folds, and the paired change
     now − recorded with its corrected interval, where every recorded fold's folds are this
@@ -143,7 +155,8 @@ def versus_now(
         results_dir: this build's results root.
         cohort: the cohort's name.
         models: the models to compare.
-        ratio: n_test / n_fit of the folds (`tmiclnet.evaluate.repeats.fit_ratio`).
+        val_fraction: the profile's validation share (n_fit for the corrected interval).
+        seed: the run's seed (repeat r's split is drawn with `repeat_seed(seed, r)`).
     """
     old = rec.rows[rec.rows["cohort"] == cohort]
     repeats = sorted(old["repeat"].unique())
@@ -154,6 +167,13 @@ def versus_now(
         for r in repeats
     )
     now = fold_rows(results_dir, cohort, models, repeats) if same else None
+    ratio = 0.0
+    if same:
+        ratio = sum(
+            fit_ratio(results.read_folds(results.run_dir(results_dir, r), cohort), val_fraction,
+                      repeat_seed(seed, r))
+            for r in repeats
+        ) / len(repeats)  # fmt: skip
     rows = []
     for m in models:
         before = old[old["model"] == m].set_index(["repeat", "fold"])["auc"]
@@ -165,3 +185,35 @@ def versus_now(
             row.update(now=both["a"].mean(), change=d, low=lo, high=hi, p=p, folds=len(both))
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
+
+
+def display_change(change: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """`versus_now` as strings for the page: recorded, now, and the paired change [interval]."""
+    f = f"{{:.{digits}f}}"
+    out = pd.DataFrame(index=change.index)
+    out["before (recorded)"] = change["recorded"].map(f.format)
+    if change["paired"].all():
+        out["now"] = change["now"].map(f.format)
+        out["now − before [95% CI]"] = [
+            f"{d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
+            for d, lo, hi in zip(change["change"], change["low"], change["high"])
+        ]
+        out["p"] = change["p"].map(format_p)
+        out["folds"] = change["folds"].astype(int)
+    return out
+
+
+def ct_record_note(design: Record, shared: Record) -> str:
+    """The training page's note under the CT design table: where both records come from and how
+    often the shared training kept an early epoch (Markdown, from the records themselves)."""
+    kept = kept_counts(shared.rows)
+    return (
+        f"*{design.meta['what']} Measured at commit `{design.meta['commit']}` on "
+        f"{design.meta['date']}.*\n\n"
+        f"Under the shared training the CT-only model kept the weights of epoch 0 in "
+        f"{kept['epoch 0']} and of epoch 0 or 1 in {kept['epoch 0 or 1']} of its "
+        f"{kept['folds']} folds, after {kept['epochs run']:.1f} epochs on average (recorded at "
+        f"commit `{shared.meta['commit']}` on {shared.meta['date']}, "
+        "`data/measured/ct_shared_training.csv`). Which epoch this build's CT-only model kept, "
+        "and what it reaches, follow the training below."
+    )
