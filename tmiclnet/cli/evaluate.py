@@ -120,6 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# what a one-split table holds fixed, where a reader could take it for more
+HEADINGS = {
+    "differences": " (one split: these fitted models only, bootstrap over test patients)",
+    "ablation": " (one split: these fitted models only; over repeats: notebook 09)",
+}
+
+
 def write_tables(rep: report.Report, out: Path) -> None:
     """Print the report's tables and notes, and write each table as CSV under `out`.
 
@@ -132,7 +139,8 @@ def write_tables(rep: report.Report, out: Path) -> None:
             table = getattr(rep, name)
             if table is None:
                 continue
-            print(f"\n## {name}\n{table}")
+            title = name + HEADINGS.get(name, "")
+            print(f"\n## {title}\n{table}")
             atomic_write_text(out / f"{name}.csv", table.to_csv())
     for note in [*rep.notes, f"Mayo score by trial membership: {rep.trial_note}"]:
         print("note:", note)
