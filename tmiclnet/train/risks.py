@@ -6,8 +6,8 @@ tool can recompute the metrics; the Cox-trained models (`tmiclnet.train.survival
 folds apart from the binary ones, so that no binary table or check reads them::
 
     <data_dir>/results/<cohort>/<model>/risks.csv               id,time,event,risk,fold,repeat
-    <data_dir>/results/survival/[repeat<r>/]<cohort>/folds.csv  id,fold,eligible (every patient)
-    <data_dir>/results/survival/[repeat<r>/]<cohort>/<model>/   a Cox model's folds (same layout)
+    <data_dir>/results/survival/[repeat<r>/]<cohort>/survival_folds.csv id,fold,eligible
+    <data_dir>/results/survival/[repeat<r>/]<cohort>/<model>/           a Cox model's folds
 
 Risks are higher for a worse prognosis: a binary model's probability of the event, a Cox
 model's log hazard ratio (as a probability, `sigmoid`, which keeps its order). Every metric of
@@ -38,13 +38,14 @@ def survival_dir(results_dir: results.PathLike) -> Path:
 
 
 def survival_folds_path(run_dir: results.PathLike, cohort: str) -> Path:
-    """`<run_dir>/<cohort>/folds.csv` of a survival run: every patient's fold, eligible or not.
+    """`<run_dir>/<cohort>/survival_folds.csv` of a survival run: every patient's fold (the
+    binary folds.csv's patients and the censored ones), and whether they have a binary label.
 
     Args:
         run_dir: one repeat's survival folder (`run_dir(survival_dir(...), repeat)`).
         cohort: the cohort's name.
     """
-    return results.cohort_dir(run_dir, cohort) / "folds.csv"
+    return results.cohort_dir(run_dir, cohort) / "survival_folds.csv"
 
 
 def risks_path(results_dir: results.PathLike, cohort: str, model: str) -> Path:
