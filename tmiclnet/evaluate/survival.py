@@ -76,11 +76,21 @@ def uno_c(train: pd.DataFrame, test: pd.DataFrame, tau: float | None = None) -> 
     """
     from sksurv.metrics import concordance_index_ipcw
 
+    test = within_follow_up(train, test)
     tau = TAU_YEARS * YEAR if tau is None else tau
-    tau = min(tau, float(train["time"].max()) - 1e-6, float(test["time"].max()))
+    tau = min(tau, float(test["time"].max()))
     y_train = surv_array(train["time"], train["event"])
     y_test = surv_array(test["time"], test["event"])
     return float(concordance_index_ipcw(y_train, y_test, test["risk"].to_numpy(float), tau)[0])
+
+
+def within_follow_up(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """`test` censored at the training patients' last follow-up: the censoring weights are
+    estimated on `train` and are not defined after its last time (a later event is kept as
+    censored there, as an administrative end of follow-up would)."""
+    limit = float(train["time"].max()) - 1.0
+    late = test["time"] >= limit
+    return test.assign(time=test["time"].where(~late, limit), event=test["event"] & ~late)
 
 
 def valid_times(train: pd.DataFrame, test: pd.DataFrame, years=YEARS) -> list[float]:
@@ -107,6 +117,7 @@ def td_auc(train: pd.DataFrame, test: pd.DataFrame, years=YEARS) -> tuple[pd.Ser
     from sksurv.metrics import cumulative_dynamic_auc
 
     out = pd.Series(np.nan, index=list(years), dtype=float)
+    test = within_follow_up(train, test)
     times = valid_times(train, test, years)
     if len(times) == 0:
         return out, float("nan")
