@@ -34,7 +34,7 @@ def km_by_tertile(risks: dict[str, pd.DataFrame], models: list[str], repeat: int
     """One panel per model: Kaplan-Meier curves of its three risk thirds (repeat `repeat`'s
     test patients, censored included), the binary label's horizon dashed.
 
-    Used by notebook 14 (survival).
+    Used by notebook 09b (survival).
 
     Args:
         risks: model -> its risk file's rows.
@@ -74,7 +74,7 @@ def td_auc_figure(folds: pd.DataFrame, models: list[str]):
     """Mean time-dependent AUC at 1 to 8 years per model over every (repeat, fold), with the
     range of the fold values shaded for the first model.
 
-    Used by notebook 14 (survival).
+    Used by notebook 09b (survival).
 
     Args:
         folds: `SurvivalSummary.folds` (model, repeat, fold, auc_<y>y columns).

@@ -154,7 +154,7 @@ def survival_view(
     Only models with every fold of every repeat found, by the current code, enter (as for the
     binary tables); a Cox-trained variant enters when every fold of every such repeat finished.
 
-    Used by notebook 14 (survival) and `python -m tmiclnet evaluate --survival`.
+    Used by notebook 09b (survival) and `python -m tmiclnet evaluate --survival`.
 
     Args:
         data_dir: the folder holding the cohort, its companion and `results/`.

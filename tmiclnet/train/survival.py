@@ -65,7 +65,7 @@ def run_survival_cv(
     """Train the Cox-trained variants of `bases` on every fold of each repeat; one row per
     (repeat, model, fold) with train_fold's columns.
 
-    Used by notebook 14 (survival).
+    Used by notebook 09b (survival).
 
     Args:
         data_dir: the folder holding the cohort and its companion.
