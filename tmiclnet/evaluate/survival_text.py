@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tmiclnet.evaluate.references import IN_SAMPLE
 from tmiclnet.evaluate.survival import LABELS, SurvivalSummary, paired
 from tmiclnet.models.catalogue import COX_SUFFIX
 
@@ -88,13 +89,23 @@ def findings(summary: SurvivalSummary, bases: list[str], mayo: dict | None = Non
         mayo: `tmiclnet.evaluate.survival.mayo_trial_c`'s result, if computed.
     """
     s = summary.summary
+    n = int(s["folds"].max())
+
+    def c_of(model: str) -> str:
+        row = s.loc[model]
+        return (
+            f"**{model}**'s ({row['harrell']:.3f}, 95 % corrected interval "
+            f"[{row['harrell_low']:.3f}, {row['harrell_high']:.3f}])"
+        )
+
     best = s.index[0]
-    n = int(s.loc[best, "folds"])
-    lines = [
-        f"- Over {n} test folds, the highest mean Harrell's C is **{best}**'s "
-        f"({s.loc[best, 'harrell']:.3f}, 95 % corrected interval [{s.loc[best, 'harrell_low']:.3f},"
-        f" {s.loc[best, 'harrell_high']:.3f}])."
-    ]
+    head = f"- Over {n} test folds, the highest mean Harrell's C is {c_of(best)}"
+    fair = [m for m in s.index if m not in IN_SAMPLE]
+    if best in IN_SAMPLE:
+        head += f", {IN_SAMPLE[best]}"
+        if fair:
+            head += f"; the highest out of sample is {c_of(fair[0])}"
+    lines = [head + "."]
     if mayo is not None:
         lines.append(
             f"- The published Mayo score on the {mayo['patients']} trial patients, in sample: "
