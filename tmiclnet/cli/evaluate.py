@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.cohort).is_dir():
         raise UsageError(f"--cohort {args.cohort}: no such folder")
     cohort = load(Path(args.cohort))
+    if args.survival and (cohort.manifest.get("parameters") or {}).get("cohort") != "pbc":
+        raise UsageError(
+            f"--survival: {cohort.root} has no follow-up times; only the PBC cohort has them"
+        )
     results_dir = report.results_dir_for(cohort.root, cohort.name)
     if args.results:
         from tmiclnet.data.places import results_root_for
@@ -132,7 +136,7 @@ def survival_main(cohort, results_dir: Path, args) -> None:
     td-AUC with their corrected intervals, printed and written; the risk files written.
 
     Args:
-        cohort: the loaded cohort (must be the PBC cohort: only it has follow-up times).
+        cohort: the loaded PBC cohort (`main` refuses the others: only it has follow-up times).
         results_dir: the results folder.
         args: the parsed options (profile, seed).
     """
@@ -142,10 +146,6 @@ def survival_main(cohort, results_dir: Path, args) -> None:
     from tmiclnet.evaluate.survival_risks import survival_view
     from tmiclnet.train.risks import risks_path
 
-    if (cohort.manifest.get("parameters") or {}).get("cohort") != "pbc":
-        raise UsageError(
-            f"--survival: {cohort.root} has no follow-up times; only the PBC cohort has them"
-        )
     data_dir = cohort.root.parent
     if not (censored_dir(data_dir) / "cohort.json").exists():
         raise UsageError(
