@@ -33,10 +33,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # evaluation and the book.
 RESULT_CODE = (
     "models/__init__.py", "models/baselines.py", "models/catalogue.py", "models/encoders.py",
-    "models/heads.py", "models/ima.py", "models/losses.py", "models/tcaf.py", "models/tmiclnet.py",
+    "models/cox.py", "models/heads.py", "models/ima.py", "models/losses.py", "models/tcaf.py",
+    "models/tmiclnet.py",
     "train/checkpoint.py", "train/crossfit.py", "train/ct_tokens.py", "train/cv.py",
     "train/ddp.py", "train/fold.py", "train/jobs.py", "train/trainer.py", "data/augment.py",
-    "inputs/features.py", "inputs/folds.py", "inputs/permute.py", "inputs/tensors.py",
+    "inputs/features.py", "inputs/folds.py", "inputs/permute.py", "inputs/survival.py",
+    "inputs/tensors.py",
     "text/inputs.py", "text/lines.py",
     "radiomics/families.py", "radiomics/preprocess.py",
     "batch.py", "device.py", "results.py", "threshold.py", "keys.py",

@@ -265,7 +265,11 @@ def display_table(rep: RepeatReport, digits: int = 3) -> pd.DataFrame:
 
 
 def best_unimodal(rep: RepeatReport) -> str | None:
-    """The unimodal model with the highest mean AUC, chosen from the data (None if none ran)."""
+    """The unimodal model with the highest mean AUC, chosen from the data (None if none ran).
+
+    Args:
+        rep: the cohort's `RepeatReport`.
+    """
     uni = [m for m in rep.summary.index if m in UNIMODAL]
     return uni[0] if uni else None  # the summary is sorted by mean AUC
 
