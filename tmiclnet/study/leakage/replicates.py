@@ -1,0 +1,359 @@
+"""The leakage study with power: one cheap model, many labellings, every protocol.
+
+One labelling gives one draw of each protocol's AUC: on permuted labels a single draw of a leak
+that lifts the AUC by 0.05 cannot be told from the chance spread of an AUC on ~300 patients, and
+three labellings cannot reach p < 0.05 with any sign test. So the study repeats the whole
+cross-validation `n` times per kind of labels, each time under every protocol:
+
+- **permuted** labels: replicate r shuffles the labels with seed r (`assembly.permute_labels`);
+  its folds, validation split and training seeds come from the run's seed. Each replicate is an
+  independent draw of a cohort with no signal, so a t interval across them is exact enough.
+- **real** labels: replicate r is repeat r of the cross-validation: its folds, validation split
+  and training seeds are drawn with `repeat_seed(run.seed, r)`, as the book's repeats are
+  (`tmiclnet.train.repeats`). The repeats share their patients, so their intervals are the
+  corrected resampled t of the book's repeated cross-validation (`power`).
+
+Every fit is the training page's own fit of a fold (`tmiclnet.train.fold.train_fold`: the same
+model build, training settings, seeds, trainer and threshold rule) with the protocol's switches
+(`assembly`) and settings (`protocol_config`) applied: under `ours` it gives the training page's
+numbers bit for bit on one machine (tests/study/test_leakage_power.py). It only writes less: one
+predictions table per (model, labels, replicate, protocol), not a results folder per fold with a
+checkpoint, since the study trains about 1,200 folds and reads nothing but the test predictions.
+Each table sits beside the key of everything that made it (`task_key`), so a re-run reads it and
+a changed setting, label, input or code trains it again.
+
+Only models without cached CT tokens can run here: a fusion model reads the tokens of a CT
+encoder trained in the same fold (`training.run_study` trains those).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from tmiclnet import keys
+from tmiclnet.config import Run
+from tmiclnet.device import seed_everything
+from tmiclnet.inputs.features import CohortInputs, FoldInputs, load_inputs
+from tmiclnet.inputs.folds import repeat_seed
+from tmiclnet.models.catalogue import modalities_of
+from tmiclnet.provenance import atomic_write_text
+from tmiclnet.study.leakage.assembly import (
+    assemble_folds,
+    keyed_inputs,
+    permute_labels,
+    protocol_folds,
+)
+from tmiclnet.study.leakage.protocols import PROTOCOLS, Protocol
+from tmiclnet.threshold import choose_threshold
+from tmiclnet.train.ddp import SINGLE
+from tmiclnet.train.fold import build_config, train_config
+from tmiclnet.train.jobs import ct_plan, executor, needed_modalities, parallel_jobs
+from tmiclnet.train.trainer import TrainConfig, fit, predict, probabilities
+
+KINDS = ("real", "permuted")
+DEFAULT_MODEL = "radiomics_only"
+# The code whose edit retrains the replicates, beside the training page's (`keys.RESULT_CODE`)
+STUDY_CODE = ("study/leakage/assembly.py", "study/leakage/replicates.py")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One cross-validation of the study: a model, a kind of labels, a replicate, a protocol."""
+
+    model: str
+    kind: str  # "real" or "permuted"
+    replicate: int
+    protocol: Protocol
+
+    @property
+    def folder(self) -> str:
+        """`<model>/<kind>-<replicate>`: where its table lives under the study's folder."""
+        return f"{self.model}/{self.kind}-{self.replicate}"
+
+
+def replicate_labels(labels: pd.Series, kind: str, replicate: int) -> pd.Series:
+    """The labels of one replicate: the real ones, or the real ones shuffled with seed `replicate`.
+
+    Args:
+        labels: 0/1 label per patient id.
+        kind: "real" or "permuted".
+        replicate: the replicate's index (the permutation's seed).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    return labels if kind == "real" else permute_labels(labels, replicate)
+
+
+def replicate_seed(seed: int, kind: str, replicate: int) -> int:
+    """The seed of one replicate's folds, validation split and training: the run's seed on
+    permuted labels (the labelling changes), `repeat_seed(seed, replicate)` on the real ones.
+
+    Args:
+        seed: the run's seed.
+        kind: "real" or "permuted".
+        replicate: the replicate's index.
+    """
+    return repeat_seed(seed, replicate) if kind == "real" else int(seed)
+
+
+def protocol_config(name: str, run: Run, fold: int, protocol: Protocol) -> TrainConfig:
+    """The training page's settings for `name` on `fold` (`train_config`), with the protocol's:
+    its patience, or, for the fixed-epochs control, every epoch run and the last one kept (no
+    epoch before the last is kept or counted against the patience, `trainer.fit`).
+
+    Args:
+        name: catalogue name.
+        run: profile and seed.
+        fold: the fold index (its training seed is run.seed + fold).
+        protocol: the protocol.
+    """
+    cfg = train_config(name, run, fold)
+    if protocol.fixed_epochs:
+        return dataclasses.replace(cfg, min_epochs=cfg.epochs)
+    if protocol.patience is not None:
+        return dataclasses.replace(cfg, patience=protocol.patience)
+    return cfg
+
+
+def fit_fold(
+    name: str, inputs: CohortInputs, fin: FoldInputs, run: Run, protocol: Protocol
+) -> pd.DataFrame:
+    """Train `name` on one fold as `train_fold` does and return its test predictions:
+    DataFrame(id, label, prob, fold, threshold, best_epoch), the threshold chosen (Youden's J) on
+    the fold's validation part, which the protocol decides (`assembly.protocol_split`).
+
+    Args:
+        name: catalogue name (no cached CT tokens).
+        inputs: the keyed cohort inputs (`assembly.keyed_inputs`).
+        fin: the fold's tensors and split (`assembly.assemble_folds`).
+        run: profile, seed and device.
+        protocol: the protocol.
+    """
+    from tmiclnet.models import build
+
+    config = build_config(fin, inputs, run, use_ct_tokens=False)
+    cfg = protocol_config(name, run, fin.split.fold, protocol)
+    seed_everything(run.seed + fin.split.fold)
+    model = build(name, **config)
+    data = fin.data.for_model(modalities_of(name))
+    val, test = data.subset(fin.split.val), data.subset(fin.split.test)
+    result = fit(model, data.subset(fin.split.train), val, cfg, run.device)
+    model.load_state_dict(result.best_state)
+    p_val, p_test = (probabilities(predict(model, d, run.device, amp=cfg.amp)) for d in (val, test))
+    threshold = choose_threshold(val.labels.numpy(), p_val)["threshold"]
+    return pd.DataFrame(
+        {
+            "id": test.ids,
+            "label": test.labels.numpy(),
+            "prob": p_test,
+            "fold": fin.split.fold,
+            "threshold": threshold,
+            "best_epoch": result.best_epoch,
+        }
+    )
+
+
+def _prepared(task: Task, inputs: CohortInputs, labels: pd.Series, run: Run):
+    """(keyed inputs, the replicate's run, its folds table) of one task."""
+    y = replicate_labels(labels, task.kind, task.replicate)
+    keyed = keyed_inputs(inputs, y, task.protocol)
+    run = run.replace(seed=replicate_seed(run.seed, task.kind, task.replicate))
+    table = protocol_folds(y.loc[inputs.ids], task.protocol, run.profile.folds, run.seed)
+    return keyed, run, table
+
+
+def task_key(task: Task, inputs: CohortInputs, labels: pd.Series, run: Run) -> str:
+    """The key of one task's table: the model, the protocol, the labels' content, the inputs'
+    keys, the replicate's seed, the whole profile and the code of the training page and this
+    study (`STUDY_CODE`).
+
+    Args:
+        task: the task.
+        inputs: the cohort inputs (unkeyed).
+        labels: the cohort's real labels.
+        run: the run.
+    """
+    keyed, rrun, _ = _prepared(task, inputs, labels, run)
+    return keys.config_hash(
+        {
+            "model": task.model,
+            "inputs": keyed.info,
+            "seed": rrun.seed,
+            "profile": dataclasses.asdict(run.profile),
+            "code": keys.code_hash(),
+            "study_code": keys.code_hash(STUDY_CODE),
+        }
+    )
+
+
+def run_task(
+    task: Task, inputs: CohortInputs, labels: pd.Series, run: Run
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cross-validate one task: (its test predictions over all folds, one audit row per fold:
+    test patients, how many the scaler was fitted on, how many the stopping criterion read).
+
+    Args:
+        task: the task.
+        inputs: the cohort inputs (unkeyed).
+        labels: the cohort's real labels.
+        run: the run.
+    """
+    keyed, rrun, table = _prepared(task, inputs, labels, run)
+    preds, audit = [], []
+    for fin, scaler_ids in assemble_folds(keyed, table, task.protocol, rrun):
+        preds.append(fit_fold(task.model, keyed, fin, rrun, task.protocol))
+        test = set(fin.split.test)
+        audit.append(
+            {
+                "fold": fin.split.fold,
+                "n_test": len(test),
+                "scaler_saw_test": len(test & set(scaler_ids)),
+                "stopping_read_test": len(test & set(fin.split.val)),
+            }
+        )
+    return pd.concat(preds, ignore_index=True), pd.DataFrame(audit)
+
+
+def _in_worker(task: Task, inputs, labels, run) -> tuple[pd.DataFrame, pd.DataFrame]:
+    torch.set_num_threads(1)
+    return run_task(task, inputs, labels, run)
+
+
+def _paths(root: Path, task: Task) -> tuple[Path, Path]:
+    stem = root / task.folder / task.protocol.name.replace(" ", "_")
+    return stem.with_suffix(".csv"), stem.with_suffix(".json")
+
+
+def _read(root: Path, task: Task, key: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    table, meta = _paths(root, task)
+    if not (table.exists() and meta.exists()):
+        return None
+    saved = json.loads(meta.read_text())
+    if saved.get("key") != key:
+        return None
+    return pd.read_csv(table, dtype={"id": str}), pd.DataFrame(saved["audit"])
+
+
+def _write(root: Path, task: Task, key: str, preds: pd.DataFrame, audit: pd.DataFrame) -> None:
+    table, meta = _paths(root, task)
+    buf = io.StringIO()
+    preds.to_csv(buf, index=False, float_format="%.8g")
+    atomic_write_text(table, buf.getvalue())
+    atomic_write_text(meta, json.dumps({"key": key, "audit": audit.to_dict("records")}))
+
+
+@dataclass
+class Replicates:
+    """Every task's test predictions and audit, long: one row per (task, test patient) and per
+    (task, fold), with columns model, kind, replicate, protocol."""
+
+    cohort: str
+    predictions: pd.DataFrame
+    audit: pd.DataFrame
+    trained: int  # tasks trained by this call (the others were read)
+
+
+def study_root(data_dir: str | Path) -> Path:
+    """`<data_dir>/studies/leakage/replicates`: outside `results/`, no other chapter reads it.
+
+    Args:
+        data_dir: the run's data folder.
+    """
+    return Path(data_dir) / "studies" / "leakage" / "replicates"
+
+
+def check_model(name: str, run: Run) -> None:
+    """Raise ValueError unless `name` trains without cached CT tokens under the run's profile.
+
+    Args:
+        name: catalogue name.
+        run: its profile's CT strategy is read.
+    """
+    cached, ct_name, _ = ct_plan(run.profile, [name])
+    if cached and name != ct_name:
+        raise ValueError(
+            f"model {name!r} reads cached CT tokens; the replicated study trains models "
+            "without them (run `python -m tmiclnet study leakage` without --labellings)"
+        )
+
+
+def run_replicates(
+    cohort_path: str | Path,
+    run: Run,
+    n: int,
+    model: str = DEFAULT_MODEL,
+    kinds: tuple[str, ...] = KINDS,
+    protocols: tuple[Protocol, ...] = PROTOCOLS,
+    retrain: bool = False,
+) -> Replicates:
+    """Cross-validate `model` under every protocol on `n` replicates of each kind of labels.
+
+    Tables already made with the same key are read; the others train in a pool of the profile's
+    `n_jobs` single-threaded workers on a CPU (`tmiclnet.train.jobs.parallel_jobs`).
+
+    Args:
+        cohort_path: the cohort folder (`tmiclnet.data.cohort.load` reads it).
+        run: profile, data folder, seed and device (`tmiclnet.config.setup`).
+        n: replicates per kind of labels (labellings on permuted labels, repeats on real ones).
+        model: a catalogue name without cached CT tokens (default: the radiomics-only model).
+        kinds: "real" and/or "permuted".
+        protocols: the protocols (default: all, the control included).
+        retrain: train even where a table with the same key exists.
+    """
+    from tmiclnet.data.cohort import load
+
+    if n < 2:
+        raise ValueError(f"n = {n}: an interval across replicates needs at least 2")
+    check_model(model, run)
+    cohort = load(cohort_path)
+    inputs = load_inputs(cohort, run.profile, needed_modalities(run.profile, [model]))
+    labels = cohort.labels.loc[cohort.ids].astype(int)
+    root = study_root(run.data_dir) / cohort.name
+    tasks = [Task(model, k, r, p) for k in kinds for r in range(n) for p in protocols]
+    done, todo = {}, []
+    for t in tasks:
+        key = task_key(t, inputs, labels, run)
+        found = None if retrain else _read(root, t, key)
+        if found is None:
+            todo.append((t, key))
+        else:
+            done[t] = found
+    workers = parallel_jobs(run, SINGLE, len(todo))
+    bar = tqdm(total=len(todo), desc=f"leakage replicates ({cohort.name})", unit="CV")
+    if workers == 1:
+        for t, key in todo:
+            done[t] = run_task(t, inputs, labels, run)
+            _write(root, t, key, *done[t])
+            bar.update(1)
+    else:
+        pool = executor(workers)
+        futures = {pool.submit(_in_worker, t, inputs, labels, run): (t, key) for t, key in todo}
+        for future in cf.as_completed(futures):
+            t, key = futures[future]
+            done[t] = future.result()
+            _write(root, t, key, *done[t])
+            bar.update(1)
+    bar.close()
+    preds, audit = [], []
+    for t in tasks:
+        tag = {
+            "model": t.model,
+            "kind": t.kind,
+            "replicate": t.replicate,
+            "protocol": t.protocol.name,
+        }
+        preds.append(done[t][0].assign(**tag))
+        audit.append(done[t][1].assign(**tag))
+    return Replicates(
+        cohort.name, pd.concat(preds, ignore_index=True), pd.concat(audit, ignore_index=True),
+        len(todo),
+    )  # fmt: skip
