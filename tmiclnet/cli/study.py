@@ -152,7 +152,9 @@ def _replicated(cohort: Path, run, names: list[str], chosen: tuple, args) -> int
                     f"{k} {r['inflation']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}]"
                     for k, r in parts.iterrows()
                 ))  # fmt: skip
-        print(f"({rep.trained} cross-validations trained, the others read)")
+        cpu = rep.timing["cpu_s"].sum() if "cpu_s" in rep.timing else float("nan")
+        print(f"({rep.trained} of {len(rep.timing)} replicates trained now, the others read; "
+              f"all of them took {cpu:.0f} CPU seconds when trained)")  # fmt: skip
     return 0
 
 

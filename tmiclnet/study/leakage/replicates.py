@@ -32,9 +32,11 @@ import concurrent.futures as cf
 import dataclasses
 import io
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
@@ -44,6 +46,7 @@ from tmiclnet.config import Run
 from tmiclnet.device import seed_everything
 from tmiclnet.inputs.features import CohortInputs, FoldInputs, load_inputs
 from tmiclnet.inputs.folds import repeat_seed
+from tmiclnet.inputs.tensors import TensorData
 from tmiclnet.models.catalogue import modalities_of
 from tmiclnet.provenance import atomic_write_text
 from tmiclnet.study.leakage.assembly import (
@@ -51,6 +54,7 @@ from tmiclnet.study.leakage.assembly import (
     keyed_inputs,
     permute_labels,
     protocol_folds,
+    protocol_split,
 )
 from tmiclnet.study.leakage.protocols import PROTOCOLS, Protocol
 from tmiclnet.threshold import choose_threshold
@@ -67,16 +71,16 @@ STUDY_CODE = ("study/leakage/assembly.py", "study/leakage/replicates.py")
 
 @dataclass(frozen=True)
 class Task:
-    """One cross-validation of the study: a model, a kind of labels, a replicate, a protocol."""
+    """One replicate of the study: a model and a kind of labels, every protocol on its folds."""
 
     model: str
     kind: str  # "real" or "permuted"
     replicate: int
-    protocol: Protocol
+    protocols: tuple[Protocol, ...]
 
     @property
-    def folder(self) -> str:
-        """`<model>/<kind>-<replicate>`: where its table lives under the study's folder."""
+    def path(self) -> str:
+        """`<model>/<kind>-<replicate>`: its table under the study's folder."""
         return f"{self.model}/{self.kind}-{self.replicate}"
 
 
@@ -124,12 +128,47 @@ def protocol_config(name: str, run: Run, fold: int, protocol: Protocol) -> Train
     return cfg
 
 
+def shares_fit(control: Protocol, stop: Protocol) -> bool:
+    """Whether the fixed-epochs `control` is `stop`'s own training run, its last epoch kept: the
+    same folds, training patients, scaler and seed, and `stop` runs every epoch (its patience
+    outlasts them) while choosing among them on the test fold. Validation reads no random
+    number, so the two runs' weights agree epoch by epoch; one fit gives both, and the gap between
+    them is the choice on the test fold alone, with no training noise between them.
+
+    Args:
+        control: a protocol with `fixed_epochs`.
+        stop: a protocol with `stop_on_test`.
+    """
+    same = (control.scaler_on_all, control.unstratified) == (stop.scaler_on_all, stop.unstratified)
+    return control.fixed_epochs and stop.stop_on_test and same
+
+
+def _frame(data, probs, threshold: float, fold: int, epoch: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": data.ids,
+            "label": data.labels.numpy(),
+            "prob": probs,
+            "fold": fold,
+            "threshold": threshold,
+            "best_epoch": epoch,
+        }
+    )
+
+
 def fit_fold(
-    name: str, inputs: CohortInputs, fin: FoldInputs, run: Run, protocol: Protocol
-) -> pd.DataFrame:
-    """Train `name` on one fold as `train_fold` does and return its test predictions:
-    DataFrame(id, label, prob, fold, threshold, best_epoch), the threshold chosen (Youden's J) on
-    the fold's validation part, which the protocol decides (`assembly.protocol_split`).
+    name: str,
+    inputs: CohortInputs,
+    fin: FoldInputs,
+    run: Run,
+    protocol: Protocol,
+    last_too: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Train `name` on one fold as `train_fold` does: (its test predictions, DataFrame(id, label,
+    prob, fold, threshold, best_epoch) with the threshold chosen (Youden's J) on the fold's
+    validation part, which the protocol decides (`assembly.protocol_split`); and with
+    `last_too`, the same for the weights of the last epoch, thresholded on the training
+    patients: the fixed-epochs control, when `shares_fit`).
 
     Args:
         name: catalogue name (no cached CT tokens).
@@ -137,6 +176,7 @@ def fit_fold(
         fin: the fold's tensors and split (`assembly.assemble_folds`).
         run: profile, seed and device.
         protocol: the protocol.
+        last_too: also return the last epoch's predictions (every epoch must have run).
     """
     from tmiclnet.models import build
 
@@ -145,36 +185,60 @@ def fit_fold(
     seed_everything(run.seed + fin.split.fold)
     model = build(name, **config)
     data = fin.data.for_model(modalities_of(name))
-    val, test = data.subset(fin.split.val), data.subset(fin.split.test)
-    result = fit(model, data.subset(fin.split.train), val, cfg, run.device)
-    model.load_state_dict(result.best_state)
-    p_val, p_test = (probabilities(predict(model, d, run.device, amp=cfg.amp)) for d in (val, test))
-    threshold = choose_threshold(val.labels.numpy(), p_val)["threshold"]
-    return pd.DataFrame(
-        {
-            "id": test.ids,
-            "label": test.labels.numpy(),
-            "prob": p_test,
-            "fold": fin.split.fold,
-            "threshold": threshold,
-            "best_epoch": result.best_epoch,
-        }
+    train, val, test = (
+        data.subset(ids) for ids in (fin.split.train, fin.split.val, fin.split.test)
     )
+    result = fit(model, train, val, cfg, run.device)
+
+    def scored(part: TensorData, threshold_on: TensorData) -> tuple[np.ndarray, float]:
+        p, p_thr = (
+            probabilities(predict(model, d, run.device, amp=cfg.amp)) for d in (part, threshold_on)
+        )
+        return p, choose_threshold(threshold_on.labels.numpy(), p_thr)["threshold"]
+
+    last = None
+    if last_too:
+        if len(result.history) != cfg.epochs:
+            raise ValueError(f"fold {fin.split.fold}: stopped before its last epoch")
+        last = _frame(test, *scored(test, train), fin.split.fold, epoch=cfg.epochs - 1)
+    model.load_state_dict(result.best_state)
+    best = _frame(test, *scored(test, val), fin.split.fold, epoch=result.best_epoch)
+    return best, last
 
 
-def _prepared(task: Task, inputs: CohortInputs, labels: pd.Series, run: Run):
-    """(keyed inputs, the replicate's run, its folds table) of one task."""
+def audit_row(split, protocol: Protocol, ids: list[str]) -> dict:
+    """What one fold of `protocol` let the test fold into: its test patients, how many of them the
+    radiomics scaler was fitted on (every patient with `scaler_on_all`, else the training
+    part), and how many the stopping criterion read (its validation part).
+
+    Args:
+        split: the fold's `FoldSplit` (`assembly.protocol_split`).
+        protocol: the protocol.
+        ids: every patient of the cohort.
+    """
+    test = set(split.test)
+    scaler = set(ids) if protocol.scaler_on_all else set(split.train)
+    return {
+        "fold": split.fold,
+        "n_test": len(test),
+        "scaler_saw_test": len(test & scaler),
+        "stopping_read_test": len(test & set(split.val)),
+    }
+
+
+def _prepared(task: Task, protocol: Protocol, inputs: CohortInputs, labels: pd.Series, run: Run):
+    """(keyed inputs, the replicate's run, its folds table) of one protocol of a task."""
     y = replicate_labels(labels, task.kind, task.replicate)
-    keyed = keyed_inputs(inputs, y, task.protocol)
+    keyed = keyed_inputs(inputs, y, protocol)
     run = run.replace(seed=replicate_seed(run.seed, task.kind, task.replicate))
-    table = protocol_folds(y.loc[inputs.ids], task.protocol, run.profile.folds, run.seed)
+    table = protocol_folds(y.loc[inputs.ids], protocol, run.profile.folds, run.seed)
     return keyed, run, table
 
 
 def task_key(task: Task, inputs: CohortInputs, labels: pd.Series, run: Run) -> str:
-    """The key of one task's table: the model, the protocol, the labels' content, the inputs'
-    keys, the replicate's seed, the whole profile and the code of the training page and this
-    study (`STUDY_CODE`).
+    """The key of one task's table: the model, every protocol, the labels' content and the
+    inputs' keys (`assembly.keyed_inputs`), the replicate's seed, the whole profile and the code
+    of the training page and this study (`STUDY_CODE`).
 
     Args:
         task: the task.
@@ -182,12 +246,12 @@ def task_key(task: Task, inputs: CohortInputs, labels: pd.Series, run: Run) -> s
         labels: the cohort's real labels.
         run: the run.
     """
-    keyed, rrun, _ = _prepared(task, inputs, labels, run)
+    infos = [_prepared(task, p, inputs, labels, run)[0].info for p in task.protocols]
     return keys.config_hash(
         {
             "model": task.model,
-            "inputs": keyed.info,
-            "seed": rrun.seed,
+            "inputs": infos,
+            "seed": replicate_seed(run.seed, task.kind, task.replicate),
             "profile": dataclasses.asdict(run.profile),
             "code": keys.code_hash(),
             "study_code": keys.code_hash(STUDY_CODE),
@@ -198,8 +262,9 @@ def task_key(task: Task, inputs: CohortInputs, labels: pd.Series, run: Run) -> s
 def run_task(
     task: Task, inputs: CohortInputs, labels: pd.Series, run: Run
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cross-validate one task: (its test predictions over all folds, one audit row per fold:
-    test patients, how many the scaler was fitted on, how many the stopping criterion read).
+    """Cross-validate one replicate under every protocol of the task: (the test predictions of
+    all folds, one audit row per fold (`audit_row`)), each with a `protocol` column. The
+    fixed-epochs control comes out of `stop on test`'s fits when `shares_fit`.
 
     Args:
         task: the task.
@@ -207,48 +272,67 @@ def run_task(
         labels: the cohort's real labels.
         run: the run.
     """
-    keyed, rrun, table = _prepared(task, inputs, labels, run)
+    shared = {
+        c.name: s
+        for c in task.protocols
+        for s in task.protocols
+        if c.fixed_epochs and s.stop_on_test and shares_fit(c, s)
+    }
     preds, audit = [], []
-    for fin, scaler_ids in assemble_folds(keyed, table, task.protocol, rrun):
-        preds.append(fit_fold(task.model, keyed, fin, rrun, task.protocol))
-        test = set(fin.split.test)
-        audit.append(
-            {
-                "fold": fin.split.fold,
-                "n_test": len(test),
-                "scaler_saw_test": len(test & set(scaler_ids)),
-                "stopping_read_test": len(test & set(fin.split.val)),
-            }
-        )
-    return pd.concat(preds, ignore_index=True), pd.DataFrame(audit)
+    for protocol in task.protocols:
+        keyed, rrun, table = _prepared(task, protocol, inputs, labels, run)
+        controls = [c for c, s in shared.items() if s == protocol]
+        fins = [] if protocol.name in shared else assemble_folds(keyed, table, protocol, rrun)
+        for fin, _ in fins:
+            best, last = fit_fold(task.model, keyed, fin, rrun, protocol, last_too=bool(controls))
+            preds.append(best.assign(protocol=protocol.name))
+            preds += [last.assign(protocol=c) for c in controls]
+        for k in range(rrun.profile.folds):
+            split = protocol_split(table, k, protocol, rrun.profile.val_fraction, rrun.seed)
+            audit.append({"protocol": protocol.name, **audit_row(split, protocol, inputs.ids)})
+    out = pd.concat(preds, ignore_index=True)
+    rank = out["protocol"].map({p.name: i for i, p in enumerate(task.protocols)})
+    out = out.iloc[np.lexsort((out["fold"].to_numpy(), rank.to_numpy()))]
+    return out.reset_index(drop=True), pd.DataFrame(audit)
 
 
-def _in_worker(task: Task, inputs, labels, run) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _timed(task: Task, inputs, labels, run) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """`run_task` with its CPU and wall seconds: the CPU seconds do not depend on what else the
+    machine runs, so they say what the study costs on an idle one."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    preds, audit = run_task(task, inputs, labels, run)
+    spent = {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
+    return preds, audit, {k: round(v, 2) for k, v in spent.items()}
+
+
+def _in_worker(task: Task, inputs, labels, run) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     torch.set_num_threads(1)
-    return run_task(task, inputs, labels, run)
+    return _timed(task, inputs, labels, run)
 
 
 def _paths(root: Path, task: Task) -> tuple[Path, Path]:
-    stem = root / task.folder / task.protocol.name.replace(" ", "_")
+    stem = root / task.path
     return stem.with_suffix(".csv"), stem.with_suffix(".json")
 
 
-def _read(root: Path, task: Task, key: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def _read(root: Path, task: Task, key: str) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
     table, meta = _paths(root, task)
     if not (table.exists() and meta.exists()):
         return None
     saved = json.loads(meta.read_text())
     if saved.get("key") != key:
         return None
-    return pd.read_csv(table, dtype={"id": str}), pd.DataFrame(saved["audit"])
+    audit = pd.DataFrame(saved["audit"])
+    return pd.read_csv(table, dtype={"id": str}), audit, saved.get("timing", {})
 
 
-def _write(root: Path, task: Task, key: str, preds: pd.DataFrame, audit: pd.DataFrame) -> None:
+def _write(root: Path, task: Task, key: str, preds, audit, timing: dict) -> None:
     table, meta = _paths(root, task)
     buf = io.StringIO()
     preds.to_csv(buf, index=False, float_format="%.8g")
     atomic_write_text(table, buf.getvalue())
-    atomic_write_text(meta, json.dumps({"key": key, "audit": audit.to_dict("records")}))
+    record = {"key": key, "audit": audit.to_dict("records"), "timing": timing}
+    atomic_write_text(meta, json.dumps(record))
 
 
 @dataclass
@@ -259,7 +343,8 @@ class Replicates:
     cohort: str
     predictions: pd.DataFrame
     audit: pd.DataFrame
-    trained: int  # tasks trained by this call (the others were read)
+    trained: int  # replicates trained by this call (the others were read)
+    timing: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # cpu_s, wall_s each
 
 
 def study_root(data_dir: str | Path) -> Path:
@@ -318,7 +403,7 @@ def run_replicates(
     inputs = load_inputs(cohort, run.profile, needed_modalities(run.profile, [model]))
     labels = cohort.labels.loc[cohort.ids].astype(int)
     root = study_root(run.data_dir) / cohort.name
-    tasks = [Task(model, k, r, p) for k in kinds for r in range(n) for p in protocols]
+    tasks = [Task(model, k, r, tuple(protocols)) for k in kinds for r in range(n)]
     done, todo = {}, []
     for t in tasks:
         key = task_key(t, inputs, labels, run)
@@ -328,10 +413,10 @@ def run_replicates(
         else:
             done[t] = found
     workers = parallel_jobs(run, SINGLE, len(todo))
-    bar = tqdm(total=len(todo), desc=f"leakage replicates ({cohort.name})", unit="CV")
+    bar = tqdm(total=len(todo), desc=f"leakage replicates ({cohort.name})", unit="replicate")
     if workers == 1:
         for t, key in todo:
-            done[t] = run_task(t, inputs, labels, run)
+            done[t] = _timed(t, inputs, labels, run)
             _write(root, t, key, *done[t])
             bar.update(1)
     else:
@@ -343,17 +428,13 @@ def run_replicates(
             _write(root, t, key, *done[t])
             bar.update(1)
     bar.close()
-    preds, audit = [], []
+    preds, audit, timing = [], [], []
     for t in tasks:
-        tag = {
-            "model": t.model,
-            "kind": t.kind,
-            "replicate": t.replicate,
-            "protocol": t.protocol.name,
-        }
+        tag = {"model": t.model, "kind": t.kind, "replicate": t.replicate}
         preds.append(done[t][0].assign(**tag))
         audit.append(done[t][1].assign(**tag))
+        timing.append({**tag, **done[t][2]})
     return Replicates(
         cohort.name, pd.concat(preds, ignore_index=True), pd.concat(audit, ignore_index=True),
-        len(todo),
+        len(todo), pd.DataFrame(timing),
     )  # fmt: skip
