@@ -222,12 +222,14 @@ def takeaways(table: pd.DataFrame, ours_null: tuple[float, float, float] | None 
         parts = []
         for protocol, h in g[g["protocol"] != OURS.name].groupby("protocol", sort=False):
             h = h.set_index("metric")
+            a = h.loc["auc"]
             bits = [
-                f"{NAMES[m].split(' ')[0]} {r['inflation']:+.3f} "
-                f"[{r['lo']:+.3f}, {r['hi']:+.3f}], {_verdict(r['lo'], r['hi'])}"
-                for m, r in ((m, h.loc[m]) for m in ("auc", "accuracy", "f1"))
+                f"{NAMES[m].split(' ')[0]} {h.loc[m, 'inflation']:+.3f} "
+                f"[{h.loc[m, 'lo']:+.3f}, {h.loc[m, 'hi']:+.3f}]"
+                for m in ("auc", "accuracy", "f1")
             ]
-            parts.append(f"*{protocol}*: " + "; ".join(bits) + ".")
+            verdict = _verdict(a["lo"], a["hi"])
+            parts.append(f"*{protocol}*: " + ", ".join(bits) + f" (AUC {verdict}).")
         lines.append(head + " " + " ".join(parts))
     return "\n".join(lines)
 

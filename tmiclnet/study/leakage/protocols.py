@@ -78,7 +78,7 @@ def protocols_table(protocols: tuple[Protocol, ...] = PROTOCOLS) -> pd.DataFrame
     """
     rows = [{k: v for k, v in dataclasses.asdict(p).items()} for p in protocols]
     table = pd.DataFrame(rows).set_index("name")
-    table["patience"] = ["profile's" if v is None else str(int(v)) for v in table["patience"]]
+    table["patience"] = ["profile's" if pd.isna(v) else str(int(v)) for v in table["patience"]]
     return table
 
 

@@ -29,6 +29,7 @@ encoder trained in the same fold (`training.run_study` trains those).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import dataclasses
 import io
 import json
@@ -300,7 +301,8 @@ def _timed(task: Task, inputs, labels, run) -> tuple[pd.DataFrame, pd.DataFrame,
     """`run_task` with its CPU and wall seconds: the CPU seconds do not depend on what else the
     machine runs, so they say what the study costs on an idle one."""
     cpu, wall = time.process_time(), time.perf_counter()
-    preds, audit = run_task(task, inputs, labels, run)
+    with contextlib.redirect_stderr(io.StringIO()):  # ~1,200 fits: no progress bar per epoch
+        preds, audit = run_task(task, inputs, labels, run)
     spent = {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
     return preds, audit, {k: round(v, 2) for k, v in spent.items()}
 
