@@ -13,14 +13,11 @@ cross-validation `n` times per kind of labels, each time under every protocol:
   (`tmiclnet.train.repeats`). The repeats share their patients, so their intervals are the
   corrected resampled t of the book's repeated cross-validation (`power`).
 
-Every fit is the training page's own fit of a fold (`tmiclnet.train.fold.train_fold`: the same
-model build, training settings, seeds, trainer and threshold rule) with the protocol's switches
-(`assembly`) and settings (`protocol_config`) applied: under `ours` it gives the training page's
-numbers bit for bit on one machine (tests/study/test_leakage_power.py). It only writes less: one
-predictions table per (model, labels, replicate, protocol), not a results folder per fold with a
-checkpoint, since the study trains about 1,200 folds and reads nothing but the test predictions.
-Each table sits beside the key of everything that made it (`task_key`), so a re-run reads it and
-a changed setting, label, input or code trains it again.
+Every fit is the training page's own (`tmiclnet.train.fold.train_fold`: same build, settings,
+seeds, trainer and threshold rule) with the protocol's switches (`assembly`, `protocol_config`):
+under `ours` it gives the training page's numbers bit for bit (tests/study/test_leakage_power.py).
+It writes less: one predictions table per replicate (`store`), keyed by everything that made it
+(`task_key`), not a results folder per fold, since the study trains about 1,200 folds.
 
 Only models without cached CT tokens can run here: a fusion model reads the tokens of a CT
 encoder trained in the same fold (`training.run_study` trains those).
@@ -32,9 +29,7 @@ import concurrent.futures as cf
 import contextlib
 import dataclasses
 import io
-import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +44,7 @@ from tmiclnet.inputs.features import CohortInputs, FoldInputs, load_inputs
 from tmiclnet.inputs.folds import repeat_seed
 from tmiclnet.inputs.tensors import TensorData
 from tmiclnet.models.catalogue import modalities_of
-from tmiclnet.provenance import atomic_write_text
+from tmiclnet.study.leakage import store
 from tmiclnet.study.leakage.assembly import (
     assemble_folds,
     keyed_inputs,
@@ -70,7 +65,7 @@ DEFAULT_MODEL = "radiomics_only"
 STUDY_CODE = ("study/leakage/assembly.py", "study/leakage/replicates.py")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Task:
     """One replicate of the study: a model and a kind of labels, every protocol on its folds."""
 
@@ -80,8 +75,7 @@ class Task:
     protocols: tuple[Protocol, ...]
 
     @property
-    def path(self) -> str:
-        """`<model>/<kind>-<replicate>`: its table under the study's folder."""
+    def path(self) -> str:  # its table under the study's folder (`store`)
         return f"{self.model}/{self.kind}-{self.replicate}"
 
 
@@ -208,13 +202,12 @@ def fit_fold(
 
 
 def audit_row(split, protocol: Protocol, ids: list[str]) -> dict:
-    """What one fold of `protocol` let the test fold into: its test patients, how many of them the
-    radiomics scaler was fitted on (every patient with `scaler_on_all`, else the training
-    part), and how many the stopping criterion read (its validation part).
+    """One fold's audit: its test patients, how many of them the radiomics scaler was fitted on
+    and how many the stopping criterion read (its validation part).
 
     Args:
         split: the fold's `FoldSplit` (`assembly.protocol_split`).
-        protocol: the protocol.
+        protocol: the protocol (`scaler_on_all` fits the scaler on every patient).
         ids: every patient of the cohort.
     """
     test = set(split.test)
@@ -298,8 +291,7 @@ def run_task(
 
 
 def _timed(task: Task, inputs, labels, run) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """`run_task` with its CPU and wall seconds: the CPU seconds do not depend on what else the
-    machine runs, so they say what the study costs on an idle one."""
+    """`run_task` with its CPU and wall seconds (the CPU seconds barely depend on the load)."""
     cpu, wall = time.process_time(), time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()):  # ~1,200 fits: no progress bar per epoch
         preds, audit = run_task(task, inputs, labels, run)
@@ -308,36 +300,11 @@ def _timed(task: Task, inputs, labels, run) -> tuple[pd.DataFrame, pd.DataFrame,
 
 
 def _in_worker(task: Task, inputs, labels, run) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # one thread per worker: two workers share two cores
     return _timed(task, inputs, labels, run)
 
 
-def _paths(root: Path, task: Task) -> tuple[Path, Path]:
-    stem = root / task.path
-    return stem.with_suffix(".csv"), stem.with_suffix(".json")
-
-
-def _read(root: Path, task: Task, key: str) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
-    table, meta = _paths(root, task)
-    if not (table.exists() and meta.exists()):
-        return None
-    saved = json.loads(meta.read_text())
-    if saved.get("key") != key:
-        return None
-    audit = pd.DataFrame(saved["audit"])
-    return pd.read_csv(table, dtype={"id": str}), audit, saved.get("timing", {})
-
-
-def _write(root: Path, task: Task, key: str, preds, audit, timing: dict) -> None:
-    table, meta = _paths(root, task)
-    buf = io.StringIO()
-    preds.to_csv(buf, index=False, float_format="%.8g")
-    atomic_write_text(table, buf.getvalue())
-    record = {"key": key, "audit": audit.to_dict("records"), "timing": timing}
-    atomic_write_text(meta, json.dumps(record))
-
-
-@dataclass
+@dataclasses.dataclass
 class Replicates:
     """Every task's test predictions and audit, long: one row per (task, test patient) and per
     (task, fold), with columns model, kind, replicate, protocol."""
@@ -347,15 +314,6 @@ class Replicates:
     audit: pd.DataFrame
     trained: int  # replicates trained by this call (the others were read)
     timing: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # cpu_s, wall_s each
-
-
-def study_root(data_dir: str | Path) -> Path:
-    """`<data_dir>/studies/leakage/replicates`: outside `results/`, no other chapter reads it.
-
-    Args:
-        data_dir: the run's data folder.
-    """
-    return Path(data_dir) / "studies" / "leakage" / "replicates"
 
 
 def check_model(name: str, run: Run) -> None:
@@ -404,12 +362,12 @@ def run_replicates(
     cohort = load(cohort_path)
     inputs = load_inputs(cohort, run.profile, needed_modalities(run.profile, [model]))
     labels = cohort.labels.loc[cohort.ids].astype(int)
-    root = study_root(run.data_dir) / cohort.name
+    root = store.study_root(run.data_dir) / cohort.name
     tasks = [Task(model, k, r, tuple(protocols)) for k in kinds for r in range(n)]
     done, todo = {}, []
     for t in tasks:
         key = task_key(t, inputs, labels, run)
-        found = None if retrain else _read(root, t, key)
+        found = None if retrain else store.read_table(root, t.path, key)
         if found is None:
             todo.append((t, key))
         else:
@@ -419,7 +377,7 @@ def run_replicates(
     if workers == 1:
         for t, key in todo:
             done[t] = _timed(t, inputs, labels, run)
-            _write(root, t, key, *done[t])
+            store.write_table(root, t.path, key, *done[t])
             bar.update(1)
     else:
         pool = executor(workers)
@@ -427,7 +385,7 @@ def run_replicates(
         for future in cf.as_completed(futures):
             t, key = futures[future]
             done[t] = future.result()
-            _write(root, t, key, *done[t])
+            store.write_table(root, t.path, key, *done[t])
             bar.update(1)
     bar.close()
     preds, audit, timing = [], [], []
