@@ -43,3 +43,16 @@ def test_fusion_answer_follows_the_interval(shift, verdict):
     text = findings.fusion_answer(report(shift))
     assert text.startswith(verdict)
     assert "text_only" in text  # the best single modality, chosen from the data
+
+
+def test_leakage_answer_reads_the_released_rows():
+    rows = []
+    for kind, infl in (("real", 0.04), ("permuted", 0.08)):
+        for metric in ("auc", "accuracy"):
+            rows.append({"kind": kind, "protocol": "released", "metric": metric, "value": 0.6,
+                         "inflation": infl, "lo": infl - 0.02, "hi": infl + 0.02,
+                         "interval": "t across 20 labellings"})  # fmt: skip
+    text = findings.leakage_answer(pd.DataFrame(rows))
+    assert "on the real labels its within-fold AUC is 0.600, +0.040 [+0.020, +0.060]" in text
+    assert "on permuted labels" in text and "+0.080" in text
+    assert findings.leakage_answer(pd.DataFrame(rows).assign(protocol="x")).startswith("no answer")

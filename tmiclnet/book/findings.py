@@ -95,3 +95,30 @@ def fusion_answer(rep: RepeatReport, main: str = "tmiclnet_tokens") -> str:
         f"modality, {best}, {s.loc[best, 'auc_mean']:.3f}: Δ AUC {d:+.3f} [{lo:+.3f}, {hi:+.3f}] "
         f"(corrected 95 % interval, {n} test folds)."
     )
+
+
+def leakage_answer(table, protocol: str = "released") -> str:
+    """What the released protocol reports above ours, within-fold AUC and accuracy, on real and on
+    permuted labels, each with its interval (`tmiclnet.study.leakage.power.inflation_table`).
+
+    Args:
+        table: the inflation table (one row per model, kind, protocol and metric).
+        protocol: the leaky protocol the answer is about.
+    """
+    parts = []
+    for kind, where in (("real", "on the real labels"), ("permuted", "on permuted labels")):
+        rows = table[(table["kind"] == kind) & (table["protocol"] == protocol)]
+        if rows.empty:
+            continue
+        by = rows.set_index("metric")
+        auc, acc = by.loc["auc"], by.loc["accuracy"]
+        parts.append(
+            f"{where} its within-fold AUC is {auc['value']:.3f}, {auc['inflation']:+.3f} "
+            f"[{auc['lo']:+.3f}, {auc['hi']:+.3f}] against ours, and its accuracy "
+            f"{acc['inflation']:+.3f} [{acc['lo']:+.3f}, {acc['hi']:+.3f}] ({auc['interval']})"
+        )
+    if not parts:
+        return f"no answer: the study has no {protocol!r} rows."
+    return f"The {protocol} protocol (stop on test, scaler on all, unstratified folds): " + (
+        "; ".join(parts) + "."
+    )
