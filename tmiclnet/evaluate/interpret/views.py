@@ -166,7 +166,7 @@ def contributions(attr: pd.DataFrame) -> pd.Series:
     """Each word piece's contribution: its own share plus, for the pieces that spell a line's
     number, their share of the line's number channels (zero where the model read word pieces).
     Over a line they sum to the line's total in `strongest_lines`."""
-    extra = attr["number"] if "number" in attr else 0.0
+    extra = attr.get("number", 0.0)
     return attr["attribution"] + extra
 
 
