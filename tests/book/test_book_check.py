@@ -78,6 +78,9 @@ def test_markers_are_caught_in_code_not_in_prose() -> None:
     assert len(found) == 2 and all(p.startswith("marker:") for p in found)
     assert problems('<div class="cell"><pre>print(1)</pre></div>') == []
     assert problems("<p>nbval checks the outputs of marked cells</p>") == []
+    # an API entry whose docstring quotes a marker shows it too
+    api = '<dl class="py function"><dd><p>drops <code>#  NBVAL_CHECK_OUTPUT</code></p></dd></dl>'
+    assert problems(api)[0].startswith("marker:")
 
 
 def test_machine_paths_in_outputs_are_caught_placeholders_pass() -> None:

@@ -9,7 +9,8 @@ problem (page: rule: what), exiting 1 if there is any. The rules, each a mechani
 - **table**: a table's narrowest possible width (per column its widest unbreakable cell text,
   `CHAR_PX` per character plus `CELL_PAD_PX`) exceeds `COLUMN_PX`; tables in cell outputs do not
   wrap cells (book/_static/tmiclnet.css), so their whole cell text counts;
-- **marker**: a test or lint marker (`# NBVAL_...`, `# noqa`) is shown on the page;
+- **marker**: a test or lint marker (`# NBVAL_...`, `# noqa`) is shown on the page, in a code
+  cell or in inline code (the API page's docstrings included);
 - **path**: a cell output shows a machine path (the checkout, $HOME, /tmp, /home, /work, ...);
 - **exercises**: a notebook page (built from `notebooks/`) lacks a section titled "Exercises"
   with 2 to 4 exercises, each followed by its solution;
@@ -137,7 +138,8 @@ def check_tables(soup: BeautifulSoup) -> list[str]:
 def check_markers(soup: BeautifulSoup) -> list[str]:
     """Test and lint markers shown in code cells or outputs."""
     found = set()
-    for node in soup.select("div.cell, div.highlight, pre"):
+    # code cells, and inline code anywhere (an API entry quoting a runner's marker counts too)
+    for node in soup.select("div.cell, div.highlight, pre, code"):
         found.update(m.group(0) for m in MARKERS.finditer(node.get_text()))
     return [f"marker: {m!r} is shown on the page" for m in sorted(found)]
 
