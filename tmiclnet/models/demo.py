@@ -348,7 +348,7 @@ def channel_map_claims(maps: dict[str, torch.Tensor], patient: int = 0):
     """What the released TCAF's channel-to-channel maps look like, in numbers and in words built
     from them: per map the largest weight against a flat row's, how far a row's largest weight
     is from its smallest (a row is softmax(q_i k_j) over j, so their log-ratio is
-    |q_i| x the keys' range), and how much two rows differ.
+    abs(q_i) times the range of the keys), and how much two rows differ.
 
     Used by notebook 06 (TCAF).
 
