@@ -152,12 +152,13 @@ def test_findings_quote_their_table_with_intervals_and_no_fixed_threshold() -> N
     said = tables.findings(_rows(changes), ratio=0.3125)
     text, table = said.markdown(), said.table
     assert said.unshown() == [] and text.startswith("Over 4 folds")
-    cell = table.loc["m_md", "no text"]  # mean [low, high] of the corrected resampled t
+    column = "AUC change [95 % CI]"
+    cell = table.loc[("m_md", "no text"), column]  # mean [low, high] of the corrected resampled t
     assert cell.startswith("-0.18 [") and f"without the clinical note: m_md {cell}" in text.lower()
     assert "a loss: the interval lies below zero" in text
     assert "lean most on the clinical note" in text
     # a model better without an input is discussed, with its interval
-    assert f"m_md is better without the CT ({table.loc['m_md', 'no CT']})" in text
+    assert f"m_md is better without the CT ({table.loc[('m_md', 'no CT'), column]})" in text
     assert "a gain: the interval lies above zero" in text
     wide = tables.findings(
         _rows({"drop_ct": [-0.01, 0.01], "drop_radiomics": [0.0, 0.0], "drop_text": [0.0, -0.02]}),

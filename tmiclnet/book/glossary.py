@@ -77,7 +77,9 @@ def defined_terms(glossary_html: str) -> set[str]:
         glossary_html: the glossary page's HTML.
     """
     soup = BeautifulSoup(glossary_html, "html.parser")
-    return {" ".join(dt.get_text(" ").split()).rstrip("¶ ").strip() for dt in soup.select("dt")}
+    for link in soup.select("dt a.headerlink"):  # the "#" or "¶" the theme appends
+        link.decompose()
+    return {" ".join(dt.get_text(" ").split()) for dt in soup.select("dt")}
 
 
 def defined_in_markdown(source: str) -> set[str]:

@@ -313,6 +313,6 @@ def timing_claims(ext: Extraction, n_jobs: int):
     if len(cpu):
         words.append(
             f"Computed from scratch, a case costs {per_case} CPU seconds on average and the "
-            f"cohort {total}, shared by {n_jobs} worker processes."
+            f"whole cohort {total} CPU seconds, shared by {n_jobs} worker processes."
         )
     return Claims(table, words, caption="measured on the machine that built this page")

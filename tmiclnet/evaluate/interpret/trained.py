@@ -19,6 +19,10 @@ from tmiclnet.claims import Claims
 from tmiclnet.evaluate.saved import SavedFold
 
 WORDS = {"ct": "CT", "radiomics": "radiomics", "text": "note"}
+CAPTION = (
+    "means over the fold's test patients; max: the largest weight; even: evenness (1 = uniform); "
+    "init: at initialisation"
+)
 
 
 def attention_pair(fold: SavedFold, name: str = "tmiclnet_tokens", seed: int = 0):
@@ -71,10 +75,10 @@ def pooling_claims(before: dict, after: dict, modalities=("ct", "radiomics", "te
         rows[WORDS[m]] = {
             "tokens": str(tokens),
             "uniform": f"{1 / max(tokens, 1):.3f}",
-            "largest, untrained": f"{float(b.max(-1).values.mean()):.3f}",
-            "largest, trained": f"{float(a.max(-1).values.mean()):.3f}",
-            "evenness, untrained": f"{float(_evenness(b).mean()):.2f}",
-            "evenness, trained": f"{float(_evenness(a).mean()):.2f}",
+            "max init": f"{float(b.max(-1).values.mean()):.3f}",
+            "max trained": f"{float(a.max(-1).values.mean()):.3f}",
+            "even init": f"{float(_evenness(b).mean()):.2f}",
+            "even trained": f"{float(_evenness(a).mean()):.2f}",
         }
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("modality")
     words = [
@@ -83,7 +87,7 @@ def pooling_claims(before: dict, after: dict, modalities=("ct", "radiomics", "te
         f"{r['uniform']}); evenness {r['evenness, untrained']} -> {r['evenness, trained']}."
         for m, r in rows.items()
     ]
-    return Claims(table, words, caption="means over the fold's test patients; evenness 1 = uniform")
+    return Claims(table, words, caption=CAPTION)
 
 
 def tcaf_claims(before: dict, after: dict, modalities=("ct", "radiomics", "text")) -> Claims:
@@ -106,10 +110,10 @@ def tcaf_claims(before: dict, after: dict, modalities=("ct", "radiomics", "text"
         rows[f"{WORDS[m]} queries"] = {
             "keys": str(keys),
             "uniform": f"{1 / max(keys, 1):.3f}",
-            "largest, untrained": f"{float(b.max(-1).values.mean()):.3f}",
-            "largest, trained": f"{float(a.max(-1).values.mean()):.3f}",
-            "evenness, untrained": f"{float(_evenness(b).mean()):.2f}",
-            "evenness, trained": f"{float(_evenness(a).mean()):.2f}",
+            "max init": f"{float(b.max(-1).values.mean()):.3f}",
+            "max trained": f"{float(a.max(-1).values.mean()):.3f}",
+            "even init": f"{float(_evenness(b).mean()):.2f}",
+            "even trained": f"{float(_evenness(a).mean()):.2f}",
         }
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("query")
     words = [
@@ -118,7 +122,7 @@ def tcaf_claims(before: dict, after: dict, modalities=("ct", "radiomics", "text"
         f"{r['uniform']}); evenness {r['evenness, untrained']} -> {r['evenness, trained']}."
         for q, r in rows.items()
     ]
-    return Claims(table, words, caption="means over the fold's test patients; evenness 1 = uniform")
+    return Claims(table, words, caption=CAPTION)
 
 
 def pair_figure(

@@ -151,8 +151,10 @@ def findings(df: pd.DataFrame, ratio: float) -> Claims:
     """
     stats = change_intervals(df, ratio)
     cell = stats.apply(_interval, axis=1)
-    table = cell.unstack("condition").reindex(columns=[c for c in _ordered(df) if c != "none"])
-    table = table.fillna("").rename(columns=SHORT)
+    order = {c: i for i, c in enumerate(_ordered(df))}
+    table = cell.rename("AUC change [95 % CI]").to_frame()
+    table = table.sort_index(key=lambda i: i.map(order) if i.name == "condition" else i)
+    table = table.rename(index=SHORT, level="condition")
     n_folds = df["fold"].nunique()
     out = [f"Over {n_folds} folds (mean AUC change and its interval, as in the table):"]
     drops = [c for c in _ordered(df) if c.startswith("drop_") and c in set(stats.index.levels[1])]
@@ -189,7 +191,7 @@ def findings(df: pd.DataFrame, ratio: float) -> Claims:
             out.append(f"Under {what} the largest loss is {lo}'s, {cell[lo, c]} ({reading}).")
     caption = (
         f"AUC change against the unperturbed model on the same fold: mean over {n_folds} folds "
-        "[95 % corrected resampled t interval]; blank: not asked."
+        "[95 % corrected resampled t interval]; a model is listed under the conditions it was asked."
     )
     return Claims(table, out, caption=caption)
 
