@@ -191,7 +191,7 @@ def findings(df: pd.DataFrame, ratio: float) -> Claims:
             out.append(f"Under {what} the largest loss is {lo}'s, {cell[lo, c]} ({reading}).")
     caption = (
         f"AUC change against the unperturbed model on the same fold: mean over {n_folds} folds "
-        "[95 % corrected resampled t interval]; a model is listed under the conditions it was asked."
+        "[95 % corrected resampled t interval]; each model under the conditions it was asked."
     )
     return Claims(table, out, caption=caption)
 
