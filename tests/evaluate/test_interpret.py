@@ -249,3 +249,5 @@ def test_occlusion_claims_set_the_largest_block_against_the_whole_ct() -> None:
     assert "31.00 %" in text and "-1.00 percentage points" in text and "+5.00" in text
     assert "20%" in text and said.unshown() == []  # |-0.010| / 0.05
     assert said.caption.startswith("8 blocks: 1 raised the risk, 1 lowered it")
+    big = np.kron(occ, np.ones((2, 3, 3)))  # each block's value repeated over its voxels
+    assert views.occlusion_claims(big, 0.05, 0.31, blocks=(2, 2, 2)).caption.startswith("8 blocks")

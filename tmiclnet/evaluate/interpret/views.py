@@ -204,7 +204,9 @@ def note_html(attr: pd.DataFrame) -> str:
     return '<div style="line-height: 1.9; font-family: monospace">' + "".join(spans) + "</div>"
 
 
-def occlusion_claims(occlusion: np.ndarray, whole: float, risk: float) -> Claims:
+def occlusion_claims(
+    occlusion: np.ndarray, whole: float, risk: float, blocks: tuple[int, int, int] | None = None
+) -> Claims:
     """What an occlusion map says about one patient, against the patient's own yardsticks
     instead of a fixed cut-off: the predicted risk, the risk the strongest block added, and the
     risk the whole CT added (the change when all of it is set to its mean: one block). Signs
@@ -216,8 +218,16 @@ def occlusion_claims(occlusion: np.ndarray, whole: float, risk: float) -> Claims
         occlusion: the (D, H, W) map of `occlusion.ct_occlusion` (change of P, signed).
         whole: the risk the whole volume added (`ct_occlusion` with one block).
         risk: the patient's predicted P(label=1) with the CT intact.
+        blocks: the grid `ct_occlusion` cut the volume into (the map repeats each block's value
+            over its voxels); None: every voxel counts as a block.
     """
-    flat = np.asarray(occlusion, dtype=float).ravel()
+    grid = np.asarray(occlusion, dtype=float)
+    if blocks is not None:  # one value per block: the first voxel of each
+        starts = [
+            np.linspace(0, s, b + 1).round().astype(int)[:-1] for s, b in zip(grid.shape, blocks)
+        ]
+        grid = grid[np.ix_(*starts)]
+    flat = grid.ravel()
     peak = float(flat[np.abs(flat).argmax()])
     n_up, n_down = int((flat > 0).sum()), int((flat < 0).sum())
     table = pd.DataFrame(
