@@ -82,9 +82,9 @@ def pooling_claims(before: dict, after: dict, modalities=("ct", "radiomics", "te
         }
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("modality")
     words = [
-        f"{m}: the largest pooling weight moves from {r['largest, untrained']} at initialisation "
-        f"to {r['largest, trained']} after training (uniform over {r['tokens']} tokens: "
-        f"{r['uniform']}); evenness {r['evenness, untrained']} -> {r['evenness, trained']}."
+        f"{m}: the largest pooling weight moves from {r['max init']} at initialisation "
+        f"to {r['max trained']} after training (uniform over {r['tokens']} tokens: "
+        f"{r['uniform']}); evenness {r['even init']} -> {r['even trained']}."
         for m, r in rows.items()
     ]
     return Claims(table, words, caption=CAPTION)
@@ -117,9 +117,9 @@ def tcaf_claims(before: dict, after: dict, modalities=("ct", "radiomics", "text"
         }
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("query")
     words = [
-        f"{q}: the largest weight on one key moves from {r['largest, untrained']} to "
-        f"{r['largest, trained']} with training (uniform over {r['keys']} keys: "
-        f"{r['uniform']}); evenness {r['evenness, untrained']} -> {r['evenness, trained']}."
+        f"{q}: the largest weight on one key moves from {r['max init']} to "
+        f"{r['max trained']} with training (uniform over {r['keys']} keys: "
+        f"{r['uniform']}); evenness {r['even init']} -> {r['even trained']}."
         for q, r in rows.items()
     ]
     return Claims(table, words, caption=CAPTION)
