@@ -20,3 +20,8 @@ def test_a_glossary_without_a_term_a_page_uses_is_caught() -> None:
     assert glossary.undefined(used, defined) == ["Bootstrap", "Brier score"]
     # acronyms are matched as written: "ima" in a word is not IMA
     assert "IMA" not in glossary.used_terms("the image of a climate")
+
+
+def test_a_typographic_apostrophe_in_the_built_page_matches() -> None:
+    html = '<dl><dt id="term-Youden-s-J">Youden\u2019s J<a class="headerlink">#</a></dt></dl>'
+    assert glossary.defined_terms(html) == {"Youden's J"}

@@ -206,7 +206,7 @@ def test_the_note_colours_follow_the_sign_of_the_contribution() -> None:
     assert views.contributions(attr).sum() == pytest.approx(1.5)
     html = views.note_html(attr)
     red = ",".join(map(str, views.RAISES))
-    assert f"rgba({red},1.00); color: white" in html and "+1.50" in html  # the line's total
+    assert f"rgba({red},1.00); color: white" in html and "+1.500" in html  # the line's total
     assert html.count(f"rgba({red},") == 4  # the total and the three pieces of "3.2"
 
 

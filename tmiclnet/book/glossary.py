@@ -79,7 +79,8 @@ def defined_terms(glossary_html: str) -> set[str]:
     soup = BeautifulSoup(glossary_html, "html.parser")
     for link in soup.select("dt a.headerlink"):  # the "#" or "¶" the theme appends
         link.decompose()
-    return {" ".join(dt.get_text(" ").split()) for dt in soup.select("dt")}
+    # MyST sets a typographic apostrophe ("Youden’s J"); the list writes a plain one
+    return {" ".join(dt.get_text(" ").split()).replace("\u2019", "'") for dt in soup.select("dt")}
 
 
 def defined_in_markdown(source: str) -> set[str]:

@@ -107,7 +107,7 @@ def tcaf_claims(before: dict, after: dict, modalities=("ct", "radiomics", "text"
         if b.dim() > 2:  # (B, heads or queries, keys): one row per head
             b, a = b.flatten(0, -2), a.flatten(0, -2)
         keys = int((a > 0).sum(-1).float().mean().round())
-        rows[f"{WORDS[m]} queries"] = {
+        rows[WORDS[m]] = {
             "keys": str(keys),
             "uniform": f"{1 / max(keys, 1):.3f}",
             "max init": f"{float(b.max(-1).values.mean()):.3f}",
@@ -117,7 +117,7 @@ def tcaf_claims(before: dict, after: dict, modalities=("ct", "radiomics", "text"
         }
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("query")
     words = [
-        f"{q}: the largest weight on one key moves from {r['max init']} to "
+        f"{q} queries: the largest weight on one key moves from {r['max init']} to "
         f"{r['max trained']} with training (uniform over {r['keys']} keys: "
         f"{r['uniform']}); evenness {r['even init']} -> {r['even trained']}."
         for q, r in rows.items()

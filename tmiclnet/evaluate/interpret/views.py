@@ -172,8 +172,9 @@ def contributions(attr: pd.DataFrame) -> pd.Series:
 
 def note_html(attr: pd.DataFrame) -> str:
     """The note's word pieces coloured by what they contributed (`contributions`: red raised the
-    predicted risk, blue lowered it), each line opened by its total in log-odds, in the colour
-    of its sign, so a line's colour and its number in the line table agree.
+    predicted risk, blue lowered it), each line opened by its total in log-odds (three decimals,
+    as in the line table), in the colour of its sign, so a line's colour and its number in the
+    line table agree.
 
     Used by notebook 13 (interpretation).
 
@@ -195,7 +196,7 @@ def note_html(attr: pd.DataFrame) -> str:
             spans.append(
                 ("<br>" if spans else "")
                 + f'<span style="background: {sign_colour(total, abs(total) or 1.0)}; '
-                f'color: white; padding: 0 0.3em; border-radius: 3px">{total:+.2f}</span>'
+                f'color: white; padding: 0 0.3em; border-radius: 3px">{total:+.3f}</span>'
             )
         text = html.escape(tok[2:] if tok.startswith("##") else tok)
         sep = "" if tok.startswith("##") else " "
