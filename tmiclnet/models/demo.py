@@ -342,3 +342,37 @@ def pooling_figure(attention: dict, real: DemoBatch, patient: int = 0) -> plt.Fi
     axes[-1].set_xlabel("pooling weight")
     fig.suptitle(f"{real.ids[patient]}: attention pooling at initialisation")
     return fig
+
+
+def channel_map_claims(maps: dict[str, torch.Tensor], patient: int = 0):
+    """What the released TCAF's channel-to-channel maps look like, in numbers and in words built
+    from them: per map the largest weight against a flat row's, how far a row's largest weight
+    is from its smallest (a row is softmax(q_i k_j) over j, so their log-ratio is
+    abs(q_i) times the range of the keys), and how much two rows differ.
+
+    Used by notebook 06 (TCAF).
+
+    Args:
+        maps: title -> (B, C, C) attention map of one released TCAF unit.
+        patient: the row of the batch to read.
+    """
+    from tmiclnet.claims import Claims
+
+    rows = {}
+    for title, w in maps.items():
+        m = w[patient].detach().float().cpu()
+        span = (m.max(-1).values / m.min(-1).values.clamp(min=1e-30)).max()
+        rows[title] = {
+            "largest": f"{float(m.max()):.4f}",
+            "flat row": f"{1 / m.shape[-1]:.4f}",
+            "max / min in a row": f"{float(span):.2f}",
+            "rows differ by": f"{float((m - m[0]).abs().max()):.4f}",
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("map")
+    words = [
+        f"{t}: no weight exceeds {r['largest']} (a flat row gives each key {r['flat row']}); "
+        f"within a row the largest weight is at most {r['max / min in a row']} times the "
+        f"smallest, and two rows differ by at most {r['rows differ by']}."
+        for t, r in rows.items()
+    ]
+    return Claims(table, words, caption="one patient; weights of one row sum to 1")

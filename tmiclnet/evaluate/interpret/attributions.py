@@ -203,6 +203,7 @@ def token_attributions(
     out.attrs["gap"] = gap
     if profile.text_lines:
         spans = lines.line_spans(note)[: profile.text_lines]
+        out["line"], out["number"] = _piece_lines(note, spans, numbers, tokenizer, profile, n)
         out.attrs["lines"] = pd.DataFrame(
             {
                 "line": [note[a:b] for a, b in spans],
@@ -213,6 +214,32 @@ def token_attributions(
             }
         )
     return out
+
+
+def _piece_lines(note: str, spans, numbers: torch.Tensor, tokenizer, profile, n: int):
+    """Per word piece: the line it belongs to (-1: none) and its share of that line's number
+    channels. The number channels encode the line's first number, so their attribution goes to
+    the pieces that spell it, equally: a piece's `attribution + number` then sums, over a line,
+    to the line's whole contribution (the note's colours follow what each line added)."""
+    from tmiclnet.text.lines import NUMBER
+
+    enc = tokenizer(
+        [note], truncation=True, max_length=profile.text_max_tokens, return_offsets_mapping=True
+    )
+    offsets = [tuple(o) for o in enc["offset_mapping"][0]][:n]
+    line = np.full(len(offsets), -1)
+    share = np.zeros(len(offsets))
+    for i, (a, b) in enumerate(spans):
+        inside = [j for j, (s, e) in enumerate(offsets) if e > s and a <= s and e <= b]
+        line[inside] = i
+        match = NUMBER.search(note[a:b])
+        if match is None:
+            continue
+        lo, hi = a + match.start(), a + match.end()
+        spell = [j for j in inside if offsets[j][0] < hi and offsets[j][1] > lo]
+        if spell:
+            share[spell] = float(numbers[i]) / len(spell)
+    return line, share
 
 
 def _mean_number(channels: torch.Tensor) -> np.ndarray:
