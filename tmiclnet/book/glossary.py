@@ -29,6 +29,7 @@ TERMS: dict[str, str] = {
     "Calibration": r"(?i)\bcalibrat(?:ion|ed)\b",
     "Censoring": r"(?i)\bcensor(?:ing|ed)\b",
     "Corrected resampled t": r"(?i)\bcorrected resampled\b|\bNadeau\b",
+    "Cox partial likelihood": r"(?i)\bCox\b",
     "Cross-attention": r"(?i)\bcross-attention\b",
     "Cross-validation": r"(?i)\bcross-validation\b",
     "Decision curve": r"(?i)\bdecision[- ]curves?\b|\bnet benefit\b",
@@ -36,6 +37,7 @@ TERMS: dict[str, str] = {
     "Early stopping": r"(?i)\bearly stopping\b",
     "Encoder": r"(?i)\bencoders?\b",
     "Frozen encoder": r"(?i)\bfrozen\b",
+    "Harrell's C": r"(?i)\bHarrell(?:'|’)?s?\b",
     "ICC": r"\bICC\b",
     "IMA": r"\bIMA\b",
     "Integrated gradients": r"(?i)\bintegrated gradients\b",
@@ -56,7 +58,9 @@ TERMS: dict[str, str] = {
     "Sensitivity and specificity": r"(?i)\bsensitivity\b|\bspecificity\b",
     "TCAF": r"\bTCAF\b",
     "TMFF loss": r"\bTMFF\b",
+    "Time-dependent AUC": r"(?i)\btime-dependent AUC\b",
     "Token": r"(?i)\btokens?\b",
+    "Uno's C": r"(?i)\bUno(?:'|’)?s?\b",
     "Youden's J": r"(?i)\bYouden\b",
 }
 
