@@ -10,6 +10,7 @@ import torch
 
 from tmiclnet import text
 from tmiclnet.config import get_profile
+from tmiclnet.text import values
 from tmiclnet.text.lines import line_parts
 from tmiclnet.text.values import field_index, fold_text
 
@@ -58,6 +59,12 @@ def test_text_inputs_are_line_parts_of_the_cached_states(cohort, tmp_path) -> No
     assert fold["text_tokens"].shape == (2, 6, info["text_dim"])
     assert torch.equal(fold["text_tokens"][..., : emb.dim], parts.states)
     assert scale.fields == tuple(fields)
+    # the page's text-only fit (no encoder states) is the fold's fit on the same notes
+    by_text = values.scale_of_notes([NOTES["p1"], NOTES["p2"]], 6)
+    assert by_text.fields == scale.fields and torch.equal(by_text.mean, scale.mean)
+    table = values.value_table(NOTES["p2"], scale, 6)
+    assert table["channel"].tolist() == ["", "total bilirubin", "albumin"]
+    assert table["value"].iloc[1] == pytest.approx(14.5)
     # what interpretation rebuilds from one note's states is what the fold's model read
     one = emb.select(["p2"])
     seen, _ = text.frozen_text_tokens(one.tokens, one.mask, [NOTES["p2"]], profile, None, scale)

@@ -71,6 +71,21 @@ def field_name(line: str) -> str | None:
     return " ".join(_NAME_JUNK.sub(" ", " ".join(tail).lower()).split()) or None
 
 
+def line_fields(note: str, max_lines: int = 24) -> list[tuple[str | None, float]]:
+    """(field, log10 of the value) of each of the note's first `max_lines` non-blank lines;
+    (None, 0.0) for a line that states no value. Read from the text alone.
+
+    Args:
+        note: one note.
+        max_lines: lines read at most (`Profile.text_lines`).
+    """
+    out = []
+    for lo, hi in line_spans(note)[:max_lines]:
+        name = field_name(note[lo:hi])
+        out.append((name, float(np.log10(first_number(note[lo:hi]))) if name else 0.0))
+    return out
+
+
 def line_pooling(
     spans: list[tuple[int, int]], offsets: list[tuple[int, int]], max_lines: int
 ) -> torch.Tensor:
@@ -139,8 +154,7 @@ def line_parts(
         pool = line_pooling(spans, [tuple(o) for o in offsets], max_lines)
         out.append(pool.to(states.dtype) @ states[i, :n])
         out_mask[i] = pool.sum(1) > 0
-        names.append([field_name(note[lo:hi]) for lo, hi in spans])
-        for j, (lo, hi) in enumerate(spans):
-            if names[i][j] is not None:
-                values[i, j] = float(np.log10(first_number(note[lo:hi])))
+        read = line_fields(note, max_lines)
+        names.append([name for name, _ in read])
+        values[i, : len(read)] = torch.tensor([v for _, v in read])
     return LineParts(torch.stack(out), out_mask, names, values)

@@ -20,7 +20,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 import torch
+
+from tmiclnet.text.lines import line_fields, line_spans
 
 MIN_SHARE = 0.05  # a field gets a channel when this share of the notes state a value for it
 MAX_FIELDS = 32  # channels at most (free text could name a new "field" on every line)
@@ -103,6 +107,61 @@ class FieldScale:
         onehot = torch.nn.functional.one_hot(idx, k if k else 1)[..., :k].float()
         out[..., 1:] = onehot * torch.where(usable, z, torch.zeros_like(z)).unsqueeze(-1)
         return out
+
+    def table(self) -> pd.DataFrame:
+        """One row per field: its geometric mean value and the sd of its log10 (decades)."""
+        return pd.DataFrame(
+            {
+                "geometric mean": (10 ** self.mean.double()).numpy(),
+                "sd of log10 (decades)": self.sd.double().numpy(),
+            },
+            index=pd.Index(self.fields, name="field"),
+        )
+
+
+def scale_of_notes(notes: list[str], max_lines: int = 24) -> FieldScale:
+    """The vocabulary and statistics of these notes, from their text alone: what a fold fits on
+    its training notes (`fold_text`), for a page or a check that has no encoder states.
+
+    Args:
+        notes: the notes to fit on (a fold's training notes).
+        max_lines: lines read per note (`Profile.text_lines`).
+    """
+    read = [line_fields(note, max_lines) for note in notes]
+    names = [[name for name, _ in lines_] for lines_ in read]
+    fields = vocabulary(names)
+    value = torch.zeros(len(notes), max_lines)
+    for row, lines_ in enumerate(read):
+        value[row, : len(lines_)] = torch.tensor([v for _, v in lines_])
+    return FieldScale.fit(field_index(names, fields, max_lines), value, fields)
+
+
+def value_table(note: str, scale: FieldScale, max_lines: int = 24) -> pd.DataFrame:
+    """What the value channels say of each line of `note`: its field, its value, the channel it
+    goes to and the z-score there (NaN for a line without a value of a known field).
+
+    Args:
+        note: one note.
+        scale: the statistics it is read with (`fold_text`, `scale_of_notes`).
+        max_lines: lines read (`Profile.text_lines`).
+    """
+    read = line_fields(note, max_lines)
+    names = [[name for name, _ in read]]
+    field = field_index(names, list(scale.fields), max_lines)[:, : len(read)]
+    value = torch.tensor([[v for _, v in read]])
+    ch = scale.channels(field, value)[0]
+    rows = []
+    for j, ((lo, hi), (name, v)) in enumerate(zip(line_spans(note), read)):
+        known = int(field[0, j]) >= 0
+        rows.append(
+            {
+                "line": note[lo:hi],
+                "value": 10**v if name else np.nan,
+                "channel": name if known else "",
+                "z": float(ch[j, 1 + int(field[0, j])]) if known else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def n_channels(fields: list[str] | tuple[str, ...]) -> int:
