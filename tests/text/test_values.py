@@ -119,8 +119,19 @@ def _test_auc(tensors: dict, y: np.ndarray, dim: int) -> float:
     return auc(test.labels.numpy(), probs.numpy())
 
 
-def test_a_value_without_a_flag_is_read_by_the_text_model() -> None:
+@pytest.fixture
+def own_rng_and_one_thread():
+    """Leave torch's global generator and thread count as they were: later tests (some draw from
+    the global generator unseeded) must not depend on this one having run."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    with torch.random.fork_rng():
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.usefixtures("own_rng_and_one_thread")
+def test_a_value_without_a_flag_is_read_by_the_text_model() -> None:
     tokenizer = text.load_tokenizer("minilm")[0]
     notes, y = _notes(180, seed=3)
     enc = tokenizer(notes, truncation=True, max_length=64)
@@ -145,3 +156,23 @@ def test_a_value_without_a_flag_is_read_by_the_text_model() -> None:
     blind["text_tokens"][..., 8:] = 0  # the same notes with the value channels emptied
     assert read > 0.85, f"the albumin value was not read: test AUC {read:.3f}"
     assert _test_auc(blind, y, dim) < 0.7  # the signal is in the value, nowhere else
+
+
+def test_two_cohorts_joined_read_each_value_in_the_same_channel() -> None:
+    """The survival page joins PBC and its companion, each with its own field order."""
+    from tmiclnet.inputs.features import CohortInputs
+    from tmiclnet.inputs.survival import combine_inputs
+
+    assert values.remap_fields(torch.tensor([[1, -1, 0]]), ["b", "a"], ["a", "c"]).tolist() == [
+        [0, -1, -1]
+    ]
+
+    def inputs(ids, field, fields):
+        parts = _parts(field, [[1.0, 2.0]] * len(ids))
+        info = {"text_fields": fields, "text_dim": 2 + values.n_channels(fields)}
+        return CohortInputs(ids, torch.zeros(len(ids), dtype=torch.long), text=parts, info=info)
+
+    main = inputs(["a", "b"], [[0, 1], [0, 1]], ["albumin", "bili"])
+    extra = inputs(["c"], [[1, 0]], ["albumin", "bili"][::-1])  # the same lines, other order
+    both = combine_inputs(main, extra, torch.tensor([0, 1, 0]))
+    assert both.text["line_field"].tolist() == [[0, 1], [0, 1], [0, 1]]

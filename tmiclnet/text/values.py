@@ -61,6 +61,20 @@ def field_index(names: list[list[str | None]], fields: list[str], max_lines: int
     return out
 
 
+def remap_fields(field: torch.Tensor, source: list[str], target: list[str]) -> torch.Tensor:
+    """Field indices of `source`'s vocabulary as indices of `target`'s (-1 where `target` has no
+    such field): two cohorts' line parts, each indexed by its own vocabulary, joined as one.
+
+    Args:
+        field: (N, L) indices into `source` (-1: none).
+        source: the vocabulary `field` indexes.
+        target: the vocabulary wanted.
+    """
+    where = {name: i for i, name in enumerate(target)}
+    lookup = torch.tensor([where.get(name, -1) for name in source] + [-1], dtype=torch.long)
+    return lookup[torch.where(field >= 0, field, len(source))]
+
+
 @dataclass(frozen=True)
 class FieldScale:
     """Per field, the mean and standard deviation of log10(value) among training notes.
