@@ -251,3 +251,57 @@ def test_occlusion_claims_set_the_largest_block_against_the_whole_ct() -> None:
     assert said.caption.startswith("8 blocks: 1 raised the risk, 1 lowered it")
     big = np.kron(occ, np.ones((2, 3, 3)))  # each block's value repeated over its voxels
     assert views.occlusion_claims(big, 0.05, 0.31, blocks=(2, 2, 2)).caption.startswith("8 blocks")
+
+
+def test_line_token_attributions_read_the_value_channels_with_the_folds_scale() -> None:
+    """Interpretation rebuilds a note's line tokens with the fold's value statistics: the tokens
+    match the model's batch only with that scale, and the training mean comes from it."""
+    from tmiclnet import text
+    from tmiclnet.models import build
+    from tmiclnet.text import values
+    from tmiclnet.text.lines import line_parts
+
+    tokenizer = text.load_tokenizer("minilm")[0]
+    notes = [
+        "Note\n- Albumin 3.0 g/dL\n- Total bilirubin 2.0 mg/dL",
+        "Note\n- Total bilirubin 1.0 mg/dL\n- Albumin 4.0 g/dL",
+        "Note\n- Albumin 2.2 g/dL\n- Total bilirubin 9.9 mg/dL",
+    ]
+    enc = tokenizer(notes, truncation=True, max_length=32)
+    length = max(len(i) for i in enc["input_ids"])
+    states = torch.randn(3, length, 13, generator=torch.Generator().manual_seed(0))
+    mask = torch.tensor([[j < len(i) for j in range(length)] for i in enc["input_ids"]])
+    parts = line_parts(notes, states, mask, tokenizer, 32, max_lines=4)
+    fields = values.vocabulary(parts.names)
+    cohort = {
+        "line_states": parts.states,
+        "line_field": values.field_index(parts.names, fields, 4),
+        "line_value": parts.values,
+        "text_mask": parts.mask,
+    }
+    fold_tensors, scale = values.fold_text(cohort, fields, ["a", "b", "c"], ["a", "b"])
+    assert parts.states.shape[-1] + values.n_channels(fields) == 16
+    with torch.random.fork_rng():  # later tests must not depend on this one having run
+        torch.manual_seed(0)
+        model = build("text_only", text_dim=16, use_text_tokens=True, dim=32, heads=4)
+    inputs = {**fold_tensors, "present": torch.ones(3, 3, dtype=torch.bool)}
+    fold = ToyFold({"text_only": model}, inputs, [0, 1, 0])
+    fold.fin = SimpleNamespace(rad_columns=COLUMNS, text_scale=scale)
+    profile = dataclasses.replace(get_profile("quick"), text_lines=4, text_max_tokens=32)
+    n = len(enc["input_ids"][2])
+    base = torch.zeros(4, 16)
+    attr = attributions.token_attributions(
+        fold, "text_only", 2, tokenizer, notes[2], states[2:3, :n], profile, baseline=base
+    )
+    lines_ = attr.attrs["lines"]
+    albumin = scale.fields.index("albumin")  # line 1 of the note: the mean of 3.0 and 4.0 g/dL
+    assert lines_["training mean"].iloc[1] == pytest.approx(12**0.5, rel=1e-5)
+    assert float(10 ** scale.mean[albumin]) == pytest.approx(12**0.5, rel=1e-5)
+    assert np.isnan(lines_["training mean"].iloc[0])  # "Note" states no value
+    assert attr.attrs["total"] == pytest.approx(attr.attrs["gap"], rel=0.05, abs=1e-3)
+    other = values.FieldScale(scale.fields, scale.mean + 1.0, scale.sd)  # another fold's scale
+    fold.fin = SimpleNamespace(rad_columns=COLUMNS, text_scale=other)
+    with pytest.raises(ValueError, match="differ"):
+        attributions.token_attributions(
+            fold, "text_only", 2, tokenizer, notes[2], states[2:3, :n], profile, baseline=base
+        )

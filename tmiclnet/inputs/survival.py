@@ -116,12 +116,18 @@ def combine_inputs(main: CohortInputs, extra: CohortInputs, labels: torch.Tensor
     radiomics = None
     if main.radiomics is not None:
         radiomics = pd.concat([main.radiomics, extra.radiomics.loc[:, main.radiomics.columns]])
+    extra_text = dict(extra.text)
+    if "line_field" in extra_text:  # the companion's value channels, in the cohort's order
+        from tmiclnet.text.values import remap_fields
+
+        fields = (extra.info["text_fields"], main.info["text_fields"])
+        extra_text["line_field"] = remap_fields(extra_text["line_field"], *fields)
     return CohortInputs(
         ids=list(main.ids) + list(extra.ids),
         labels=labels,
         ct=None if main.ct is None else torch.cat([main.ct, extra.ct]),
         radiomics=radiomics,
-        text={k: _cat(main.text[k], extra.text[k]) for k in main.text},
+        text={k: _cat(main.text[k], extra_text[k]) for k in main.text},
         info={**main.info, **{f"extra_{k}": v for k, v in extra.info.items()}},
     )
 
