@@ -49,6 +49,10 @@ class Batch(TypedDict, total=False):
     label: torch.Tensor
 
 
+# Survival inputs of a Cox-trained model's batch (`tmiclnet.models.cox`): follow-up time (B,)
+# float and event (B,) bool. They belong to no modality; a model that reads them says so.
+SURVIVAL_KEYS: tuple[str, ...] = ("surv_time", "surv_event")
+
 # The modality each input key belongs to ("present" and "label" belong to none).
 MODALITY_OF: dict[str, str] = {
     "ct": "ct",

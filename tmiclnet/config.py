@@ -156,8 +156,9 @@ class Profile:
     ct_tokens: CtTokens = (
         CtTokens.IN_FOLD
     )  # or CROSSFIT: training rows from the other half's encoder
-    # frozen text: one token per note line (its word pieces averaged) with the line's number
-    # appended on a log scale (tmiclnet.text.lines); this many lines at most, 0 = every word piece
+    # frozen text: one token per note line (its word pieces averaged) with the line's value in its
+    # field's channel, z-scored per fold (tmiclnet.text.lines, .values); this many lines at most,
+    # 0 = every word piece
     text_lines: int = 0
     n_jobs: int = 2
     # seconds of training between resume checkpoints (0 = every epoch): a cpu-profile fold takes

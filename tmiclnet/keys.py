@@ -25,7 +25,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 # Everything that shapes what a network learns or predicts: the models, the trainer (with the CT
 # augmentation it applies) and how a fold's job is built and its CT tokens made, what a fold
-# reads (splits, features, tensors, permutations), the text line tokens, the radiomics scaling,
+# reads (splits, features, tensors, permutations), the text line tokens and their value channels
+# (each field's statistics fitted per fold: text/values.py), the radiomics scaling,
 # the batch contract, the device's seeding, the validation threshold, the results store that
 # writes the predictions, and these keys. Not here: how jobs are scheduled (the same jobs and
 # seeds either way, tests/train/test_schedule.py), repeats (their seeds come from
@@ -33,11 +34,13 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # evaluation and the book.
 RESULT_CODE = (
     "models/__init__.py", "models/baselines.py", "models/catalogue.py", "models/encoders.py",
-    "models/heads.py", "models/ima.py", "models/losses.py", "models/tcaf.py", "models/tmiclnet.py",
+    "models/cox.py", "models/heads.py", "models/ima.py", "models/losses.py", "models/tcaf.py",
+    "models/tmiclnet.py",
     "train/checkpoint.py", "train/crossfit.py", "train/ct_tokens.py", "train/cv.py",
     "train/ddp.py", "train/fold.py", "train/jobs.py", "train/trainer.py", "data/augment.py",
-    "inputs/features.py", "inputs/folds.py", "inputs/permute.py", "inputs/tensors.py",
-    "text/inputs.py", "text/lines.py",
+    "inputs/features.py", "inputs/folds.py", "inputs/permute.py", "inputs/survival.py",
+    "inputs/tensors.py",
+    "text/inputs.py", "text/lines.py", "text/values.py",
     "radiomics/families.py", "radiomics/preprocess.py",
     "batch.py", "device.py", "results.py", "threshold.py", "keys.py",
 )  # fmt: skip

@@ -78,6 +78,9 @@ def test_markers_are_caught_in_code_not_in_prose() -> None:
     assert len(found) == 2 and all(p.startswith("marker:") for p in found)
     assert problems('<div class="cell"><pre>print(1)</pre></div>') == []
     assert problems("<p>nbval checks the outputs of marked cells</p>") == []
+    # an API entry whose docstring quotes a marker shows it too
+    api = '<dl class="py function"><dd><p>drops <code>#  NBVAL_CHECK_OUTPUT</code></p></dd></dl>'
+    assert problems(api)[0].startswith("marker:")
 
 
 def test_machine_paths_in_outputs_are_caught_placeholders_pass() -> None:
@@ -108,3 +111,46 @@ def test_site_lines_name_the_page(tmp_path: Path) -> None:
     lines = book_check.check_site(tmp_path)
     assert lines == ['notebooks/01_x.html: exercises: no section titled "Exercises"']
     assert book_check.main([str(tmp_path)]) == 1
+
+
+ASSERT_CELL = (
+    '<div class="cell"><div class="cell_input"><pre>gap = 0.1\n'
+    'assert gap &gt; 0, "the reading says so"</pre></div></div>'
+)
+
+
+def test_a_shown_assert_is_caught_a_hidden_one_passes() -> None:
+    found = problems(ASSERT_CELL)
+    assert len(found) == 1 and found[0].startswith("assert:"), found
+    hidden = f"<details class='hide above-input'><summary>Show</summary>{ASSERT_CELL}</details>"
+    assert problems(hidden) == []
+    # the word in prose or in an output is not a check a reader sees
+    assert problems('<div class="cell_output"><pre>assert passed</pre></div>') == []
+    assert problems("<p>we assert that</p>") == []
+
+
+def test_a_claims_block_whose_sentence_disagrees_with_its_table_is_caught() -> None:
+    import pandas as pd
+
+    from tmiclnet.claims import Claims
+
+    table = pd.DataFrame({"AUC": ["0.853", "0.863"]}, index=["full", "no TMFF"])
+    good = Claims(table, ["no TMFF reaches 0.863, above the full model's 0.853."])
+    assert problems(good._repr_html_()) == []
+    # a block built elsewhere (or edited) whose sentence quotes a number the table lacks
+    bad = good._repr_html_().replace("0.863, above", "0.870, above")
+    found = problems(bad)
+    assert len(found) == 1 and found[0].startswith("claims:") and "0.870" in found[0], found
+
+
+def test_a_term_used_but_not_in_the_glossary_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "glossary.html").write_text(
+        page('<dl class="glossary"><dt id="term-AUC">AUC<a class="headerlink">¶</a></dt></dl>')
+    )
+    (tmp_path / "book" / "ok.html").write_text(page("<p>the AUC of each fold</p>"))
+    (tmp_path / "book" / "bad.html").write_text(page("<p>the Brier score of each fold</p>"))
+    lines = book_check.check_site(tmp_path)
+    assert lines == [
+        "book/bad.html: glossary: the page uses 'Brier score', which the glossary lacks"
+    ]

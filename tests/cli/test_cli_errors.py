@@ -104,3 +104,15 @@ def test_traceback_only_on_request(tmp_path) -> None:
     assert len(plain.stderr.strip().splitlines()) == 1
     assert "Traceback" in _subprocess([*argv, "--debug"]).stderr
     assert "Traceback" in _subprocess(argv, TMICLNET_DEBUG="1").stderr
+
+
+def test_evaluate_survival_refuses_a_cohort_without_follow_up(tiny_cohort, capsys) -> None:
+    """A user's cohort (here a tiny valid one) has a binary label only: --survival says so in
+    one line before evaluating anything."""
+    folder = tiny_cohort()
+    one_line_error(
+        ["evaluate", "--cohort", str(folder), "--profile", "quick", "--survival"],
+        capsys,
+        "--survival",
+        "no follow-up times",
+    )

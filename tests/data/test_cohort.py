@@ -33,12 +33,19 @@ def test_pbc_labels_at_five_years_and_horizon_is_a_parameter() -> None:
 def test_kaplan_meier_matches_hand_computation() -> None:
     km = pbc.kaplan_meier(np.array([1, 2, 2, 3, 4]), np.array([1, 1, 0, 1, 0]))
     # t=1: 4/5; t=2: 4/5*3/4 = 0.6 (one event, one censored at 2); t=3: 0.6*1/2 = 0.3
-    assert np.allclose(km["survival"], [1.0, 0.8, 0.6, 0.3]) and km["at_risk"].tolist() == [
-        5,
-        5,
-        4,
-        2,
-    ]
+    assert km["time"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert np.allclose(km["survival"], [1.0, 0.8, 0.6, 0.3])
+
+
+def test_survival_table_keeps_every_patient_with_death_as_the_event() -> None:
+    table = pbc.load_table()
+    surv = pbc.survival_table(table)
+    assert len(surv) == 418 and surv["time"].gt(0).all()
+    assert int(surv["event"].sum()) == int((table["status"] == 2).sum()) == 161
+    assert not (surv["event"] & surv["transplant"]).any()
+    # the censored-before-horizon patients the binary label drops: all without an observed death
+    dropped = surv.index.difference(pbc.label_table(table).index)
+    assert len(dropped) == 106 and not surv.loc[dropped, "event"].any()
 
 
 def test_notes_never_mention_image_fields_and_say_missing_values_in_words() -> None:

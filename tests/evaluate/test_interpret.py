@@ -175,15 +175,39 @@ def test_a_below_average_value_raises_the_risk_from_the_mean_baseline() -> None:
     assert float(from_mean[0]) == pytest.approx(4.0) and float(from_zero[0]) == pytest.approx(-2.0)
 
 
-def test_importance_remark_reads_negative_importances_as_noise() -> None:
+def test_importance_claims_read_negative_importances_as_noise() -> None:
     imp = pd.Series({"glcm": 0.004, "shape": -0.002, "firstorder": -0.01}, name="AUC drop")
     imp.attrs["sd"] = pd.Series({"glcm": 0.01, "shape": 0.004, "firstorder": 0.02})
-    text = views.importance_remark(imp)
+    said = views.importance_claims(imp)
+    text = said.markdown()
     assert text.startswith("2 of 3 radiomic families have a negative importance")
-    assert "-0.010" in text and "noise" in text
+    assert "-0.0100" in text and "noise" in text and said.unshown() == []
+    assert list(said.table.index) == ["glcm", "shape", "firstorder"]  # every family, ranked
     imp.attrs["sd"] = pd.Series({"glcm": 0.001, "shape": 0.004, "firstorder": 0.02})
-    clear = views.importance_remark(imp)
-    assert "glcm (0.004)" in clear and "does not use it" in clear
+    clear = views.importance_claims(imp).markdown()
+    assert "glcm (+0.0040)" in clear and "does not use it" in clear
+
+
+def test_the_note_colours_follow_the_sign_of_the_contribution() -> None:
+    """Red raised the risk, blue lowered it: a line whose words pull down but whose number pushes
+    up more (bilirubin) is red in total, and its number's pieces are red."""
+    assert views.sign_colour(0.5, 1.0).startswith(f"rgba({','.join(map(str, views.RAISES))},")
+    assert views.sign_colour(-0.5, 1.0).startswith(f"rgba({','.join(map(str, views.LOWERS))},")
+    assert views.sign_colour(-2.0, 1.0).endswith(",1.00)")  # capped at full opacity
+    attr = pd.DataFrame(
+        {
+            "token": ["bili", "##rubin", "3", ".", "2"],
+            "attribution": [-0.2, -0.1, 0.0, 0.0, 0.0],
+            "line": [0, 0, 0, 0, 0],
+            "number": [0.0, 0.0, 0.6, 0.6, 0.6],
+        }
+    )
+    attr.attrs["lines"] = pd.DataFrame({"words": [-0.3], "number channels": [1.8]})
+    assert views.contributions(attr).sum() == pytest.approx(1.5)
+    html = views.note_html(attr)
+    red = ",".join(map(str, views.RAISES))
+    assert f"rgba({red},1.00); color: white" in html and "+1.500" in html  # the line's total
+    assert html.count(f"rgba({red},") == 4  # the total and the three pieces of "3.2"
 
 
 def test_punctuation_share_of_the_top_word_pieces() -> None:
@@ -215,3 +239,69 @@ def test_the_baseline_matches_lines_by_field_not_by_position() -> None:
     by_position = attributions.text_baseline(fold)
     assert by_position[1, 0] == pytest.approx(6.5)  # albumin and bilirubin mixed
     assert attributions.line_field("- Albumin 3.48 g/dL (ref 3.5-5) L") == "- albumin"
+
+
+def test_occlusion_claims_set_the_largest_block_against_the_whole_ct() -> None:
+    occ = np.zeros((2, 2, 2))
+    occ[0, 0, 0], occ[1, 1, 1] = 0.004, -0.010
+    said = views.occlusion_claims(occ, whole=0.05, risk=0.31)
+    text = said.markdown()
+    assert "31.00 %" in text and "-1.00 percentage points" in text and "+5.00" in text
+    assert "20%" in text and said.unshown() == []  # |-0.010| / 0.05
+    assert said.caption.startswith("8 blocks: 1 raised the risk, 1 lowered it")
+    big = np.kron(occ, np.ones((2, 3, 3)))  # each block's value repeated over its voxels
+    assert views.occlusion_claims(big, 0.05, 0.31, blocks=(2, 2, 2)).caption.startswith("8 blocks")
+
+
+def test_line_token_attributions_read_the_value_channels_with_the_folds_scale() -> None:
+    """Interpretation rebuilds a note's line tokens with the fold's value statistics: the tokens
+    match the model's batch only with that scale, and the training mean comes from it."""
+    from tmiclnet import text
+    from tmiclnet.models import build
+    from tmiclnet.text import values
+    from tmiclnet.text.lines import line_parts
+
+    tokenizer = text.load_tokenizer("minilm")[0]
+    notes = [
+        "Note\n- Albumin 3.0 g/dL\n- Total bilirubin 2.0 mg/dL",
+        "Note\n- Total bilirubin 1.0 mg/dL\n- Albumin 4.0 g/dL",
+        "Note\n- Albumin 2.2 g/dL\n- Total bilirubin 9.9 mg/dL",
+    ]
+    enc = tokenizer(notes, truncation=True, max_length=32)
+    length = max(len(i) for i in enc["input_ids"])
+    states = torch.randn(3, length, 13, generator=torch.Generator().manual_seed(0))
+    mask = torch.tensor([[j < len(i) for j in range(length)] for i in enc["input_ids"]])
+    parts = line_parts(notes, states, mask, tokenizer, 32, max_lines=4)
+    fields = values.vocabulary(parts.names)
+    cohort = {
+        "line_states": parts.states,
+        "line_field": values.field_index(parts.names, fields, 4),
+        "line_value": parts.values,
+        "text_mask": parts.mask,
+    }
+    fold_tensors, scale = values.fold_text(cohort, fields, ["a", "b", "c"], ["a", "b"])
+    assert parts.states.shape[-1] + values.n_channels(fields) == 16
+    with torch.random.fork_rng():  # later tests must not depend on this one having run
+        torch.manual_seed(0)
+        model = build("text_only", text_dim=16, use_text_tokens=True, dim=32, heads=4)
+    inputs = {**fold_tensors, "present": torch.ones(3, 3, dtype=torch.bool)}
+    fold = ToyFold({"text_only": model}, inputs, [0, 1, 0])
+    fold.fin = SimpleNamespace(rad_columns=COLUMNS, text_scale=scale)
+    profile = dataclasses.replace(get_profile("quick"), text_lines=4, text_max_tokens=32)
+    n = len(enc["input_ids"][2])
+    base = torch.zeros(4, 16)
+    attr = attributions.token_attributions(
+        fold, "text_only", 2, tokenizer, notes[2], states[2:3, :n], profile, baseline=base
+    )
+    lines_ = attr.attrs["lines"]
+    albumin = scale.fields.index("albumin")  # line 1 of the note: the mean of 3.0 and 4.0 g/dL
+    assert lines_["training mean"].iloc[1] == pytest.approx(12**0.5, rel=1e-5)
+    assert float(10 ** scale.mean[albumin]) == pytest.approx(12**0.5, rel=1e-5)
+    assert np.isnan(lines_["training mean"].iloc[0])  # "Note" states no value
+    assert attr.attrs["total"] == pytest.approx(attr.attrs["gap"], rel=0.05, abs=1e-3)
+    other = values.FieldScale(scale.fields, scale.mean + 1.0, scale.sd)  # another fold's scale
+    fold.fin = SimpleNamespace(rad_columns=COLUMNS, text_scale=other)
+    with pytest.raises(ValueError, match="differ"):
+        attributions.token_attributions(
+            fold, "text_only", 2, tokenizer, notes[2], states[2:3, :n], profile, baseline=base
+        )

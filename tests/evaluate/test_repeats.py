@@ -114,3 +114,22 @@ def test_an_in_sample_reference_is_never_named_best_unmarked() -> None:
     mark = f"**mayo_risk** ({IN_SAMPLE['mayo_risk']})"
     assert text.count("**mayo_risk**") == text.count(mark) >= 1
     assert "The best out of sample is **c**" in text
+
+
+def test_ablation_table_reads_the_change_as_ablation_minus_full():
+    from tmiclnet.evaluate.repeats import RepeatReport, ablation_table, summary_table
+
+    rows = []
+    for k in range(10):
+        r, f = divmod(k, 5)
+        rows += [(r, f, "tmiclnet_tokens", 0.80 + 0.01 * (k % 3)),
+                 (r, f, "no_ima", 0.70 + 0.01 * (k % 2)),
+                 (r, f, "no_tmff", 0.80 + 0.01 * (k % 3) + 0.002 * (k % 2 - 0.5))]  # fmt: skip
+    aucs = pd.DataFrame(rows, columns=["repeat", "fold", "model", "auc"])
+    rep = RepeatReport("pbc", [0, 1], 5, 0.3125, aucs, summary_table(aucs, 0.3125), None)
+    table = ablation_table(rep)
+    assert list(table.index) == ["tmiclnet_tokens", "no_ima", "no_tmff"]
+    assert table.loc["no_ima", "Δ AUC vs full [95% CI]"].startswith("-0.1")
+    assert table.loc["no_ima", "interval excludes 0"] == "yes"
+    assert table.loc["no_tmff", "interval excludes 0"] == "no"
+    assert table.loc["tmiclnet_tokens", "Δ AUC vs full [95% CI]"] == "—"

@@ -143,16 +143,39 @@ def _rows(changes: dict[str, list[float]], model: str = "m_md") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_findings_name_the_modality_the_numbers_lean_on() -> None:
-    df = _rows({"drop_ct": [0.0, -0.01], "drop_radiomics": [0.01, 0.0], "drop_text": [-0.2, -0.16]})
-    text = tables.findings(df)
-    assert "Over 2 folds" in text
-    assert "lean on the clinical note" in text and "lose 0.18 AUC" in text
-    assert "m_md loses 0.18 ± 0.03 AUC" in text
-    balanced = tables.findings(
-        _rows({"drop_ct": [-0.01, -0.01], "drop_radiomics": [0.0, 0.0], "drop_text": [0.0, -0.02]})
+def test_findings_quote_their_table_with_intervals_and_no_fixed_threshold() -> None:
+    changes = {
+        "drop_ct": [0.03, 0.02, 0.03, 0.02],
+        "drop_radiomics": [0.01, 0.0, 0.0, 0.01],
+        "drop_text": [-0.2, -0.16, -0.19, -0.17],
+    }
+    said = tables.findings(_rows(changes), ratio=0.3125)
+    text, table = said.markdown(), said.table
+    assert said.unshown() == [] and text.startswith("Over 4 folds")
+    column = "AUC change [95 % CI]"
+    cell = table.loc[("m_md", "no text"), column]  # mean [low, high] of the corrected resampled t
+    assert cell.startswith("-0.18 [") and f"without the clinical note: m_md {cell}" in text.lower()
+    assert "a loss: the interval lies below zero" in text
+    assert "lean most on the clinical note" in text
+    # a model better without an input is discussed, with its interval
+    assert f"m_md is better without the CT ({table.loc[('m_md', 'no CT'), column]})" in text
+    assert "a gain: the interval lies above zero" in text
+    wide = tables.findings(
+        _rows({"drop_ct": [-0.01, 0.01], "drop_radiomics": [0.0, 0.0], "drop_text": [0.0, -0.02]}),
+        ratio=0.3125,
+    ).markdown()
+    assert "the interval includes zero" in wide
+
+
+def test_dropout_cost_pairs_each_variant_with_its_original() -> None:
+    df = pd.concat([_rows({"drop_ct": [0.0, 0.0]}, "a_md"), _rows({"drop_ct": [0.0, 0.0]}, "a")])
+    df.loc[(df["model"] == "a_md") & (df["condition"] == "none"), "auc"] = [0.76, 0.77]
+    said = tables.dropout_cost(df, ratio=0.3125)
+    assert list(said.table.index) == ["a_md"] and said.unshown() == []
+    assert said.table.loc["a_md", "difference"].startswith("-0.04 [")
+    assert "a_md reaches 0.765 and a, the same model trained without dropout, 0.800" in (
+        said.markdown()
     )
-    assert "No single modality is indispensable" in balanced and "lean on" not in balanced
 
 
 @pytest.mark.parametrize(

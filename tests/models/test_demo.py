@@ -9,6 +9,7 @@ from tmiclnet.config import default_data_dir, setup
 from tmiclnet.data.cohort import load
 from tmiclnet.models import demo
 from tmiclnet.text.inputs import text_inputs
+from tmiclnet.text.values import fold_text
 
 QUICK = default_data_dir("quick") / "pbc"
 
@@ -19,6 +20,8 @@ def test_real_batch_reads_the_text_tokens_training_reads() -> None:
     real = demo.real_batch(run, 4)
     cohort = load(QUICK)
     tensors, info = text_inputs(cohort, run.profile)
+    others = [i for i in cohort.ids if i not in real.ids]  # the value channels' statistics
+    tensors = fold_text(tensors, info["text_fields"], list(cohort.ids), others)[0]
     rows = [cohort.ids.index(i) for i in real.ids]
     length = real.batch["text_tokens"].shape[1]
     assert run.profile.text_lines and length <= run.profile.text_lines

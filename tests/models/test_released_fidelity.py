@@ -19,9 +19,11 @@ from tmiclnet.models import build, model_config
 from tmiclnet.models.encoders import CTEncoder, TextEncoder, masked_mean
 from tmiclnet.models.heads import DenseNet1D
 from tmiclnet.models.tcaf import ScalarCrossAttention
-from tmiclnet.text.lines import N_CHANNELS
 
 QUICK_RAD_FEATURES = 107  # radiomic columns of the quick PBC cohort after preprocessing
+# frozen MiniLM line tokens with their value channels: a has-a-value flag and one channel per
+# field of the PBC notes (age and nine laboratory values; tmiclnet.text.values)
+TEXT_DIM = 384 + 1 + 10
 
 
 def attention_modules(model: nn.Module) -> list[nn.MultiheadAttention]:
@@ -163,7 +165,7 @@ def test_released_forward_pass_at_the_quick_profile_sizes(one_thread) -> None:
     cfg = model_config(
         profile,
         rad_features=QUICK_RAD_FEATURES,
-        text_dim=384 + N_CHANNELS,  # frozen MiniLM line tokens with their number channels
+        text_dim=TEXT_DIM,
         use_ct_tokens=False,
     )
     torch.manual_seed(0)
@@ -173,7 +175,7 @@ def test_released_forward_pass_at_the_quick_profile_sizes(one_thread) -> None:
     batch = {
         "ct": torch.rand(b, 1, *profile.volume_shape),
         "radiomics": torch.randn(b, QUICK_RAD_FEATURES),
-        "text_tokens": torch.randn(b, lines, 384 + N_CHANNELS),
+        "text_tokens": torch.randn(b, lines, TEXT_DIM),
         "text_mask": torch.ones(b, lines, dtype=torch.bool),
         "present": torch.ones(b, 3, dtype=torch.bool),
         "label": torch.tensor([0, 1]),

@@ -30,7 +30,7 @@ from tmiclnet.data.writer import _csv
 from tmiclnet.inputs.features import CohortInputs, FoldInputs
 from tmiclnet.inputs.folds import FoldSplit
 from tmiclnet.inputs.tensors import TensorData
-from tmiclnet.study.fusion import heads, regimes, tables
+from tmiclnet.study.fusion import heads, prose, regimes, tables
 from tmiclnet.train.ddp import SINGLE
 from tmiclnet.train.jobs import JobContext, make_job
 
@@ -280,12 +280,14 @@ def test_summary_gain_is_over_the_better_single_model_with_its_interval() -> Non
     assert verdicts[("complementary", "pipeline")].startswith("fusion gains")
     assert verdicts[("redundant", "pipeline")].startswith("no difference")
     assert verdicts[("harmful", "control")].startswith("fusion loses")
-    text = tables.takeaways(table, _oracles(), "quick")  # the prose reads the same numbers
+    text = prose.takeaways(table, _oracles(), "quick")  # the prose reads the same numbers
     assert f"{row['gain']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]" in text
     assert "fusion lost (" in text and "quick-profile" in text
-    summary = tables.summary_lines(table, _oracles(), per_fold)  # so does the Summary
+    summary = prose.summary_lines(table, _oracles(), per_fold)  # so does the Summary
     assert f"complementary {row['gain']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]" in summary
     assert "+0.100 (complementary), +0.000 (redundant), +0.010 (harmful)" in summary
+    said = prose.answer(table)  # and the introduction's box
+    assert f"gains {row['gain']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}] AUC" in said
 
 
 def test_models_table_reports_the_share_above_chance() -> None:

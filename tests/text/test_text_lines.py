@@ -1,4 +1,4 @@
-"""Line tokens with numbers: spans, the number read from each line, pooling and the encoding."""
+"""Line tokens: spans, the number and field read from each line, and the pooling."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ import pytest
 import torch
 
 from tmiclnet import text
-from tmiclnet.text.lines import (
-    N_CHANNELS,
-    first_number,
-    line_pooling,
-    line_spans,
-    line_tokens,
-    number_channels,
-)
+from tmiclnet.text.lines import field_name, first_number, line_parts, line_pooling, line_spans
 
 NOTE = (
     "HEPATOLOGY CLINIC\n58-year-old woman with primary biliary cholangitis.\n\n"
@@ -43,16 +36,20 @@ def test_first_number_is_the_lines_value(line: str, value: float | None) -> None
     assert first_number(line) == value
 
 
-def test_number_channels_encode_magnitude_on_a_log_scale() -> None:
-    assert torch.equal(number_channels(None), torch.zeros(N_CHANNELS))
-    low, high = number_channels(1.0), number_channels(100.0)
-    assert low[0] == 1 and low[1] == pytest.approx(0.0) and high[1] == pytest.approx(2.0)
-    # the soft bins peak where the value is: a different bin for each decade
-    assert int(torch.argmax(low[2:])) != int(torch.argmax(high[2:]))
-    # close values give close codes, far values distant ones
-    near = torch.dist(number_channels(14.5), number_channels(15.0))
-    far = torch.dist(number_channels(14.5), number_channels(1.5))
-    assert near < 0.2 * far
+@pytest.mark.parametrize(
+    "line, name",
+    [
+        ("58-year-old woman with primary biliary cholangitis.", "year old"),
+        ("- Platelets 190 x10^3/uL (ref 150-400)", "platelets"),
+        ("- Total bilirubin 14.5 mg/dL (ref 0.1-1.2) H", "total bilirubin"),
+        ("- AST (SGOT) 137.9 U/mL", "ast (sgot)"),
+        ("Albumin: 3.1", "albumin"),
+        ("- Serum cholesterol: not measured.", None),
+        ("- Copper 0 ug/day", None),  # no positive value: nothing to put on a log scale
+    ],
+)
+def test_field_name_is_the_words_before_the_value(line: str, name: str | None) -> None:
+    assert field_name(line) == name
 
 
 def test_line_pooling_averages_each_lines_word_pieces() -> None:
@@ -68,32 +65,32 @@ def tokenizer():
     return text.load_tokenizer("minilm")[0]
 
 
-def test_line_tokens_average_states_and_append_numbers(tokenizer) -> None:
+def test_line_parts_average_states_and_read_each_lines_field_and_value(tokenizer) -> None:
     enc = tokenizer([NOTE], truncation=True, max_length=64)
     n = len(enc["input_ids"][0])
     states = torch.arange(n, dtype=torch.float32).repeat(3, 1).T.unsqueeze(0)  # state = position
     mask = torch.ones(1, n, dtype=torch.bool)
-    tokens, out_mask = line_tokens([NOTE], states, mask, tokenizer, 64, max_lines=8)
-    assert tokens.shape == (1, 8, 3 + N_CHANNELS)
-    assert out_mask[0].tolist() == [True] * 5 + [False] * 3
-    firsts = tokens[0, :5, 0]
+    parts = line_parts([NOTE], states, mask, tokenizer, 64, max_lines=8)
+    assert parts.states.shape == (1, 8, 3) and parts.values.shape == (1, 8)
+    assert parts.mask[0].tolist() == [True] * 5 + [False] * 3
+    firsts = parts.states[0, :5, 0]
     assert bool(torch.all(firsts[1:] > firsts[:-1]))  # later lines average later word pieces
-    assert tokens[0, 4, 3] == 0 and tokens[0, 3, 3] == 1  # "not measured" has no number
-    assert tokens[0, 3, 4].item() == pytest.approx(np.log10(14.5), rel=1e-6)
-    assert torch.all(tokens[0, 5:] == 0)
+    assert parts.names[0] == [None, "year old", "platelets", "total bilirubin", None]
+    assert parts.values[0, 3].item() == pytest.approx(np.log10(14.5), rel=1e-6)
+    assert parts.values[0, 4] == 0 and torch.all(parts.states[0, 5:] == 0)
 
 
-def test_line_tokens_refuse_states_of_another_tokenisation(tokenizer) -> None:
+def test_line_parts_refuse_states_of_another_tokenisation(tokenizer) -> None:
     states, mask = torch.zeros(1, 7, 3), torch.ones(1, 7, dtype=torch.bool)
     with pytest.raises(ValueError, match="word pieces but 7 token states"):
-        line_tokens([NOTE], states, mask, tokenizer, 64)
+        line_parts([NOTE], states, mask, tokenizer, 64)
 
 
-def test_line_tokens_are_differentiable_in_the_states(tokenizer) -> None:
+def test_line_parts_are_differentiable_in_the_states(tokenizer) -> None:
     enc = tokenizer([NOTE], truncation=True, max_length=64)
     n = len(enc["input_ids"][0])
     states = torch.randn(1, n, 4, requires_grad=True)
-    tokens, _ = line_tokens([NOTE], states, torch.ones(1, n, dtype=torch.bool), tokenizer, 64)
-    tokens[..., :4].sum().backward()
+    parts = line_parts([NOTE], states, torch.ones(1, n, dtype=torch.bool), tokenizer, 64)
+    parts.states.sum().backward()
     assert states.grad is not None and states.grad.abs().sum() > 0
     assert states.grad[0, 0].abs().sum() == 0  # [CLS] belongs to no line

@@ -9,10 +9,16 @@ problem (page: rule: what), exiting 1 if there is any. The rules, each a mechani
 - **table**: a table's narrowest possible width (per column its widest unbreakable cell text,
   `CHAR_PX` per character plus `CELL_PAD_PX`) exceeds `COLUMN_PX`; tables in cell outputs do not
   wrap cells (book/_static/tmiclnet.css), so their whole cell text counts;
-- **marker**: a test or lint marker (`# NBVAL_...`, `# noqa`) is shown on the page;
+- **marker**: a test or lint marker (`# NBVAL_...`, `# noqa`) is shown on the page, in a code
+  cell or in inline code (the API page's docstrings included);
 - **path**: a cell output shows a machine path (the checkout, $HOME, /tmp, /home, /work, ...);
 - **exercises**: a notebook page (built from `notebooks/`) lacks a section titled "Exercises"
-  with 2 to 4 exercises, each followed by its solution.
+  with 2 to 4 exercises, each followed by its solution;
+- **assert**: a code cell whose input is shown holds an `assert` (a page's own checks, and the
+  code that writes its prose, go in cells tagged `remove-input` or `hide-input`);
+- **claims**: a sentence of a claims block (`tmiclnet.claims.Claims`) states a number its table
+  does not show;
+- **glossary**: a page uses a term of `tmiclnet.book.glossary.TERMS` the glossary does not define.
 
 No browser needed: it runs wherever `make test` does, next to `tmiclnet.book.links`.
 """
@@ -26,6 +32,9 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
+from tmiclnet import claims
+from tmiclnet.book.glossary import check_glossary
+
 COLUMN_PX = 688  # room for a table at a 1280 px window (column 752 px less padding, measured)
 CHAR_PX = 8.5  # a character of table text at the theme's 16 px font (8-9 px, measured)
 CELL_PAD_PX = 16.0  # left + right padding of one table cell
@@ -34,6 +43,7 @@ EXERCISES = (2, 4)  # how many exercises a notebook page ends with
 MARKERS = re.compile(r"#\s*(NBVAL_\w+|noqa\b)", re.IGNORECASE)
 PATH_ROOTS = r"(?:home|tmp|work|Users|root|mnt|private|var/folders)"
 MACHINE_PATH = re.compile(rf"(?<![\w.~<>-])/{PATH_ROOTS}/[\w.-]+")
+ASSERT = re.compile(r"^\s*assert\b", re.MULTILINE)
 SKIPPED_DIRS = {"_static", "_sources", "_images", "_downloads", "genindex", "search"}
 
 # TeX that takes no width of its own: layout commands, font switches, spacing, delimiters' sizes
@@ -128,7 +138,8 @@ def check_tables(soup: BeautifulSoup) -> list[str]:
 def check_markers(soup: BeautifulSoup) -> list[str]:
     """Test and lint markers shown in code cells or outputs."""
     found = set()
-    for node in soup.select("div.cell, div.highlight, pre"):
+    # code cells, and inline code anywhere (an API entry quoting a runner's marker counts too)
+    for node in soup.select("div.cell, div.highlight, pre, code"):
         found.update(m.group(0) for m in MARKERS.finditer(node.get_text()))
     return [f"marker: {m!r} is shown on the page" for m in sorted(found)]
 
@@ -141,6 +152,37 @@ def check_paths(soup: BeautifulSoup, extra: tuple[str, ...] = ()) -> list[str]:
         found.update(m.group(0) for m in MACHINE_PATH.finditer(text))
         found.update(p for p in extra if p and p in text)
     return [f"path: the output shows the machine path {p!r}" for p in sorted(found)]
+
+
+def check_asserts(soup: BeautifulSoup) -> list[str]:
+    """`assert` lines in code cells whose input a reader sees (not removed, not behind a toggle)."""
+    problems = []
+    for node in soup.select("div.cell_input"):
+        if node.find_parent("details") is not None:
+            continue
+        for line in node.get_text().splitlines():
+            if ASSERT.match(line):
+                problems.append(f"assert: a shown code cell holds {line.strip()[:70]!r}")
+    return problems
+
+
+def check_claims(soup: BeautifulSoup) -> list[str]:
+    """Claims blocks whose sentences state a number their table does not show."""
+    problems = []
+    for block in soup.select("div.claims"):
+        said = " ".join(p.get_text(" ") for p in block.select(".claims-text"))
+        rest = " ".join(
+            n.get_text(" ")
+            for n in block.find_all(["table", "p"])
+            if "claims-text" not in (n.get("class") or [])
+        )
+        missing = claims.unshown(said, rest)
+        if missing:
+            problems.append(
+                f"claims: a sentence states {', '.join(missing)}, not shown in its table: "
+                f"{' '.join(said.split())[:70]}..."
+            )
+    return problems
 
 
 def check_exercises(soup: BeautifulSoup) -> list[str]:
@@ -177,7 +219,7 @@ def check_page(html: str, notebook: bool, extra_paths: tuple[str, ...] = ()) -> 
     soup = BeautifulSoup(html, "html.parser")
     main = soup.select_one("main, article, div.bd-article") or soup
     problems = check_maths(main) + check_tables(main) + check_markers(main)
-    problems += check_paths(main, extra_paths)
+    problems += check_paths(main, extra_paths) + check_asserts(main) + check_claims(main)
     if notebook:
         problems += check_exercises(main)
     return problems
@@ -190,15 +232,18 @@ def check_site(html_dir: Path, extra_paths: tuple[str, ...] = ()) -> list[str]:
         html_dir: the site's `_build/html` folder.
         extra_paths: machine paths beyond the common roots (the checkout, $HOME).
     """
-    lines = []
+    lines, pages = [], []
     for page in sorted(html_dir.rglob("*.html")):
         rel = page.relative_to(html_dir)
         if rel.parts[0] in SKIPPED_DIRS or rel.stem in SKIPPED_DIRS:
             continue
+        pages.append(rel)
         notebook = rel.parts[0] == "notebooks"
         for problem in check_page(page.read_text(errors="replace"), notebook, extra_paths):
             lines.append(f"{rel}: {problem}")
-    return lines
+    return lines + check_glossary(
+        html_dir, [p for p in pages if p.parts[0] in ("notebooks", "book")]
+    )
 
 
 def main(argv: list[str]) -> int:

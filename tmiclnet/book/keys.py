@@ -52,9 +52,11 @@ def data_fingerprint(data_dir: Path) -> bytes:
 
     Only those: folders that notebooks derive from them (an external center's copy) must not
     make the next run re-execute every notebook."""
+    from tmiclnet.data.censored import NAME as CENSORED
     from tmiclnet.data.cohort import COHORTS
 
-    paths = [data_dir / name / "cohort.json" for name in COHORTS]
+    # the censored-before-horizon companion of pbc too: the survival page scores it
+    paths = [data_dir / name / "cohort.json" for name in (*COHORTS, CENSORED)]
     if not any(p.exists() for p in paths):
         return b"no-data"
     return b"".join(p.read_bytes() if p.exists() else b"missing" for p in paths)

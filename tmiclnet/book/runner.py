@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from tmiclnet.book import clean as book_clean
+from tmiclnet.book import findings
 from tmiclnet.book import report as book_report
 from tmiclnet.book.keys import data_fingerprint, package_fingerprint, run_key, source_fingerprint
 from tmiclnet.config import cache_root, default_data_dir, get_profile, project_root
@@ -179,9 +180,12 @@ def stage(root: Path, executed: Path, stage_dir: Path, data_root: Path | None = 
             shutil.copy2(src, stage_dir / name)
     vendor_mathjax(stage_dir / "book" / "_static" / "mathjax")
     (stage_dir / "notebooks").mkdir()
-    pairs = book_clean.machine_paths(
-        root, data_root or default_data_dir("quick").parent, cache_root()
-    )
+    data_root = data_root or default_data_dir("quick").parent
+    intro = stage_dir / "book" / "intro.md"  # its box of answers, from this profile's numbers
+    if intro.exists():
+        boxed = findings.box(data_root / executed.name, executed.name)
+        intro.write_text(findings.insert(intro.read_text(), boxed))
+    pairs = book_clean.machine_paths(root, data_root, cache_root())
     for nb_path in toc_notebooks(root):
         nb = json.loads((executed / nb_path.name).read_text())
         page = json.dumps(book_clean.clean_notebook(nb, pairs), indent=1, ensure_ascii=False)

@@ -12,6 +12,7 @@ import pandas as pd
 from tmiclnet.cli import options
 from tmiclnet.config import default_data_dir, get_profile
 from tmiclnet.data import pbc
+from tmiclnet.data.censored import build_censored
 from tmiclnet.data.cohort import COHORTS, build
 from tmiclnet.data.synthetic import MODALITIES, SyntheticModel
 from tmiclnet.data.template import fetch_template
@@ -60,6 +61,12 @@ def _build(args) -> int:
         manifest = json.loads((root / "cohort.json").read_text())
         extra = f", oracle AUC {manifest['oracle_auc']:.3f}" if "oracle_auc" in manifest else ""
         print(f"{name}: {root}  {manifest['counts']}{extra}  ({time.perf_counter() - start:.1f} s)")
+        if name == "pbc":  # the patients its binary label drops, for the survival view
+            start = time.perf_counter()
+            root = build_censored(
+                profile, data_dir, args.seed, args.horizon, args.n_jobs, args.force
+            )
+            print(f"{root.name}: {root}  ({time.perf_counter() - start:.1f} s)")
     return 0
 
 

@@ -41,6 +41,11 @@ def parse(argv: list[str]):
     parser.add_argument(
         "--no-references", action="store_true", help="skip logistic regression / Mayo"
     )
+    parser.add_argument(
+        "--survival",
+        action="store_true",
+        help="also the survival view (PBC): Harrell's and Uno's C, td-AUC, per-patient risk files",
+    )
     args = parser.parse_args(argv)
     options.positive("--n-boot", args.n_boot)
     return args
@@ -97,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.cohort).is_dir():
         raise UsageError(f"--cohort {args.cohort}: no such folder")
     cohort = load(Path(args.cohort))
+    if args.survival and (cohort.manifest.get("parameters") or {}).get("cohort") != "pbc":
+        raise UsageError(
+            f"--survival: {cohort.root} has no follow-up times; only the PBC cohort has them"
+        )
     results_dir = report.results_dir_for(cohort.root, cohort.name)
     if args.results:
         from tmiclnet.data.places import results_root_for
@@ -117,7 +126,58 @@ def main(argv: list[str] | None = None) -> int:
         results_dir, cohort.name, cohort.oracle_auc, args.n_boot, args.seed, trial, set_apart
     )
     write_tables(rep, results_dir / cohort.name / "evaluation")
+    if args.survival:
+        survival_main(cohort, results_dir, args)
     return 0
+
+
+def survival_main(cohort, results_dir: Path, args) -> None:
+    """The survival view of a PBC cohort: per model Harrell's C, Uno's C and the integrated
+    td-AUC with their corrected intervals, printed and written; the risk files written.
+
+    Args:
+        cohort: the loaded PBC cohort (`main` refuses the others: only it has follow-up times).
+        results_dir: the results folder.
+        args: the parsed options (profile, seed).
+    """
+    from tmiclnet.config import setup
+    from tmiclnet.data.censored import censored_dir
+    from tmiclnet.evaluate import survival
+    from tmiclnet.evaluate.survival_risks import survival_view
+    from tmiclnet.train.risks import risks_path
+
+    data_dir = cohort.root.parent
+    if not (censored_dir(data_dir) / "cohort.json").exists():
+        raise UsageError(
+            f"--survival: {censored_dir(data_dir)}: missing; build it with python -m tmiclnet "
+            f"data build --profile {args.profile} --cohort pbc --data-dir {data_dir}"
+        )
+    run = setup(args.profile, data_dir, args.seed, "auto")
+    view = survival_view(data_dir, cohort.name, run, results_dir=results_dir)
+    table = survival.display_table(view.summary)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(f"\n## survival (95 % corrected resampled-t intervals over {table['folds'].max()} "
+              f"folds, repeats {view.repeats})\n{table}")  # fmt: skip
+    out = results_dir / cohort.name / "evaluation"
+    atomic_write_text(out / "survival.csv", view.summary.summary.to_csv())
+    atomic_write_text(out / "survival_folds.csv", view.summary.folds.to_csv(index=False))
+    mayo_c = survival.mayo_trial_c(args.n_boot, args.seed)
+    print(
+        f"Mayo score, {mayo_c['patients']} trial patients: Harrell's C {mayo_c['harrell']:.3f} "
+        f"[{mayo_c['low']:.3f}, {mayo_c['high']:.3f}] (bootstrap); "
+        f"torchsurv's C: {mayo_c['torchsurv']:.3f}"
+    )
+    for note in view.notes:
+        print("note:", note)
+    first = risks_path(results_dir, cohort.name, next(iter(view.risks)))
+    print(f"risk files: {first.parent.parent}/<model>/risks.csv ({len(view.risks)} models)")
+
+
+# what a one-split table holds fixed, where a reader could take it for more
+HEADINGS = {
+    "differences": " (one split: these fitted models only, bootstrap over test patients)",
+    "ablation": " (one split: these fitted models only; over repeats: notebook 09)",
+}
 
 
 def write_tables(rep: report.Report, out: Path) -> None:
@@ -132,7 +192,8 @@ def write_tables(rep: report.Report, out: Path) -> None:
             table = getattr(rep, name)
             if table is None:
                 continue
-            print(f"\n## {name}\n{table}")
+            title = name + HEADINGS.get(name, "")
+            print(f"\n## {title}\n{table}")
             atomic_write_text(out / f"{name}.csv", table.to_csv())
     for note in [*rep.notes, f"Mayo score by trial membership: {rep.trial_note}"]:
         print("note:", note)

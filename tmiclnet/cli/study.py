@@ -1,7 +1,9 @@
-"""`python -m tmiclnet study leakage --cohort DIR --profile P [--permute-labels SEED]`: train the
-models under our protocol, the released one and each of its leaks alone, and print the table.
-`python -m tmiclnet study fusion --cohort DIR --profile P`: the three fusion regimes on the
-synthetic cohort, each regime's oracle gain and measured gain with its corrected interval."""
+"""`python -m tmiclnet study leakage --profile P [--cohort DIR] [--labellings N | --permute-labels
+SEED]`: train the models under our protocol, the released one and each of its leaks alone (with
+`--labellings`, the cheap model on N labellings and N repeats, the fixed-epochs control too), and
+print the table. `python -m tmiclnet study fusion --cohort DIR --profile P`: the three fusion
+regimes on the synthetic cohort, each regime's oracle gain and measured gain with its corrected
+interval."""
 
 from __future__ import annotations
 
@@ -18,19 +20,31 @@ STUDIES = ("leakage", "fusion")
 def parse(argv: list[str]):
     ap = OneLineParser(prog="python -m tmiclnet study", description=__doc__.split("\n")[0])
     ap.add_argument("study", choices=STUDIES, help="which study to run")
-    ap.add_argument("--cohort", required=True, help="cohort folder (e.g. data/generated/cpu/pbc)")
+    ap.add_argument(
+        "--cohort", default=None, help="cohort folder (default: data/generated/<profile>/pbc)"
+    )
     ap.add_argument("--profile", default="cpu", choices=options.profile_names())
+    ap.add_argument(
+        "--labellings",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N permuted labellings and N repeats on the real labels, every protocol; prints each "
+        "protocol's mean inflation over ours with its interval across them",
+    )
     ap.add_argument(
         "--permute-labels",
         type=int,
         default=None,
         metavar="SEED",
-        help="shuffle the labels with this seed (no signal left: any AUC above 0.5 is a leak)",
+        help="one labelling, shuffled with this seed (no signal left: a leak that reads labels "
+        "lifts the AUC above 0.5; one that reads none, like the scaler's, cannot)",
     )
     ap.add_argument(
         "--models",
-        default="tmiclnet_tokens,radiomics_only",
-        help="comma-separated catalogue names (default: tmiclnet_tokens,radiomics_only)",
+        default=None,
+        help="comma-separated catalogue names (default: tmiclnet_tokens,radiomics_only; "
+        "with --labellings: radiomics_only, and no model that reads cached CT tokens)",
     )
     ap.add_argument("--protocols", default="", help="comma-separated protocol names (default: all)")
     ap.add_argument("--seed", type=int, default=0)
@@ -60,14 +74,29 @@ def protocols(spec: str) -> tuple:
     return (OURS, *(BY_NAME[n] for n in dict.fromkeys(names) if n != OURS.name))
 
 
+def _cohort(args) -> Path:
+    """`--cohort`, or the profile's PBC cohort."""
+    if args.cohort is not None:
+        return Path(args.cohort)
+    from tmiclnet.config import default_data_dir
+
+    return default_data_dir(args.profile) / "pbc"
+
+
 def leakage(args) -> int:
     """`study leakage`: every protocol on one cohort, the table printed."""
-    cohort = Path(args.cohort)
+    cohort = _cohort(args)
     if not cohort.is_dir():
         raise UsageError(f"--cohort {cohort}: no such folder")
     if args.permute_labels is not None and args.permute_labels < 0:
         raise UsageError(f"--permute-labels {args.permute_labels}: a seed is >= 0")
-    names = options.models(args.models)
+    if args.labellings is not None:
+        if args.permute_labels is not None:
+            raise UsageError("--labellings and --permute-labels: give one of them")
+        if args.labellings < 2:
+            raise UsageError(f"--labellings {args.labellings}: an interval needs at least 2")
+    default = "radiomics_only" if args.labellings else "tmiclnet_tokens,radiomics_only"
+    names = options.models(args.models or default)
     chosen = protocols(args.protocols)
     options.positive("--n-boot", args.n_boot)
     device = options.device(args.device)
@@ -76,14 +105,20 @@ def leakage(args) -> int:
     from tmiclnet.config import setup
     from tmiclnet.data.cohort import load
     from tmiclnet.data.places import outside_cohort
-    from tmiclnet.study.leakage import tables, training
-    from tmiclnet.study.leakage.protocols import labels_tag
 
     opened = load(cohort)
     check_balance(opened, args.profile)
     cohort = opened.root
     outside_cohort(cohort, cohort.parent / "studies", "the studies folder")
     run = setup(args.profile, cohort.parent, args.seed, device)
+    if args.labellings is not None:
+        return _replicated(cohort, run, names, chosen, args)
+
+    from tmiclnet.study.leakage import tables, training
+    from tmiclnet.study.leakage.protocols import labels_tag
+
+    if any(p.fixed_epochs for p in chosen):
+        chosen = tuple(p for p in chosen if not p.fixed_epochs)  # runs with --labellings only
     study = training.run_study(cohort, run, names, args.permute_labels, chosen, args.retrain)
     table = tables.leakage_table(study, args.n_boot, args.seed)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
@@ -92,9 +127,49 @@ def leakage(args) -> int:
     return 0
 
 
+def _replicated(cohort: Path, run, names: list[str], chosen: tuple, args) -> int:
+    """`study leakage --labellings N`: the replicated study of each model, its tables printed."""
+    from tmiclnet.study.leakage import power, replicates
+
+    for name in names:
+        try:
+            replicates.check_model(name, run)
+        except ValueError as exc:
+            raise UsageError(f"--models: {exc}") from None
+    for name in names:
+        rep = replicates.run_replicates(
+            cohort, run, args.labellings, name, protocols=chosen, retrain=args.retrain
+        )
+        table = power.inflation_table(rep, run.profile.val_fraction)
+        with pd.option_context("display.width", 250, "display.max_columns", 20):
+            for kind in replicates.KINDS:
+                row = table[(table["kind"] == kind) & (table["metric"] == "auc")].iloc[0]
+                print(f"\n{rep.cohort}, {name}, {kind} labels ({row['replicates']} "
+                      f"{'repeats' if kind == 'real' else 'labellings'}); value (Δ vs ours "
+                      "[95% interval]):")  # fmt: skip
+                print(power.format_table(table, kind).to_string())
+        m, lo, hi = power.ours_interval(rep, "permuted")
+        print(f"\nours on permuted labels, within-fold AUC: {m:.3f} [{lo:.3f}, {hi:.3f}]")
+        if {"fixed epochs", "stop on test"} <= {p.name for p in chosen}:
+            for kind in replicates.KINDS:
+                parts = power.decomposition(rep, kind, run.profile.val_fraction)
+                print(f"stop on test, {kind} labels, within-fold AUC: " + "; ".join(
+                    f"{k} {r['inflation']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}]"
+                    for k, r in parts.iterrows()
+                ))  # fmt: skip
+        cpu = rep.timing["cpu_s"].sum() if "cpu_s" in rep.timing else float("nan")
+        print(f"({rep.trained} of {len(rep.timing)} replicates trained now, the others read; "
+              f"all of them took {cpu:.0f} CPU seconds when trained)")  # fmt: skip
+    return 0
+
+
 def fusion(args) -> int:
     """`study fusion`: the three regimes of chapter 10 on a synthetic cohort, the table printed."""
-    cohort = Path(args.cohort)
+    cohort = Path(args.cohort) if args.cohort else None
+    if cohort is None:
+        from tmiclnet.config import default_data_dir
+
+        cohort = default_data_dir(args.profile) / "synthetic"
     if not cohort.is_dir():
         raise UsageError(f"--cohort {cohort}: no such folder")
     device = options.device(args.device)

@@ -173,17 +173,21 @@ def _summary(values: pd.Series, col: str) -> str:
 
 
 def clinical_by_outcome(cohort) -> pd.DataFrame:
-    """Each note field by 5-year outcome (median [IQR] or share), with the count missing.
+    """Each note field by 5-year outcome (median [IQR] or share), with the count missing; a
+    measured field's name carries its unit (`tmiclnet.data.schema.PBC_COLUMNS`).
 
     Used by notebook 01 (cohort).
 
     Args:
         cohort: a cohort loaded with `tmiclnet.data.cohort.load`.
     """
+    from tmiclnet.data.schema import PBC_COLUMNS
+
     table = cohort.clinical.join(cohort.labels)
     rows = {}
     for col in table.columns.drop("label"):
-        name = SHARES[col][1] if col in SHARES else col
+        unit = PBC_COLUMNS.get(col, {}).get("unit") if col not in SHARES else None
+        name = SHARES[col][1] if col in SHARES else f"{col} ({unit})" if unit else col
         rows[name] = {
             outcome: _summary(table.loc[table["label"] == label, col], col)
             for label, outcome in ((0, "alive at horizon"), (1, "died before horizon"))

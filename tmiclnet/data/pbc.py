@@ -103,15 +103,41 @@ def missing_counts(table: pd.DataFrame) -> dict[str, int]:
     return {k: int(v) for k, v in counts.items() if v}
 
 
+def survival_table(table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Follow-up of every patient as survival data: time (days), event (death), transplant.
+
+    Death is the event; a transplant ends follow-up without it (censored at the transplant), as
+    do the patients alive at the end of the study. Every patient has a time, so no one is dropped:
+    this is what the binary label's horizon (`label_table`) throws away for the censored ones.
+
+    Args:
+        table: the PBC table from `load_table`; None loads the vendored one.
+    """
+    table = load_table() if table is None else table
+    return pd.DataFrame(
+        {
+            "time": table["time"].astype(float),
+            "event": table["status"] == 2,
+            "transplant": table["status"] == 1,
+        },
+        index=table.index,
+    )
+
+
 def kaplan_meier(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    """Kaplan-Meier survival estimate: one row per distinct event time (plus t=0)."""
+    """Kaplan-Meier survival estimate (scikit-survival's): one row per distinct event time, and
+    t = 0, with the survival just after it (a step function, to draw with `where="post"`).
+
+    Args:
+        time: follow-up time of each patient.
+        event: True where follow-up ended with the event, False where it was censored.
+    """
+    from sksurv.nonparametric import kaplan_meier_estimator
+
     time = np.asarray(time, float)
     event = np.asarray(event, bool)
-    rows = [(0.0, 1.0, len(time), 0)]
-    surv = 1.0
-    for t in np.unique(time[event]):
-        at_risk = int((time >= t).sum())
-        deaths = int(((time == t) & event).sum())
-        surv *= 1.0 - deaths / at_risk
-        rows.append((float(t), surv, at_risk, deaths))
-    return pd.DataFrame(rows, columns=["time", "survival", "at_risk", "events"])
+    times, surv = kaplan_meier_estimator(event, time)
+    at_event = np.isin(times, time[event])
+    return pd.DataFrame(
+        {"time": np.r_[0.0, times[at_event]], "survival": np.r_[1.0, surv[at_event]]}
+    )

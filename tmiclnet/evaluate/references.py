@@ -324,3 +324,36 @@ def _fit_reference(model, raw, tables, labels, split, schema, seed):
     refit = model == "mayo_refit"
     probs, threshold = fit_mayo_fold(raw, labels, split, schema, refit=refit, seed=seed)
     return probs, threshold, {"columns": mayo_columns(raw, schema)}
+
+
+def score_others(
+    model: str,
+    clinical: pd.DataFrame,
+    labels: pd.Series,
+    split: folds_mod.FoldSplit,
+    others: list[str],
+    schema=None,
+    seed: int = 0,
+    extra: pd.DataFrame | None = None,
+    image: pd.DataFrame | None = None,
+) -> pd.Series:
+    """Probabilities of patients outside the folds (`others`, e.g. those censored before the
+    horizon) under reference `model` as fitted on `split`'s train rows: the same fit that scored
+    the fold's test patients (the tables must hold the `others` rows too).
+
+    Args:
+        model: a reference name (`REFERENCE_LABELS`).
+        clinical: the clinical table, fold patients and `others`.
+        labels: labels of the fold patients (only the train and val rows are read).
+        split: the fold's split.
+        others: the ids to score.
+        schema: the cohort's schema.
+        seed: the run's seed.
+        extra: recorded image fields (for `logreg_clinical`), every row.
+        image: what the CT shows (for `logreg_image_fields`), every row.
+    """
+    scored = dataclasses.replace(split, test=list(others))
+    folds = pd.DataFrame({"id": split.train + split.val, "fold": 0})
+    raw, tables, labels = _prepare(clinical, labels, folds, extra, schema, image)
+    probs, _, _ = _fit_reference(model, raw, tables, labels, scored, schema, seed)
+    return pd.Series(probs["test"], index=list(others))

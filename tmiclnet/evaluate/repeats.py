@@ -25,7 +25,7 @@ from tmiclnet.data.cohort import load
 from tmiclnet.evaluate import metrics
 from tmiclnet.evaluate.references import IN_SAMPLE, VAL_FRACTION
 from tmiclnet.evaluate.report import add_references, usable_models
-from tmiclnet.evaluate.tables import MAIN_MODEL
+from tmiclnet.evaluate.tables import ABLATIONS, MAIN_MODEL
 from tmiclnet.inputs.folds import repeat_seed, split
 from tmiclnet.inputs.permute import permute_cohort
 
@@ -265,7 +265,11 @@ def display_table(rep: RepeatReport, digits: int = 3) -> pd.DataFrame:
 
 
 def best_unimodal(rep: RepeatReport) -> str | None:
-    """The unimodal model with the highest mean AUC, chosen from the data (None if none ran)."""
+    """The unimodal model with the highest mean AUC, chosen from the data (None if none ran).
+
+    Args:
+        rep: the cohort's `RepeatReport`.
+    """
     uni = [m for m in rep.summary.index if m in UNIMODAL]
     return uni[0] if uni else None  # the summary is sorted by mean AUC
 
@@ -328,3 +332,31 @@ def conclusion(rep: RepeatReport, main: str = MAIN_MODEL) -> str:
     if uni is not None and uni != rival:
         lines.append(f"- Against the best unimodal model, **{uni}**: {_versus(rep, uni, main)}.")
     return "\n".join(lines)
+
+
+def ablation_table(rep: RepeatReport, digits: int = 3) -> pd.DataFrame:
+    """The ablations over every (repeat, fold): what each removes, its AUC (mean ± sd) and its
+    change against the full model, AUC(ablation) − AUC(full), with the corrected 95 % interval.
+
+    One split's bootstrap holds the fitted models fixed; here each fold's models are trained
+    afresh, so the interval includes training variability. Used by notebook 09 (evaluation).
+
+    Args:
+        rep: the cohort's `RepeatReport` (its main model the full TMI-CLNet).
+        digits: decimals of the AUCs and changes.
+    """
+    s, f = rep.summary, f"{{:.{digits}f}}"
+    rows = {}
+    for name, what in ABLATIONS:
+        if name not in s.index:
+            continue
+        row = {"variant": what, "AUC": f"{f.format(s.loc[name, 'auc_mean'])} ± "
+               f"{f.format(s.loc[name, 'auc_sd'])}"}  # fmt: skip
+        if name != MAIN_MODEL:
+            d, lo, hi = (-s.loc[name, c] for c in ("diff", "diff_high", "diff_low"))
+            row["Δ AUC vs full [95% CI]"] = f"{d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
+            row["interval excludes 0"] = "yes" if bool(s.loc[name, "excludes_0"]) else "no"
+        rows[name] = row
+    out = pd.DataFrame.from_dict(rows, orient="index").fillna("—")
+    out.index.name = "model"
+    return out

@@ -3,8 +3,9 @@
 Per cohort, once: CT volumes through the MONAI transforms (cached on disk), radiomic features
 (cached per case by tmiclnet.radiomics), and the clinical notes (`tmiclnet.text.text_inputs`:
 frozen-encoder token states, or token ids when the text encoder is fine-tuned). Per fold: the
-radiomics pipeline (impute, scale, select) is fitted on the fold's TRAINING rows only and then
-applied to all rows, so validation and test patients never shape the scaling.
+radiomics pipeline (impute, scale, select) and the notes' value channels (each field's mean and
+sd, `tmiclnet.text.values`) are fitted on the fold's TRAINING rows only and then applied to all
+rows, so validation and test patients never shape the scaling.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ class CohortInputs:
     labels: torch.Tensor  # (N,) long
     ct: torch.Tensor | None = None  # (N,1,D,H,W) float32
     radiomics: pd.DataFrame | None = None  # raw features, index id
-    text: dict = field(default_factory=dict)  # text_tokens+text_mask, or text={input_ids,...}
+    # line parts (line_states, line_field, line_value, text_mask; `tmiclnet.text.values.fold_text`
+    # makes a fold's text_tokens), or text_tokens+text_mask, or text={input_ids,...}
+    text: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # text_dim, text_key, ct_key ... (for config hashes)
 
 
@@ -148,6 +151,7 @@ class FoldInputs:
     split: FoldSplit
     rad_families: list[list[int]] = field(default_factory=list)
     rad_columns: list[str] = field(default_factory=list)
+    text_scale: object | None = None  # the notes' value statistics (`tmiclnet.text.FieldScale`)
 
     def parts(self) -> tuple[TensorData, TensorData, TensorData]:
         return (
@@ -171,10 +175,13 @@ def scale_radiomics(raw: pd.DataFrame, labels: pd.Series, train_ids: list[str], 
 
 def fold_inputs(inputs: CohortInputs, split: FoldSplit, profile: Profile) -> FoldInputs:
     """Tensors for every patient of the cohort, scaled with this fold's training rows."""
+    from tmiclnet.text import fold_text
+
     tensors: dict = {"present": torch.ones(len(inputs.ids), 3, dtype=torch.bool)}
     if inputs.ct is not None:
         tensors["ct"] = inputs.ct
-    tensors.update(inputs.text)
+    text, scale = fold_text(inputs.text, inputs.info.get("text_fields"), inputs.ids, split.train)
+    tensors.update(text)
     columns, families = [], []
     if inputs.radiomics is not None:
         labels = pd.Series(inputs.labels.numpy(), index=inputs.ids)
@@ -182,4 +189,4 @@ def fold_inputs(inputs: CohortInputs, split: FoldSplit, profile: Profile) -> Fol
             inputs.radiomics, labels, split.train, profile
         )
     data = TensorData(inputs.ids, tensors, inputs.labels)
-    return FoldInputs(data, split, families, columns)
+    return FoldInputs(data, split, families, columns, scale)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tmiclnet.batch import MODALITIES, MODALITY_OF, rows_of
+from tmiclnet.batch import MODALITIES, MODALITY_OF, SURVIVAL_KEYS, rows_of
 
 Tensors = dict[str, "torch.Tensor | dict[str, torch.Tensor]"]
 
@@ -69,7 +69,8 @@ class TensorData:
         loading time); with `ct_tokens`, those take the place of the CT volumes."""
         keep = {"present": self.inputs["present"]}
         for key, value in self.inputs.items():
-            if MODALITY_OF.get(key) in modalities and key not in ("ct", "ct_tokens"):
+            mine = MODALITY_OF.get(key) in modalities and key not in ("ct", "ct_tokens")
+            if mine or key in SURVIVAL_KEYS:  # SURVIVAL_KEYS: a Cox-trained model's time, event
                 keep[key] = value
         if "ct" in modalities:
             keep.update(

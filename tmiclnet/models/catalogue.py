@@ -17,6 +17,7 @@ from torch import nn
 from tmiclnet.batch import MODALITIES
 from tmiclnet.config import CtStrategy, Profile
 from tmiclnet.models.baselines import LateFusion
+from tmiclnet.models.cox import CoxModel
 from tmiclnet.models.tmiclnet import TMICLNet
 
 ALL = MODALITIES
@@ -30,6 +31,7 @@ class Entry:
     description: str
     options: dict = field(default_factory=dict)  # TMICLNet arguments fixed by the entry
     train: dict = field(default_factory=dict)  # TrainConfig overrides (e.g. modality_dropout)
+    target: str = "binary"  # binary: the label; survival: time to event (models.cox.CoxModel)
 
 
 ENTRIES = [
@@ -129,7 +131,35 @@ DROPOUT_VARIANTS = [
         {"modality_dropout": MODALITY_DROPOUT},
     ),
 ]
-BY_NAME = {e.name: e for e in ENTRIES + DROPOUT_VARIANTS}
+# Variants trained on time to event for the survival page (tmiclnet.train.survival), on every
+# patient, censored included: the base model with the Cox partial likelihood as its loss.
+COX_SUFFIX = "_cox"
+SURVIVAL_BASES = ("tmiclnet_tokens", "ct_only", "radiomics_only", "text_only")
+_BASES = {e.name: e for e in ENTRIES}
+SURVIVAL_VARIANTS = [
+    Entry(
+        f"{b}{COX_SUFFIX}",
+        _BASES[b].modalities,
+        _BASES[b].fusion,
+        f"{b} trained with the Cox partial likelihood on time to event, censored patients in",
+        _BASES[b].options,
+        target="survival",
+    )
+    for b in SURVIVAL_BASES
+]
+BY_NAME = {e.name: e for e in ENTRIES + DROPOUT_VARIANTS + SURVIVAL_VARIANTS}
+
+
+def cox_name(base: str) -> str:
+    """The Cox-trained variant of catalogue model `base` (one of `SURVIVAL_BASES`).
+
+    Args:
+        base: a catalogue name.
+    """
+    if base not in SURVIVAL_BASES:
+        raise ValueError(f"no Cox-trained variant of {base!r}; there are of {SURVIVAL_BASES}")
+    return f"{base}{COX_SUFFIX}"
+
 
 CONFIG_KEYS = {
     "rad_features",
@@ -241,7 +271,8 @@ def build(name: str, **config) -> nn.Module:
     if entry.fusion == "late":
         config.pop("w2", None)
         return LateFusion(entry.modalities, **config)
-    return TMICLNet(entry.modalities, **{**config, **entry.options})
+    model = TMICLNet(entry.modalities, **{**config, **entry.options})
+    return CoxModel(model) if entry.target == "survival" else model
 
 
 def catalogue_names(spec: str) -> list[str]:

@@ -3,7 +3,8 @@
 `real_batch(run, n)` builds a contract batch from real patients: CT volumes through the MONAI
 dataset, radiomics scaled by a pipeline fitted on the OTHER patients (never on the ones shown),
 and the note exactly as the profile's trained models read it (`tmiclnet.text.inputs`: one token
-per note line with its number where `profile.text_lines` is set, else the word-piece states).
+per note line with its value standardised on the OTHER patients where `profile.text_lines` is set,
+else the word-piece states).
 """
 
 from __future__ import annotations
@@ -74,7 +75,11 @@ def real_batch(run, n: int = 8, cohort_name: str = "pbc") -> DemoBatch:
         ids
     )
     tokenizer = text.load_tokenizer(run.profile.text_model)[0]
-    states, mask = frozen_text_tokens(emb.tokens, emb.mask, notes, run.profile, tokenizer)
+    scale = None
+    if run.profile.text_lines and not run.profile.text_finetune:  # value channels: OTHERS' stats
+        tensors, info = text.text_inputs(cohort, run.profile)
+        scale = text.fold_text(tensors, info["text_fields"], list(cohort.ids), others)[1]
+    states, mask = frozen_text_tokens(emb.tokens, emb.mask, notes, run.profile, tokenizer, scale)
     length = int(mask.sum(1).max())  # drop padding columns no note of the batch uses
     labels = [text_token_labels(note, tokenizer, run.profile)[:length] for note in notes]
     batch = {
@@ -147,8 +152,9 @@ def text_input_words(profile, state_dim: int) -> str:
     if profile.text_lines:
         return (
             f"at most {profile.text_lines} **line tokens** per note: each line's word-piece states "
-            f"of the frozen encoder averaged ({state_dim} numbers) with {lines.N_CHANNELS} "
-            "channels for the line's first number appended; the paper instead fine-tunes "
+            f"of the frozen encoder averaged ({state_dim} numbers) with the line's first number "
+            "appended in its field's own channel, standardised on the training patients "
+            "(albumin's value in albumin's channel); the paper instead fine-tunes "
             "Bio_ClinicalBERT on up to 512 word pieces and keeps one pooled vector"
         )
     return (
@@ -342,3 +348,37 @@ def pooling_figure(attention: dict, real: DemoBatch, patient: int = 0) -> plt.Fi
     axes[-1].set_xlabel("pooling weight")
     fig.suptitle(f"{real.ids[patient]}: attention pooling at initialisation")
     return fig
+
+
+def channel_map_claims(maps: dict[str, torch.Tensor], patient: int = 0):
+    """What the released TCAF's channel-to-channel maps look like, in numbers and in words built
+    from them: per map the largest weight against a flat row's, how far a row's largest weight
+    is from its smallest (a row is softmax(q_i k_j) over j, so their log-ratio is
+    abs(q_i) times the range of the keys), and how much two rows differ.
+
+    Used by notebook 06 (TCAF).
+
+    Args:
+        maps: title -> (B, C, C) attention map of one released TCAF unit.
+        patient: the row of the batch to read.
+    """
+    from tmiclnet.claims import Claims
+
+    rows = {}
+    for title, w in maps.items():
+        m = w[patient].detach().float().cpu()
+        span = (m.max(-1).values / m.min(-1).values.clamp(min=1e-30)).max()
+        rows[title] = {
+            "largest": f"{float(m.max()):.4f}",
+            "flat row": f"{1 / m.shape[-1]:.4f}",
+            "max / min in a row": f"{float(span):.2f}",
+            "rows differ by": f"{float((m - m[0]).abs().max()):.4f}",
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("map")
+    words = [
+        f"{t}: no weight exceeds {r['largest']} (a flat row gives each key {r['flat row']}); "
+        f"within a row the largest weight is at most {r['max / min in a row']} times the "
+        f"smallest, and two rows differ by at most {r['rows differ by']}."
+        for t, r in rows.items()
+    ]
+    return Claims(table, words, caption="one patient; weights of one row sum to 1")

@@ -268,3 +268,51 @@ def summarise_warnings(entries: dict[str, dict]) -> pd.DataFrame:
         for k, n in counts.most_common()
     ]
     return pd.DataFrame(rows, columns=["source", "level", "message", "count", "cases", "example"])
+
+
+def timing_claims(ext: Extraction, n_jobs: int):
+    """How long this cohort's extraction took, measured, not estimated: the CPU seconds each
+    case cost when it was first computed (stored with the case in the cache) and this run's wall
+    time, with a sentence quoting them.
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        ext: the result of `extract`.
+        n_jobs: the worker processes the profile uses (`profile.n_jobs`).
+    """
+    from tmiclnet.claims import Claims
+
+    cpu = ext.timings["cpu_seconds"].dropna() if ext.timings is not None else pd.Series([])
+    per_case = f"{cpu.mean():.2f}" if len(cpu) else "n/a"
+    total = f"{cpu.sum():.0f}" if len(cpu) else "n/a"
+    table = pd.DataFrame(
+        {
+            "value": [
+                str(ext.n_computed),
+                str(ext.n_cached),
+                f"{ext.seconds:.1f}",
+                per_case,
+                total,
+                str(n_jobs),
+            ]
+        },
+        index=[
+            "cases computed now",
+            "cases read from the cache",
+            "this run, wall seconds",
+            "CPU seconds per case, first computed",
+            "CPU seconds, all cases",
+            "worker processes",
+        ],
+    )
+    words = [
+        f"This run computed {ext.n_computed} cases and read {ext.n_cached} from the cache in "
+        f"{table.loc['this run, wall seconds', 'value']} s."
+    ]
+    if len(cpu):
+        words.append(
+            f"Computed from scratch, a case costs {per_case} CPU seconds on average and the "
+            f"whole cohort {total} CPU seconds, shared by {n_jobs} worker processes."
+        )
+    return Claims(table, words, caption="measured on the machine that built this page")

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from tmiclnet.claims import Claims
 from tmiclnet.radiomics.families import CLASSES, DESCRIPTIONS, feature_families, image_type_of
 
 
@@ -242,3 +243,69 @@ def warnings_reading(warnings: pd.DataFrame) -> str:
             f'*"{row["message"]}"*: {why}'
         )
     return "The warnings table, row by row:\n\n" + "\n".join(lines)
+
+
+def stability_claims(icc: pd.DataFrame, good: float = 0.75) -> Claims:
+    """The share of stable features per class and perturbation, with sentences read off that
+    table: per perturbation the most and the least stable class, and the harshest perturbation
+    over all features. The page's prose about which class is stable comes from here.
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        icc: ICC per feature and perturbation (`tmiclnet.radiomics.stability.stability`).
+        good: the ICC at or above which a feature counts as stable.
+    """
+    by_class = stability_by_class(icc, good)
+    kinds = [k for k in by_class.columns if k != "all"]
+    overall = {k: float((icc[k].dropna() >= good).mean()) for k in kinds}
+    table = by_class[kinds].copy()
+    table.loc["all features"] = pd.Series(overall)
+    table = table.map(lambda v: f"{v:.2f}")
+    words = []
+    for k in kinds:
+        col = by_class[k]
+        best, worst = col.idxmax(), col.idxmin()
+        words.append(
+            f"After {k}, {best} keeps the largest share of stable features "
+            f"({table.loc[best, k]}) and {worst} the smallest ({table.loc[worst, k]})."
+        )
+    harsh = min(overall, key=overall.get)
+    words.append(
+        f"Over all features, {harsh} is the harshest perturbation "
+        f"({table.loc['all features', harsh]} stable)."
+    )
+    return Claims(table, words, caption=f"share of features with ICC(2,1) >= {good}")
+
+
+def optimism_claims(per_fold: pd.DataFrame, n_features: int) -> Claims:
+    """The univariate ranking per fold (the top feature's AUC on the training rows that chose
+    it and on the held-out rows), with the sentence stating the mean optimism from the same
+    table; the sentence says so when there is none, instead of asserting that there is.
+
+    Used by notebook 02 (radiomics).
+
+    Args:
+        per_fold: `univariate.foldwise_auc(...).per_fold`.
+        n_features: how many features were ranked.
+    """
+    cut = lambda s: s if len(s) <= 28 else s[:25] + "..."  # noqa: E731
+    short = {"train_auc": "train AUC", "test_auc": "held-out AUC", "top_mean_test_auc": "top-10"}
+    table = per_fold.rename(columns=short).assign(feature=lambda t: t.feature.map(cut))
+    train, test = per_fold["train_auc"].mean(), per_fold["test_auc"].mean()
+    gap = f"{train - test:.2f}"
+    table.loc["mean", ["train AUC", "held-out AUC"]] = [train, test]
+    table = table.map(lambda v: "" if pd.isna(v) else f"{v:.3f}" if isinstance(v, float) else v)
+    said = (
+        f"**{gap} of AUC is the optimism** of choosing a feature on the data that evaluate it."
+        if train > test
+        else f"Here the held-out rows score no lower ({gap}): no optimism shows on these folds."
+    )
+    words = [
+        f"The {n_features} features were ranked in each of {len(per_fold)} folds. The feature "
+        f"ranked first has a mean AUC of {table.loc['mean', 'train AUC']} on the training rows "
+        f"that chose it and {table.loc['mean', 'held-out AUC']} on the held-out rows.",
+        said,
+    ]
+    caption = f"{n_features} features, {len(per_fold)} folds; the mean's difference: {gap}"
+    return Claims(table, words, caption=caption)

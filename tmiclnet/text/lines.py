@@ -1,4 +1,4 @@
-"""One text token per line of a note, carrying the line's number on a log scale.
+"""One text token per line of a note: its word pieces averaged, with the line's value read apart.
 
 A small frozen language model reads "Total bilirubin 14.5 mg/dL" mostly as words: the number is
 split into word pieces and its magnitude barely shapes the states, so a model on frozen states
@@ -7,8 +7,9 @@ profiles, which cannot fine-tune the encoder, therefore
 
 1. average the word-piece states of each line of the note (one line is one finding: attention then
    runs over ~16 findings instead of ~200 word pieces), and
-2. append the line's first number, encoded as its log10 and a bank of soft bins on that scale
-   (Gaussian radial basis functions, a common way to embed a continuous value next to a token).
+2. read the line's first number and the field it reports (the words before it, :func:`field_name`),
+   which `tmiclnet.text.values` turns into a z-score in that field's own channel, scaled on the
+   fold's training patients.
 
 The gpu profile fine-tunes the language model on the word pieces instead, as the paper does.
 """
@@ -16,15 +17,15 @@ The gpu profile fine-tunes the language model on the word pieces instead, as the
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 # a number not glued to a word ("x10^3" is a unit, not a value); a line's first one is its value
 NUMBER = re.compile(r"(?<![A-Za-z0-9.^])\d+(?:\.\d+)?")
-BIN_CENTRES = np.arange(-1.0, 4.01, 0.25)  # log10 of the value: 0.1 to 10,000
-BIN_WIDTH = 0.25
-N_CHANNELS = 2 + len(BIN_CENTRES)  # has a number, log10 value, soft bins
+# what is left of a field's name once punctuation and list marks are stripped
+_NAME_JUNK = re.compile(r"[^a-z0-9()^/ ]+")
 
 
 def line_spans(note: str) -> list[tuple[int, int]]:
@@ -52,18 +53,36 @@ def first_number(line: str) -> float | None:
     return float(match.group()) if match else None
 
 
-def number_channels(value: float | None) -> torch.Tensor:
-    """(N_CHANNELS,) encoding of a value: [present, log10, soft bins]; zeros when there is none.
+def field_name(line: str) -> str | None:
+    """The field a line's value belongs to, in lower case: the words before its first number
+    ("- Albumin 2.60 g/dL" -> "albumin"), or, when the number opens the line, the word after it
+    ("58-year-old woman" -> "year old"); None when the line states no value (> 0).
 
     Args:
-        value: the line's number (:func:`first_number`); None or <= 0 encodes as all zeros.
+        line: one line of a note.
     """
-    out = torch.zeros(N_CHANNELS)
-    if value is None or value <= 0:
-        return out
-    x = float(np.log10(value))
-    out[0], out[1] = 1.0, x
-    out[2:] = torch.from_numpy(np.exp(-0.5 * ((x - BIN_CENTRES) / BIN_WIDTH) ** 2)).float()
+    match = NUMBER.search(line)
+    if match is None or float(match.group()) <= 0:
+        return None
+    head = " ".join(_NAME_JUNK.sub(" ", line[: match.start()].lower()).split())
+    if head:
+        return head
+    tail = line[match.end() :].split()[:1]
+    return " ".join(_NAME_JUNK.sub(" ", " ".join(tail).lower()).split()) or None
+
+
+def line_fields(note: str, max_lines: int = 24) -> list[tuple[str | None, float]]:
+    """(field, log10 of the value) of each of the note's first `max_lines` non-blank lines;
+    (None, 0.0) for a line that states no value. Read from the text alone.
+
+    Args:
+        note: one note.
+        max_lines: lines read at most (`Profile.text_lines`).
+    """
+    out = []
+    for lo, hi in line_spans(note)[:max_lines]:
+        name = field_name(note[lo:hi])
+        out.append((name, float(np.log10(first_number(note[lo:hi]))) if name else 0.0))
     return out
 
 
@@ -87,15 +106,24 @@ def line_pooling(
     return pool
 
 
-def line_tokens(
+class LineParts(NamedTuple):
+    """A batch of notes cut into lines: the fold-independent part of what a model reads."""
+
+    states: torch.Tensor  # (N, max_lines, H) each line's word pieces averaged; 0 past the end
+    mask: torch.Tensor  # (N, max_lines) True where a line is
+    names: list[list[str | None]]  # per note, each kept line's field (None: no value)
+    values: torch.Tensor  # (N, max_lines) log10 of each line's value; 0 where none
+
+
+def line_parts(
     notes: list[str],
     states: torch.Tensor,
     mask: torch.Tensor,
     tokenizer,
     max_tokens: int,
     max_lines: int = 24,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-line states with number channels: (N, L, H) -> (N, max_lines, H + N_CHANNELS).
+) -> LineParts:
+    """Per-line states, field names and log10 values of `notes`.
 
     `states`/`mask` are the frozen encoder's outputs for `notes` (`tmiclnet.text.embed`) with the
     same tokenizer and budget; the word-piece count of every note is checked against the mask.
@@ -112,7 +140,9 @@ def line_tokens(
     enc = tokenizer(
         list(notes), truncation=True, max_length=max_tokens, return_offsets_mapping=True
     )
-    out, out_mask = [], torch.zeros(len(notes), max_lines, dtype=torch.bool)
+    out, names = [], []
+    out_mask = torch.zeros(len(notes), max_lines, dtype=torch.bool)
+    values = torch.zeros(len(notes), max_lines)
     for i, (note, offsets) in enumerate(zip(notes, enc["offset_mapping"])):
         n = int(mask[i].sum())
         if len(offsets) != n:
@@ -122,11 +152,9 @@ def line_tokens(
             )
         spans = line_spans(note)[:max_lines]
         pool = line_pooling(spans, [tuple(o) for o in offsets], max_lines)
-        pooled = pool.to(states.dtype) @ states[i, :n]
-        numbers = torch.stack(
-            [number_channels(first_number(note[lo:hi])) for lo, hi in spans]
-            + [torch.zeros(N_CHANNELS)] * (max_lines - len(spans))
-        )
-        out.append(torch.cat([pooled, numbers.to(states.dtype)], dim=-1))
+        out.append(pool.to(states.dtype) @ states[i, :n])
         out_mask[i] = pool.sum(1) > 0
-    return torch.stack(out), out_mask
+        read = line_fields(note, max_lines)
+        names.append([name for name, _ in read])
+        values[i, : len(read)] = torch.tensor([v for _, v in read])
+    return LineParts(torch.stack(out), out_mask, names, values)

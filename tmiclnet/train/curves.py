@@ -73,9 +73,9 @@ def kept_epochs(results_dir: str | Path, cohort: str, model: str) -> pd.DataFram
 
 
 def plot_curves(results_dir: str | Path, cohort: str, models: list[str]):
-    """Training and validation loss per epoch (one line per fold), one panel per model; the dot
+    """Training and validation loss per epoch (one colour per fold), one panel per model; the dot
     marks the epoch whose weights were kept (done.json: by validation loss, or for the CT
-    encoder by smoothed validation AUC).
+    encoder by smoothed validation AUC). One three-entry key below the panels, off the data.
 
     Used by notebook 08 (training).
 
@@ -84,22 +84,24 @@ def plot_curves(results_dir: str | Path, cohort: str, models: list[str]):
         cohort: the cohort's name, e.g. ``pbc``.
         models: catalogue names, one panel each.
     """
-    fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 3.2), squeeze=False)
+    from matplotlib.lines import Line2D
+
+    fig, axes = plt.subplots(1, len(models), figsize=(4.4 * len(models), 3.8), squeeze=False)
     for ax, m in zip(axes[0], models):
         hist = results.load_history(results_dir, cohort, m)
         kept = results.load_done(results_dir, cohort, m).set_index("fold")["best_epoch"]
         for k, h in hist.groupby("fold"):
-            (line,) = ax.plot(h["epoch"] + 1, h["train_loss"], alpha=0.6, label=f"train, fold {k}")
-            ax.plot(
-                h["epoch"] + 1,
-                h["val_loss"],
-                ls="--",
-                color=line.get_color(),
-                label=f"val, fold {k}",
-            )
+            (line,) = ax.plot(h["epoch"] + 1, h["train_loss"], alpha=0.6)
+            ax.plot(h["epoch"] + 1, h["val_loss"], ls="--", color=line.get_color())
             best = h.loc[h["epoch"] == kept[k]]
             ax.scatter(best["epoch"] + 1, best["val_loss"], color=line.get_color(), zorder=3)
         ax.set(title=m, xlabel="epoch", ylabel="loss")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    # one key for the whole figure, below the panels: the colour is the fold (the caption says so)
+    key = [
+        Line2D([], [], color="0.3", label="training loss"),
+        Line2D([], [], color="0.3", ls="--", label="validation loss"),
+        Line2D([], [], color="0.3", marker="o", ls="none", label="epoch kept"),
+    ]
+    fig.legend(handles=key, loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig

@@ -22,7 +22,8 @@ from tmiclnet.config import Run
 from tmiclnet.train.cv import run_cv
 
 # TMI-CLNet (tokens), the unimodal models (so that the best of them is chosen from data; ct_only
-# also makes the CT tokens), the naive fusions and the ablation without the TMFF loss.
+# also makes the CT tokens), the naive fusions and the three ablations (without IMA, TCAF or the
+# TMFF loss), so that each ablation's change carries the variation between splits too.
 COMPARISON_MODELS = (
     "tmiclnet_tokens",
     "ct_only",
@@ -30,6 +31,8 @@ COMPARISON_MODELS = (
     "text_only",
     "early_fusion",
     "late_fusion",
+    "no_ima",
+    "no_tcaf",
     "no_tmff",
 )
 

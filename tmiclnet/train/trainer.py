@@ -233,7 +233,8 @@ def _train_epoch(
 def _validate(net, data: TensorData, device, cfg: TrainConfig) -> tuple[float, float, float]:
     t0 = time.perf_counter()
     logits = predict(net, data, device, amp=cfg.amp)
-    loss = float(F.cross_entropy(logits, data.labels))
+    own = getattr(unwrap(net), "validation_loss", None)  # a Cox model's partial likelihood
+    loss = float(own(logits, data)) if own else float(F.cross_entropy(logits, data.labels))
     return loss, auc(data.labels.numpy(), probabilities(logits)), time.perf_counter() - t0
 
 

@@ -156,7 +156,8 @@ def token_attributions(
         )
     raw = states.detach().float()
     mask = torch.ones(raw.shape[:2], dtype=torch.bool)
-    seen, _ = frozen_text_tokens(raw, mask, [note], profile, tokenizer)
+    scale = getattr(fold.fin, "text_scale", None)  # the value statistics the model was given
+    seen, _ = frozen_text_tokens(raw, mask, [note], profile, tokenizer, scale)
     length = batch["text_tokens"].shape[1]
     if seen.shape[1] > length:
         raise ValueError(f"{seen.shape[1]} text tokens for a model batch of {length}")
@@ -203,11 +204,12 @@ def token_attributions(
     out.attrs["gap"] = gap
     if profile.text_lines:
         spans = lines.line_spans(note)[: profile.text_lines]
+        out["line"], out["number"] = _piece_lines(note, spans, numbers, tokenizer, profile, n)
         out.attrs["lines"] = pd.DataFrame(
             {
                 "line": [note[a:b] for a, b in spans],
                 "number": [lines.first_number(note[a:b]) for a, b in spans],
-                "training mean": _mean_number(base[: len(spans), h:]),
+                "training mean": _mean_number([note[a:b] for a, b in spans], scale),
                 "words": read[: len(spans)].detach().numpy(),
                 "number channels": numbers[: len(spans)].detach().numpy(),
             }
@@ -215,9 +217,41 @@ def token_attributions(
     return out
 
 
-def _mean_number(channels: torch.Tensor) -> np.ndarray:
-    """Training patients' geometric mean of each line's number, from the baseline's number
-    channels ([has a number, log10 value, ...] averaged): NaN where none had a number."""
-    has, log10 = channels[:, 0].double(), channels[:, 1].double()
-    out = torch.where(has > 0, 10 ** (log10 / has.clamp(min=1e-12)), torch.nan)
-    return out.numpy()
+def _piece_lines(note: str, spans, numbers: torch.Tensor, tokenizer, profile, n: int):
+    """Per word piece: the line it belongs to (-1: none) and its share of that line's number
+    channels. The number channels encode the line's first number, so their attribution goes to
+    the pieces that spell it, equally: a piece's `attribution + number` then sums, over a line,
+    to the line's whole contribution (the note's colours follow what each line added)."""
+    from tmiclnet.text.lines import NUMBER
+
+    enc = tokenizer(
+        [note], truncation=True, max_length=profile.text_max_tokens, return_offsets_mapping=True
+    )
+    offsets = [tuple(o) for o in enc["offset_mapping"][0]][:n]
+    line = np.full(len(offsets), -1)
+    share = np.zeros(len(offsets))
+    for i, (a, b) in enumerate(spans):
+        inside = [j for j, (s, e) in enumerate(offsets) if e > s and a <= s and e <= b]
+        line[inside] = i
+        match = NUMBER.search(note[a:b])
+        if match is None:
+            continue
+        lo, hi = a + match.start(), a + match.end()
+        spell = [j for j in inside if offsets[j][0] < hi and offsets[j][1] > lo]
+        if spell:
+            share[spell] = float(numbers[i]) / len(spell)
+    return line, share
+
+
+def _mean_number(note_lines: list[str], scale) -> np.ndarray:
+    """Training patients' geometric mean of each line's field (10 ** the fold's mean log10,
+    `tmiclnet.text.FieldScale`): NaN where the line states no value of a scaled field."""
+    from tmiclnet.text.lines import field_name
+
+    where = {f: i for i, f in enumerate(scale.fields)} if scale is not None else {}
+    out = []
+    for line in note_lines:
+        i = where.get(field_name(line))
+        usable = i is not None and float(scale.sd[i]) > 0
+        out.append(float(10 ** float(scale.mean[i])) if usable else np.nan)
+    return np.array(out)

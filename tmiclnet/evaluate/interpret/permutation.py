@@ -2,7 +2,7 @@
 
 A family's columns are shuffled together, across the fold's test patients, so the correlations
 inside a family survive and only its link to the label is broken; the drop is averaged over a
-few shuffles, and their spread is kept to tell a drop from noise (`views.importance_remark`).
+few shuffles, and their spread is kept to tell a drop from noise (`views.importance_claims`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tmiclnet.claims import Claims
 from tmiclnet.evaluate.robustness.conditions import default_conditions
 
 # short column names, so that a table of every condition fits a page at 1280 px
@@ -91,62 +92,165 @@ def drop_table(df: pd.DataFrame, stat: str = "mean") -> pd.DataFrame:
     return _stat(_changes(df), "change", stat).drop(columns="none").rename(columns=SHORT)
 
 
-def _amount(change: float, sd: float) -> str:
-    """'loses 0.17 ± 0.04' / 'gains 0.02 ± 0.03' in words, 'within the fold spread' if small."""
-    verb = "loses" if change < 0 else "gains"
-    words = f"{verb} {abs(change):.2f} ± {sd:.2f} AUC"
-    return words + (" (within the spread between folds)" if abs(change) <= sd else "")
+def change_intervals(df: pd.DataFrame, ratio: float) -> pd.DataFrame:
+    """Per (model, condition): the mean over folds of the per-fold AUC change, with the corrected
+    resampled t interval (`tmiclnet.evaluate.repeats.corrected_t_interval`; each fold's models
+    were trained on another training set, so the folds' changes are correlated and a plain
+    interval would be too narrow). Columns: mean, low, high, p (NaN bounds below two folds).
+
+    Args:
+        df: the (model, fold, condition, auc, n) table from `evaluate_robustness`.
+        ratio: a fold's test patients over the patients its models were fitted on
+            (`tmiclnet.evaluate.repeats.fit_ratio`).
+    """
+    from tmiclnet.evaluate.repeats import corrected_t_interval
+
+    rows = []
+    d = _changes(df)
+    for (model, condition), part in d[d["condition"] != "none"].groupby(["model", "condition"]):
+        changes = part["change"].dropna().to_numpy()
+        if len(changes) >= 2:
+            mean, low, high, p = corrected_t_interval(changes, ratio)
+        else:
+            mean, low, high, p = float(changes.mean()), float("nan"), float("nan"), float("nan")
+        rows.append(dict(model=model, condition=condition, mean=mean, low=low, high=high, p=p))
+    return pd.DataFrame(rows).set_index(["model", "condition"])
 
 
-def findings(df: pd.DataFrame) -> str:
-    """What the numbers say, in markdown sentences built from them (so that the page's prose
-    follows the profile's numbers and cannot contradict its table): which modality the models
-    trained for missing inputs lean on, and what noise and the external center cost.
+def _interval(row: pd.Series) -> str:
+    """'-0.17 [-0.25, -0.09]', or the mean alone without an interval."""
+    if pd.isna(row["low"]):
+        return f"{row['mean']:+.2f}"
+    return f"{row['mean']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}]"
+
+
+def _reading(row: pd.Series) -> str:
+    """Where an interval lies, in words (no fixed threshold: the interval decides)."""
+    if pd.isna(row["low"]):
+        return "one fold only: no interval"
+    if row["high"] < 0:
+        return "a loss: the interval lies below zero"
+    if row["low"] > 0:
+        return "a gain: the interval lies above zero"
+    return "the interval includes zero: not told apart from no change"
+
+
+def findings(df: pd.DataFrame, ratio: float) -> Claims:
+    """What the numbers say, with the table they say it from: per model and condition the mean
+    AUC change over folds with its corrected resampled t interval (95 %), then sentences quoting
+    those cells: each dropped modality, which models gain without one (a modality that hurts),
+    which modality the models lean on, and what noise and the external center cost. No fixed
+    threshold: a change is a loss or a gain when its interval excludes 0.
 
     Used by notebook 12 (robustness).
 
     Args:
         df: the (model, fold, condition, auc, n) table from `evaluate_robustness`.
+        ratio: a fold's test patients over the patients its models were fitted on
+            (`tmiclnet.evaluate.repeats.fit_ratio`), for the intervals.
     """
-    d = _changes(df)
-    mean = d.groupby(["model", "condition"])["change"].mean()
-    sd = d.groupby(["model", "condition"])["change"].std().fillna(0.0)
-    n_folds = d["fold"].nunique()
-    out = [f"Over {n_folds} folds (mean ± sd of the per-fold AUC change):"]
-    drops = [c for c in _ordered(df) if c.startswith("drop_")]
-    if drops:
-        worst = {}
-        for c in drops:
-            models = sorted(m for m, k in mean.index if k == c)
-            said = "; ".join(f"{m} {_amount(mean[m, c], sd[m, c])}" for m in models)
-            modality = c.removeprefix("drop_")
-            worst[modality] = float(mean.xs(c, level="condition").mean())
-            out.append(f"- without {WORDS.get(modality, modality)}: {said}.")
-        lean = min(worst, key=worst.get)
-        rest = [m for m in worst if m != lean]
-        if worst[lean] < -0.05:
+    stats = change_intervals(df, ratio)
+    cell = stats.apply(_interval, axis=1)
+    order = {c: i for i, c in enumerate(_ordered(df))}
+    table = cell.rename("AUC change [95 % CI]").to_frame()
+    table = table.sort_index(key=lambda i: i.map(order) if i.name == "condition" else i)
+    table = table.rename(index=SHORT, level="condition")
+    n_folds = df["fold"].nunique()
+    out = [f"Over {n_folds} folds (mean AUC change and its interval, as in the table):"]
+    drops = [c for c in _ordered(df) if c.startswith("drop_") and c in set(stats.index.levels[1])]
+    mean_by = {}
+    for c in drops:
+        here = stats.xs(c, level="condition")
+        modality = c.removeprefix("drop_")
+        mean_by[modality] = float(here["mean"].mean())
+        said = "; ".join(f"{m} {cell[m, c]} ({_reading(here.loc[m])})" for m in here.index)
+        out.append(f"Without {WORDS.get(modality, modality)}: {said}.")
+        for m in here.index[here["mean"] > 0]:
             out.append(
-                f"- The models trained for missing inputs lean on {WORDS.get(lean, lean)}: "
-                f"without it they lose {-worst[lean]:.2f} AUC on average, which the other "
-                f"{'two' if len(rest) == 2 else 'modalities'} do not make up for; "
-                + " and ".join(
-                    f"without {WORDS.get(m, m)} the AUC changes by {worst[m]:+.2f}" for m in rest
+                f"{m} is better without {WORDS.get(modality, modality)} ({cell[m, c]}): on these "
+                f"folds that input added more noise than signal to it"
+                + (
+                    "."
+                    if here.loc[m, "low"] > 0
+                    else ", though the interval includes zero, so this may be chance."
                 )
-                + " on average."
             )
-        else:
-            out.append(
-                "- No single modality is indispensable: dropping any one costs at most "
-                f"{-worst[lean]:.2f} AUC on average."
-            )
+    if mean_by:
+        lean = min(mean_by, key=mean_by.get)
+        here = stats.xs(f"drop_{lean}", level="condition")
+        out.append(
+            f"The models lean most on {WORDS.get(lean, lean)}: averaged over the models asked, "
+            "removing it costs the most AUC."
+        )
     for c in [c for c in _ordered(df) if c.startswith("ct_noise_") or c == "external"][-2:]:
-        if (c in mean.index.get_level_values("condition")) and c in SHORT:
-            models = sorted(m for m, k in mean.index if k == c)
-            lo = min(models, key=lambda m: mean[m, c])
+        if c in set(stats.index.levels[1]) and c in SHORT:
+            here = stats.xs(c, level="condition")
+            lo = here["mean"].idxmin()
             what = "the external center" if c == "external" else f"{SHORT[c]} of CT noise"
-            out.append(
-                f"- Under {what} the largest change is {lo}'s: it {_amount(mean[lo, c], sd[lo, c])}"
-                f"; the smallest in size is {min(models, key=lambda m: abs(mean[m, c]))}'s "
-                f"({mean[min(models, key=lambda m: abs(mean[m, c])), c]:+.2f})."
-            )
-    return "\n".join(out)
+            reading = _reading(here.loc[lo])
+            out.append(f"Under {what} the largest loss is {lo}'s, {cell[lo, c]} ({reading}).")
+    caption = (
+        f"AUC change against the unperturbed model on the same fold: mean over {n_folds} folds "
+        "[95 % corrected resampled t interval]; each model under the conditions it was asked."
+    )
+    return Claims(table, out, caption=caption)
+
+
+def dropout_cost(df: pd.DataFrame, ratio: float, pairs: dict[str, str] | None = None) -> Claims:
+    """What modality dropout costs on complete patients: each `_md` variant against the same
+    model trained with every input, paired per fold on the unperturbed test patients, with the
+    corrected resampled t interval (the two were trained separately on each fold).
+
+    Used by notebook 12 (robustness).
+
+    Args:
+        df: the (model, fold, condition, auc, n) table from `evaluate_robustness`.
+        ratio: a fold's test patients over the patients its models were fitted on.
+        pairs: variant -> the model it was made from; None: every `X_md` with its `X` present.
+    """
+    from tmiclnet.evaluate.repeats import corrected_t_interval
+
+    base = df[df["condition"] == "none"].pivot_table(index="fold", columns="model", values="auc")
+    pairs = pairs or {m: m.removesuffix("_md") for m in base.columns if m.endswith("_md")}
+    pairs = {v: m for v, m in pairs.items() if v in base and m in base}
+    rows, words = {}, []
+    for variant, model in pairs.items():
+        diffs = (base[variant] - base[model]).dropna().to_numpy()
+        row = {"mean": float(diffs.mean()), "low": float("nan"), "high": float("nan")}
+        if len(diffs) >= 2:
+            row["mean"], row["low"], row["high"], _ = corrected_t_interval(diffs, ratio)
+        rows[variant] = {
+            "AUC, dropout": f"{base[variant].mean():.3f}",
+            "AUC, without": f"{base[model].mean():.3f}",
+            "difference": _interval(pd.Series(row)),
+        }
+        words.append(
+            f"On patients with every input, {variant} reaches {rows[variant]['AUC, dropout']} "
+            f"and {model}, the same model trained without dropout, "
+            f"{rows[variant]['AUC, without']}: a difference of {rows[variant]['difference']} "
+            f"({_reading(pd.Series(row))})."
+        )
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("trained with dropout")
+    if not rows:
+        words = ["No modality-dropout variant and its original were both evaluated."]
+    return Claims(table, words, caption="AUC: mean over the folds; difference: paired per fold")
+
+
+def test_train_ratio(data_dir, cohort: str, seed: int) -> float:
+    """The corrected resampled t's n_test / n_fit for the cohort's saved folds (the main run's:
+    repeat 0, drawn with `seed`), as `tmiclnet.evaluate.repeats.fit_ratio` computes it.
+
+    Used by notebook 12 (robustness).
+
+    Args:
+        data_dir: the run's data folder (holds `results/`).
+        cohort: the cohort's name.
+        seed: the run's seed.
+    """
+    from pathlib import Path
+
+    from tmiclnet import results
+    from tmiclnet.evaluate.references import VAL_FRACTION
+    from tmiclnet.evaluate.repeats import fit_ratio
+
+    return fit_ratio(results.read_folds(Path(data_dir) / "results", cohort), VAL_FRACTION, seed)

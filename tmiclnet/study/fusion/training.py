@@ -39,9 +39,14 @@ TEXT_MODEL = "text_only"  # the catalogue's note reader, trained per regime
 
 
 def _with_text(fin: FoldInputs, inputs: CohortInputs) -> FoldInputs:
-    """The fold's tensors (radiomics already scaled on its training rows) with `inputs`' text."""
-    data = TensorData(fin.data.ids, {**fin.data.inputs, **inputs.text}, fin.data.labels)
-    return FoldInputs(data, fin.split, fin.rad_families, fin.rad_columns)
+    """The fold's tensors (radiomics already scaled on its training rows) with `inputs`' text,
+    its value channels scaled on the same training rows (`tmiclnet.text.fold_text`)."""
+    from tmiclnet.text import fold_text
+
+    fields = inputs.info.get("text_fields")
+    text, scale = fold_text(inputs.text, fields, inputs.ids, fin.split.train)
+    data = TensorData(fin.data.ids, {**fin.data.inputs, **text}, fin.data.labels)
+    return FoldInputs(data, fin.split, fin.rad_families, fin.rad_columns, scale)
 
 
 def cohort_model(cohort) -> SyntheticModel:

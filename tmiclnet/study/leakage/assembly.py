@@ -82,20 +82,26 @@ def protocol_folds(labels: pd.Series, protocol: Protocol, n_folds: int, seed: in
 def protocol_split(
     folds: pd.DataFrame, fold: int, protocol: Protocol, val_fraction: float, seed: int
 ) -> FoldSplit:
-    """Fold `fold`'s parts: ours (train / validation / test), or, stopping on the test fold, the
-    whole training part as train and the test fold in the validation's place.
+    """Fold `fold`'s parts: ours (train / validation / test); stopping on the test fold, the
+    whole training part as train and the test fold in the validation's place; the fixed-epochs
+    control, the whole training part as train and as the "validation" part, which then only
+    sets the threshold (the control keeps its last epoch, `replicates.protocol_config`).
 
     Args:
         folds: DataFrame(id, label, fold) from `protocol_folds`.
         fold: the fold index.
-        protocol: its `stop_on_test` switch removes the validation split.
+        protocol: its `stop_on_test` and `fixed_epochs` switches remove the validation split.
         val_fraction: share of the training part held out for validation (ours).
         seed: the validation split's random state (plus the fold index).
     """
-    if not protocol.stop_on_test:
+    if protocol.stop_on_test and protocol.fixed_epochs:
+        raise ValueError(f"protocol {protocol.name!r}: stop_on_test and fixed_epochs exclude")
+    if not (protocol.stop_on_test or protocol.fixed_epochs):
         return folds_mod.split(folds, fold, val_fraction, seed)
     test = sorted(folds.loc[folds["fold"] == fold, "id"])
     train = sorted(folds.loc[folds["fold"] != fold, "id"])
+    if protocol.fixed_epochs:
+        return FoldSplit(fold, train, list(train), test)  # no test patient is read before the end
     return FoldSplit(fold, train, list(test), test)  # val IS the test fold: the release's leak
 
 
@@ -125,7 +131,10 @@ def protocol_fold_inputs(
 
 
 def permute_labels(labels: pd.Series, seed: int) -> pd.Series:
-    """The same labels shuffled across patients (seeded): any AUC above 0.5 on them is a leak.
+    """The same labels shuffled across patients (seeded): no input carries the outcome any
+    more, so an AUC above 0.5 on them comes from a leak that reads labels (the epoch or the
+    threshold chosen on the test fold). A leak that reads no label, like a scaler fitted on every
+    patient, cannot show on them: only the real labels reveal it.
 
     Args:
         labels: 0/1 label per patient id.

@@ -1,6 +1,7 @@
-"""The study's figure: each protocol's pooled test AUC with its interval, per labelling.
+"""The study's figures: one labelling's pooled test AUCs (`leakage_figure`), and the inflation
+over ours across many labellings and repeats (`inflation_figure`).
 
-It reads `tables.leakage_table`'s output only and is in no key: redrawing retrains nothing.
+They read the tables only (`tables`, `power`) and are in no key: redrawing retrains nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +38,39 @@ def leakage_figure(tables: list[pd.DataFrame]) -> Figure:
         ax.set_xticks(np.arange(len(protocols)), protocols, rotation=30, ha="right", fontsize=11)
         ax.set_ylabel("test AUC (pooled over folds)", fontsize=11)
         ax.set_title(f"labels: {table['labels'].iloc[0]}", fontsize=12)
+        ax.tick_params(axis="y", labelsize=11)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=10, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def inflation_figure(table: pd.DataFrame) -> Figure:
+    """Each protocol's mean inflation over ours with its 95 % interval across replicates, one
+    panel per kind of labels, one marker per metric (within-fold AUC, accuracy, F1); the dashed
+    line is no inflation.
+
+    Args:
+        table: `power.inflation_table` output.
+    """
+    metrics = {"auc": "AUC (within-fold)", "accuracy": "accuracy", "f1": "F1"}
+    kinds = list(dict.fromkeys(table["kind"]))
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4.6 * len(kinds), 4.4), squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        t = table[(table["kind"] == kind) & (table["protocol"] != OURS.name)]
+        protocols = list(dict.fromkeys(t["protocol"]))
+        width = 0.8 / len(metrics)
+        for i, (metric, label) in enumerate(metrics.items()):
+            r = t[t["metric"] == metric].set_index("protocol").loc[protocols]
+            x = np.arange(len(protocols)) + (i - (len(metrics) - 1) / 2) * width
+            err = [r["inflation"] - r["lo"], r["hi"] - r["inflation"]]
+            ax.errorbar(x, r["inflation"], yerr=err, fmt="os^"[i], capsize=3, ms=6, label=label)
+        ax.axhline(0, color="0.3", ls="--", lw=1)
+        ax.set_xticks(np.arange(len(protocols)), protocols, rotation=30, ha="right", fontsize=11)
+        ax.set_ylabel("inflation over ours (protocol − ours)", fontsize=11)
+        n = int(t["replicates"].iloc[0]) if len(t) else 0
+        what = "repeats" if kind == "real" else "labellings"
+        ax.set_title(f"{kind} labels ({n} {what})", fontsize=12)
         ax.tick_params(axis="y", labelsize=11)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=10, loc="best")

@@ -1,7 +1,16 @@
-"""The protocols: three switches on how a cross-validation treats its test fold.
+"""The protocols: switches on how a cross-validation treats its test fold, and one control.
 
 A protocol is data, not code: its switches enter every fold key of the study (`assembly`), and
 what each switch does to the folds, the splits and the scaler is written in `assembly`.
+
+Stopping on the test fold changes two things at once: the test fold chooses the epoch (a leak),
+and the validation patients join the training part (25 % more patients to learn from, no leak).
+The control `fixed epochs` separates them: no validation split either, so it trains on exactly
+the patients that `stop on test` trains on, for a fixed number of epochs, and keeps the last
+one. Its gap to ours is the extra data; the gap from it to `stop on test` is the leak. The
+released code waits 50 epochs without improvement (`RELEASE_PATIENCE`) before it stops, not the
+profile's patience: the protocols that stop on the test fold use it, so the test fold picks from
+as many epochs as the release lets it.
 """
 
 from __future__ import annotations
@@ -20,6 +29,10 @@ class Protocol:
     scaler_on_all: bool = False  # radiomics imputed and z-scored on every patient, before folds
     stop_on_test: bool = False  # no validation split: early stopping, best epoch, threshold on test
     unstratified: bool = False  # KFold (the release's) instead of StratifiedKFold
+    # the control: no validation split, a fixed number of epochs (the profile's), the last kept;
+    # the threshold is chosen on the training patients, the only ones it has
+    fixed_epochs: bool = False
+    patience: int | None = None  # epochs without improvement before stopping; None = profile's
 
     @property
     def leaks(self) -> list[str]:
@@ -32,15 +45,29 @@ class Protocol:
         return [w for f, w in words.items() if getattr(self, f)]
 
 
+# The released code's early-stopping patience, in epochs (book/released_vs_paper.md)
+RELEASE_PATIENCE = 50
+
 OURS = Protocol("ours")
+FIXED_EPOCHS = Protocol("fixed epochs", fixed_epochs=True)
 PROTOCOLS = (
     OURS,
     Protocol("scaler on all", scaler_on_all=True),
-    Protocol("stop on test", stop_on_test=True),
+    FIXED_EPOCHS,
+    Protocol("stop on test", stop_on_test=True, patience=RELEASE_PATIENCE),
     Protocol("unstratified", unstratified=True),
-    Protocol("released", scaler_on_all=True, stop_on_test=True, unstratified=True),
+    Protocol(
+        "released",
+        scaler_on_all=True,
+        stop_on_test=True,
+        unstratified=True,
+        patience=RELEASE_PATIENCE,
+    ),
 )
 BY_NAME = {p.name: p for p in PROTOCOLS}
+# The protocols the training page's own path runs (`training.run_study`): every one but the
+# control, whose last-epoch rule that path has no setting for (`replicates` runs it)
+TRAINING_PATH = tuple(p for p in PROTOCOLS if not p.fixed_epochs)
 
 
 def protocols_table(protocols: tuple[Protocol, ...] = PROTOCOLS) -> pd.DataFrame:
@@ -50,7 +77,9 @@ def protocols_table(protocols: tuple[Protocol, ...] = PROTOCOLS) -> pd.DataFrame
         protocols: the protocols to list (default: all).
     """
     rows = [{k: v for k, v in dataclasses.asdict(p).items()} for p in protocols]
-    return pd.DataFrame(rows).set_index("name")
+    table = pd.DataFrame(rows).set_index("name")
+    table["patience"] = ["profile's" if pd.isna(v) else str(int(v)) for v in table["patience"]]
+    return table
 
 
 def labels_tag(permute_seed: int | None) -> str:

@@ -9,6 +9,7 @@ leaky model.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from tmiclnet.study.leakage.assembly import (
     permute_labels,
     protocol_folds,
 )
-from tmiclnet.study.leakage.protocols import PROTOCOLS, Protocol, labels_tag
+from tmiclnet.study.leakage.protocols import TRAINING_PATH, Protocol, labels_tag
 from tmiclnet.train.ddp import SINGLE
 from tmiclnet.train.jobs import JobContext, ct_plan, needed_modalities
 from tmiclnet.train.schedule import train_folds
@@ -86,6 +87,14 @@ def train_protocol(
         protocol: the protocol.
         retrain: train even where a finished fold with the same key exists.
     """
+    if protocol.fixed_epochs:
+        raise ValueError(
+            f"protocol {protocol.name!r}: the training path keeps the best validation epoch; "
+            "the fixed-epochs control runs in `replicates`"
+        )
+    if protocol.patience is not None:  # the release's patience, for the CT-only model's too
+        profile = dataclasses.replace(run.profile, patience=protocol.patience)
+        run = run.replace(profile=profile)
     results_dir = Path(results_dir)
     inputs = keyed_inputs(inputs, labels, protocol)
     table = protocol_folds(labels.loc[inputs.ids], protocol, run.profile.folds, run.seed)
@@ -124,7 +133,7 @@ def run_study(
     run: Run,
     models: list[str] | tuple[str, ...] = DEFAULT_MODELS,
     permute_seed: int | None = None,
-    protocols: tuple[Protocol, ...] = PROTOCOLS,
+    protocols: tuple[Protocol, ...] = TRAINING_PATH,
     retrain: bool = False,
 ) -> LeakageStudy:
     """Train `models` under every protocol on one cohort (its labels permuted when asked).
@@ -137,7 +146,8 @@ def run_study(
         run: profile, data folder, seed and device (`tmiclnet.config.setup`).
         models: catalogue names (default: TMI-CLNet tokens and the radiomics-only model).
         permute_seed: None for the real labels; else the labels are shuffled with this seed.
-        protocols: which protocols to run (default: ours, each leak alone, the released one).
+        protocols: which protocols to run (default: ours, each leak alone, the released one;
+            the fixed-epochs control runs in `replicates` only).
         retrain: train even where finished folds exist.
     """
     from tmiclnet.data.cohort import load
