@@ -120,7 +120,12 @@ class Record:
 
 
 def load(name: str, where: Path | None = None) -> Record:
-    """The record `name` (`record`); a one-line error naming the file when it is absent."""
+    """The record `name` (`record`); a one-line error naming the file when it is absent.
+
+    Args:
+        name: the record's file stem under `where`.
+        where: default `data/measured/`.
+    """
     base = Path(where or MEASURED_DIR)
     csv, meta = base / f"{name}.csv", base / f"{name}.json"
     for path in (csv, meta):
@@ -188,7 +193,12 @@ def versus_now(
 
 
 def display_change(change: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """`versus_now` as strings for the page: recorded, now, and the paired change [interval]."""
+    """`versus_now` as strings for the page: recorded, now, and the paired change [interval].
+
+    Args:
+        change: `versus_now`'s table.
+        digits: decimals shown.
+    """
     f = f"{{:.{digits}f}}"
     out = pd.DataFrame(index=change.index)
     out["before (recorded)"] = change["recorded"].map(f.format)
@@ -205,7 +215,12 @@ def display_change(change: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
 
 def ct_record_note(design: Record, shared: Record) -> str:
     """The training page's note under the CT design table: where both records come from and how
-    often the shared training kept an early epoch (Markdown, from the records themselves)."""
+    often the shared training kept an early epoch (Markdown, from the records themselves).
+
+    Args:
+        design: the `ct_design` record.
+        shared: the `ct_shared_training` record.
+    """
     kept = kept_counts(shared.rows)
     return (
         f"*{design.meta['what']} Measured at commit `{design.meta['commit']}` on "

@@ -84,7 +84,11 @@ def read_cohort(data_dir: str | os.PathLike, cohort: str, n_repeats: int, seed: 
 
 
 def table(readings: list[CtReading]) -> pd.DataFrame:
-    """The page's table: one column per cohort, rows as the sentences below it name them."""
+    """The page's table: one column per cohort, rows as the sentences below it name them.
+
+    Args:
+        readings: one `CtReading` per cohort.
+    """
     cols = {}
     for r in readings:
         cols[r.cohort] = {
@@ -100,7 +104,11 @@ def table(readings: list[CtReading]) -> pd.DataFrame:
 
 
 def sentence(r: CtReading) -> str:
-    """What the numbers say for one cohort, in words (Markdown), from the same `CtReading`."""
+    """What the numbers say for one cohort, in words (Markdown), from the same `CtReading`.
+
+    Args:
+        r: the cohort's reading (`reading`).
+    """
     noise = (
         "no wider than the ceiling's (its training adds little noise)"
         if r.sd_ratio <= 1.25
