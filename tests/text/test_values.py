@@ -176,3 +176,12 @@ def test_two_cohorts_joined_read_each_value_in_the_same_channel() -> None:
     extra = inputs(["c"], [[1, 0]], ["albumin", "bili"][::-1])  # the same lines, other order
     both = combine_inputs(main, extra, torch.tensor([0, 1, 0]))
     assert both.text["line_field"].tolist() == [[0, 1], [0, 1], [0, 1]]
+
+
+def test_notes_without_any_value_field_get_empty_channels():
+    """Free-text notes (no field states a value) train too: one flag channel, all zero."""
+    from tmiclnet.text.values import FieldScale
+
+    scale = FieldScale((), torch.zeros(0), torch.zeros(0))
+    out = scale.channels(torch.full((2, 3), -1), torch.zeros(2, 3))
+    assert out.shape == (2, 3, 1) and not out.any()

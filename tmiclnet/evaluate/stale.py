@@ -33,7 +33,10 @@ WHAT_CHANGED = {
     "text_key": "notes",
     "text_dim": "text model",
     "text_lines": "text settings",
+    "text_fields": "value fields in the notes",
 }
+# keys that follow from the notes: when the notes changed, naming them too says nothing more
+FOLLOW_NOTES = ("text_dim", "text_fields")
 
 
 class Staleness(NamedTuple):
@@ -85,7 +88,10 @@ def fold_changes(cohort, saved: dict, cache: dict) -> list[str]:
     now = {"labels": labels_digest(cohort.ids, cohort.labels.loc[cohort.ids].tolist())}
     now |= _current_keys(cohort, saved, cache)
     then = {"labels": saved["labels"], **saved["inputs"]}
-    return [k for k in then if then[k] != now.get(k)]
+    changed = [k for k in then if then[k] != now.get(k)]
+    if "text_key" in changed:
+        changed = [k for k in changed if k not in FOLLOW_NOTES]
+    return changed
 
 
 def check(cohort, results_dir: str | os.PathLike, networks: list[str]) -> Staleness:

@@ -113,6 +113,8 @@ class FieldScale:
         """
         k = len(self.fields)
         out = torch.zeros(*field.shape, 1 + k)
+        if k == 0:  # notes that state no value of any field (e.g. free text): no channels to fill
+            return out
         known = field >= 0
         idx = field.clamp(min=0)
         usable = known & (self.sd[idx] > 0)
