@@ -64,5 +64,5 @@ def test_kept_counts_and_display(tmp_path):
         index=["ct_only"],
     )
     shown = measured.display_change(change)
-    assert shown.loc["ct_only", "now − before [95% CI]"] == "+0.100 [+0.020, +0.180]"
+    assert shown.loc["ct_only", "now − before [95%]"] == "+0.100 [+0.020, +0.180]"
     assert shown.loc["ct_only", "p"] == "< 0.001"

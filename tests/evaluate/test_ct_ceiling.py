@@ -37,7 +37,7 @@ def test_sentence_states_the_reading():
     assert f"{r.auc:.3f}" in text and f"{r.share:.0%}" in text
     assert "training adds noise" in text  # the ct folds spread more than 1.25x the ceiling's
     table = ct_ceiling.table([r])
-    assert table.loc["share of the ceiling's signal", "pbc"] == f"{r.share:.2f}"
+    assert table.loc["share of ceiling", "pbc"] == f"{r.share:.2f}"
 
 
 def test_missing_ceiling_is_named():

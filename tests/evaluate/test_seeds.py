@@ -25,6 +25,6 @@ def test_seed_spread_is_the_sd_over_seeds_within_a_fold(tmp_path) -> None:
     assert table.loc["a", "mean_move"] == pytest.approx(want / 2)
     text = seeds.summary(table)
     assert f"sd of {want:.3f}" in text and "**b**" in text
-    assert list(seeds.display_table(table).index) == ["a", "b"]
+    assert list(seeds.display_table(table).columns) == ["a", "b"]
     with pytest.raises(FileNotFoundError, match="no finished fold"):
         seeds.seed_aucs(stores, "toy", ["a"], [0, 7])

@@ -201,10 +201,10 @@ def display_change(change: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """
     f = f"{{:.{digits}f}}"
     out = pd.DataFrame(index=change.index)
-    out["before (recorded)"] = change["recorded"].map(f.format)
+    out["before"] = change["recorded"].map(f.format)  # the record; the page says so
     if change["paired"].all():
         out["now"] = change["now"].map(f.format)
-        out["now − before [95% CI]"] = [
+        out["now − before [95%]"] = [
             f"{d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
             for d, lo, hi in zip(change["change"], change["low"], change["high"])
         ]

@@ -335,8 +335,9 @@ def conclusion(rep: RepeatReport, main: str = MAIN_MODEL) -> str:
 
 
 def ablation_table(rep: RepeatReport, digits: int = 3) -> pd.DataFrame:
-    """The ablations over every (repeat, fold): what each removes, its AUC (mean ± sd) and its
-    change against the full model, AUC(ablation) − AUC(full), with the corrected 95 % interval.
+    """The ablations over every (repeat, fold): its AUC (mean ± sd) and its change against the
+    full model, AUC(ablation) − AUC(full), with the corrected 95 % interval and whether that
+    interval excludes 0 (the page says what each ablation removes).
 
     One split's bootstrap holds the fitted models fixed; here each fold's models are trained
     afresh, so the interval includes training variability. Used by notebook 09 (evaluation).
@@ -347,15 +348,14 @@ def ablation_table(rep: RepeatReport, digits: int = 3) -> pd.DataFrame:
     """
     s, f = rep.summary, f"{{:.{digits}f}}"
     rows = {}
-    for name, what in ABLATIONS:
+    for name, _ in ABLATIONS:
         if name not in s.index:
             continue
-        row = {"variant": what, "AUC": f"{f.format(s.loc[name, 'auc_mean'])} ± "
-               f"{f.format(s.loc[name, 'auc_sd'])}"}  # fmt: skip
+        row = {"AUC": f"{f.format(s.loc[name, 'auc_mean'])} ± {f.format(s.loc[name, 'auc_sd'])}"}
         if name != MAIN_MODEL:
             d, lo, hi = (-s.loc[name, c] for c in ("diff", "diff_high", "diff_low"))
-            row["Δ AUC vs full [95% CI]"] = f"{d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
-            row["interval excludes 0"] = "yes" if bool(s.loc[name, "excludes_0"]) else "no"
+            row["Δ vs full [95% CI]"] = f"{d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
+            row["excludes 0"] = "yes" if bool(s.loc[name, "excludes_0"]) else "no"
         rows[name] = row
     out = pd.DataFrame.from_dict(rows, orient="index").fillna("—")
     out.index.name = "model"

@@ -83,7 +83,8 @@ def spread_table(aucs: pd.DataFrame, main_store: Path, cohort: str) -> pd.DataFr
 
 
 def display_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """`spread_table` as short strings for the page.
+    """`spread_table` as short strings for the page, one column per model (so that the page's
+    column holds it whole at 1280 px).
 
     Args:
         table: from `spread_table`.
@@ -102,7 +103,7 @@ def display_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
             "mean of K folds moves by": table["mean_move"].map(f.format),
         },
         index=table.index,
-    )
+    ).T
 
 
 def summary(table: pd.DataFrame) -> str:
