@@ -16,9 +16,11 @@ def test_box_collects_saved_answers_and_names_the_missing(tmp_path):
     findings.save(tmp_path, "fusion_pbc", "yes:\n  the interval excludes 0.")
     boxed = findings.box(tmp_path, "cpu")
     assert "**Does fusion help on PBC?** yes: the interval excludes 0." in boxed
-    assert "**When does fusion help?** not built in this profile." in boxed
+    assert "**When does fusion help?** Not built in this profile." in boxed
     page = findings.insert(f"# Title\n\n{findings.MARKER}\n\ntext", boxed)
     assert findings.MARKER not in page and "admonition" in page
+    # a backtick fence's info string may not hold a backtick (CommonMark): the title has none
+    assert "`" not in boxed.splitlines()[0].removeprefix("```")
     with pytest.raises(ValueError, match="marker"):
         findings.insert("# no marker", boxed)
     with pytest.raises(ValueError, match="unknown finding"):
@@ -37,7 +39,7 @@ def report(main_shift):
 
 
 @pytest.mark.parametrize(
-    "shift, verdict", [(0.05, "yes"), (-0.05, "no, it does worse"), (0.0, "not measurably")]
+    "shift, verdict", [(0.05, "Yes"), (-0.05, "No, it does worse"), (0.0, "Not measurably")]
 )
 def test_fusion_answer_follows_the_interval(shift, verdict):
     text = findings.fusion_answer(report(shift))
@@ -55,4 +57,4 @@ def test_leakage_answer_reads_the_released_rows():
     text = findings.leakage_answer(pd.DataFrame(rows))
     assert "on the real labels its within-fold AUC is 0.600, +0.040 [+0.020, +0.060]" in text
     assert "on permuted labels" in text and "+0.080" in text
-    assert findings.leakage_answer(pd.DataFrame(rows).assign(protocol="x")).startswith("no answer")
+    assert findings.leakage_answer(pd.DataFrame(rows).assign(protocol="x")).startswith("No answer")

@@ -49,13 +49,13 @@ def save(data_dir: str | os.PathLike, key: str, text: str) -> Path:
 def box(data_dir: str | os.PathLike, profile: str) -> str:
     """The admonition: each question, its saved answer and a link to its evidence."""
     lines = [
-        f"```{{admonition}} What this book finds (profile `{profile}`, from this build's numbers)",
+        f"```{{admonition}} What this book finds (profile {profile}, from this build's numbers)",
         ":class: tip",
         "",
     ]
     for key, (question, page) in QUESTIONS.items():
         path = folder(data_dir) / f"{key}.md"
-        answer = path.read_text().strip() if path.exists() else "not built in this profile."
+        answer = path.read_text().strip() if path.exists() else "Not built in this profile."
         lines.append(f"- **{question}** {answer} ({{doc}}`evidence <{page}>`)")
     if profile == "quick":
         lines += ["", "*Profile `quick` trains on 40 patients for 2 epochs: these sentences show "
@@ -81,15 +81,15 @@ def fusion_answer(rep: RepeatReport, main: str = "tmiclnet_tokens") -> str:
     s = rep.summary
     uni = [m for m in s.index if m in UNIMODAL]
     if main not in s.index or not uni:
-        return f"no answer: {main} or a unimodal model is missing from the repeated CV."
+        return f"No answer: {main} or a unimodal model is missing from the repeated CV."
     best, n = uni[0], len(rep.repeats) * rep.n_folds
     d, lo, hi = (float(s.loc[best, c]) for c in ("diff", "diff_low", "diff_high"))
     if lo > 0:
-        verdict = "yes: the interval excludes 0"
+        verdict = "Yes: the interval excludes 0"
     elif hi < 0:
-        verdict = "no, it does worse: the interval excludes 0"
+        verdict = "No, it does worse: the interval excludes 0"
     else:
-        verdict = "not measurably: the interval includes 0"
+        verdict = "Not measurably: the interval includes 0"
     return (
         f"{verdict}. TMI-CLNet (tokens) {s.loc[main, 'auc_mean']:.3f} against the best single "
         f"modality, {best}, {s.loc[best, 'auc_mean']:.3f}: Δ AUC {d:+.3f} [{lo:+.3f}, {hi:+.3f}] "
@@ -118,7 +118,7 @@ def leakage_answer(table, protocol: str = "released") -> str:
             f"{acc['inflation']:+.3f} [{acc['lo']:+.3f}, {acc['hi']:+.3f}] ({auc['interval']})"
         )
     if not parts:
-        return f"no answer: the study has no {protocol!r} rows."
+        return f"No answer: the study has no {protocol!r} rows."
     return f"The {protocol} protocol (stop on test, scaler on all, unstratified folds): " + (
         "; ".join(parts) + "."
     )
