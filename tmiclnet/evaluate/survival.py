@@ -219,16 +219,19 @@ def paired(summary: SurvivalSummary, a: str, b: str, metric: str = "harrell") ->
             "folds": len(d)}  # fmt: skip
 
 
-def display_table(summary: SurvivalSummary, digits: int = 3) -> pd.DataFrame:
+def display_table(
+    summary: SurvivalSummary, digits: int = 3, metrics: tuple[str, ...] = METRICS
+) -> pd.DataFrame:
     """Each metric as 'mean [low, high]' (95 % corrected interval), short headers for the page.
 
     Args:
         summary: the cohort's `SurvivalSummary`.
         digits: decimals.
+        metrics: which of `METRICS` to show (the page shows two at a time, to fit its column).
     """
     s = summary.summary
     out = pd.DataFrame(index=s.index)
-    for m in METRICS:
+    for m in metrics:
         out[LABELS[m]] = [
             f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
             if not np.isnan(lo)

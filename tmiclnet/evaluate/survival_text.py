@@ -38,15 +38,18 @@ def cohort_counts(follow_up: pd.DataFrame, eligible: pd.Index, horizon_days: int
     }
 
 
-def cox_table(summary: SurvivalSummary, bases: list[str], digits: int = 3) -> pd.DataFrame:
-    """Per base model: Harrell's C of its binary and Cox-trained versions on the same test
-    patients, and C(Cox) - C(binary) with its 95 % corrected interval; the same for Uno's C.
+def cox_table(
+    summary: SurvivalSummary, bases: list[str], metric: str = "harrell", digits: int = 3
+) -> pd.DataFrame:
+    """Per base model: one C index (`metric`) of its binary and Cox-trained versions on the same
+    test patients, and Δ = C(Cox) - C(binary) with its 95 % corrected interval.
 
-    Used by notebook 09b (survival).
+    Used by notebook 09b (survival), once for Harrell's C and once for Uno's C.
 
     Args:
         summary: the cohort's `SurvivalSummary` (both versions in it).
         bases: the base models (their `<base>_cox` must be in the summary).
+        metric: "harrell" or "uno" (`tmiclnet.evaluate.survival.METRICS`).
         digits: decimals.
     """
     rows = {}
@@ -55,18 +58,17 @@ def cox_table(summary: SurvivalSummary, bases: list[str], digits: int = 3) -> pd
         cox = f"{base}{COX_SUFFIX}"
         if base not in s.index or cox not in s.index:
             continue
-        row = {}
-        for metric in ("harrell", "uno"):
-            d = paired(summary, cox, base, metric)
-            row[f"{LABELS[metric]}, binary"] = round(s.loc[base, metric], digits)
-            row[f"{LABELS[metric]}, Cox"] = round(s.loc[cox, metric], digits)
-            row[f"Δ {LABELS[metric]} [95% CI]"] = (
+        d = paired(summary, cox, base, metric)
+        rows[base] = {
+            "binary": round(s.loc[base, metric], digits),
+            "Cox": round(s.loc[cox, metric], digits),
+            "Δ [95% CI]": (
                 f"{d['diff']:+.{digits}f} [{d['low']:+.{digits}f}, {d['high']:+.{digits}f}]"
-            )
-        row["folds"] = d["folds"]
-        rows[base] = row
+            ),
+            "folds": d["folds"],
+        }
     out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = "model"
+    out.index.name = f"{LABELS[metric]}: model"
     return out
 
 

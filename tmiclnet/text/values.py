@@ -152,14 +152,16 @@ def scale_of_notes(notes: list[str], max_lines: int = 24) -> FieldScale:
     return FieldScale.fit(field_index(names, fields, max_lines), value, fields)
 
 
-def value_table(note: str, scale: FieldScale, max_lines: int = 24) -> pd.DataFrame:
-    """What the value channels say of each line of `note`: its field, its value, the channel it
-    goes to and the z-score there (NaN for a line without a value of a known field).
+def value_table(note: str, scale: FieldScale, max_lines: int = 24, width: int = 46) -> pd.DataFrame:
+    """What the value channels say of each line of `note`: its value, the channel it goes to and
+    the z-score there (NaN for a line without a value of a known field).
 
     Args:
         note: one note.
         scale: the statistics it is read with (`fold_text`, `scale_of_notes`).
         max_lines: lines read (`Profile.text_lines`).
+        width: a longer line is shown cut to this many characters, ending in "…" (the
+            laboratory lines are shorter; a page's table must fit its column).
     """
     read = line_fields(note, max_lines)
     names = [[name for name, _ in read]]
@@ -171,7 +173,7 @@ def value_table(note: str, scale: FieldScale, max_lines: int = 24) -> pd.DataFra
         known = int(field[0, j]) >= 0
         rows.append(
             {
-                "line": note[lo:hi],
+                "line": line if len(line := note[lo:hi]) <= width else line[: width - 1] + "…",
                 "value": 10**v if name else np.nan,
                 "channel": name if known else "",
                 "z": float(ch[j, 1 + int(field[0, j])]) if known else np.nan,
