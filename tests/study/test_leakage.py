@@ -270,3 +270,7 @@ def test_prose_is_read_off_the_tables() -> None:
         "*released* lands at 0.600, +0.100 from 0.5 [+0.030, +0.160] (its interval excludes" in text
     )
     assert list(protocols.protocols_table().index) == [p.name for p in protocols.PROTOCOLS]
+    # the table leaves the patience out: the release's wherever stop_on_test is on
+    assert all(
+        (p.patience == protocols.RELEASE_PATIENCE) == p.stop_on_test for p in protocols.PROTOCOLS
+    )

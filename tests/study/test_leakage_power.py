@@ -154,7 +154,19 @@ def test_ours_null_interval_and_prose_read_off_the_table() -> None:
     assert f"AUC {row['inflation']:+.3f} [{row['lo']:+.3f}, {row['hi']:+.3f}]" in text
     assert f"{m:.3f} [{lo:.3f}, {hi:.3f}] against 0.5" in text
     shown = power.format_table(table, "permuted")
-    assert list(shown.index.get_level_values("protocol")) == ["ours", "leaky", "same"]
+    auc = shown.xs("AUC", level="metric")  # a row per metric and protocol, the primary first
+    assert list(auc.index.get_level_values("protocol")) == ["ours", "leaky", "same"]
+    assert list(dict.fromkeys(shown.index.get_level_values("metric"))) == [
+        "AUC",
+        "pooled AUC",
+        "accuracy",
+        "F1",
+    ]
+    leaky = auc.xs("leaky", level="protocol").iloc[0]
+    assert leaky["Δ vs ours [95% CI]"] == (
+        f"{row['inflation']:+.3f} [{row['lo']:+.3f}, {row['hi']:+.3f}]"
+    )
+    assert auc.xs("ours", level="protocol").iloc[0]["Δ vs ours [95% CI]"] == ""
 
 
 @pytest.mark.parametrize(

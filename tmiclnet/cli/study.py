@@ -145,8 +145,8 @@ def _replicated(cohort: Path, run, names: list[str], chosen: tuple, args) -> int
             for kind in replicates.KINDS:
                 row = table[(table["kind"] == kind) & (table["metric"] == "auc")].iloc[0]
                 print(f"\n{rep.cohort}, {name}, {kind} labels ({row['replicates']} "
-                      f"{'repeats' if kind == 'real' else 'labellings'}); value (Δ vs ours "
-                      "[95% interval]):")  # fmt: skip
+                      f"{'repeats' if kind == 'real' else 'labellings'}); mean, Δ vs ours "
+                      "[95% interval]:")  # fmt: skip
                 print(power.format_table(table, kind).to_string())
         m, lo, hi = power.ours_interval(rep, "permuted")
         print(f"\nours on permuted labels, within-fold AUC: {m:.3f} [{lo:.3f}, {hi:.3f}]")
@@ -190,6 +190,8 @@ def fusion(args) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(f"\n{opened.name}, profile {args.profile}: oracle gain and measured fusion gain")
         print(tables.verdict_table(table).to_string())
+        print("\nfold sd of the gain, the smallest gain resolved, the patients the oracle's needs")
+        print(tables.power_table(table, len(opened.ids), ratio).to_string())
     return 0
 
 

@@ -36,6 +36,8 @@ LABELS = {
     "panel_lr": "panel LR (control)",
     "panel_image_lr": "panel + radiomics LR (control)",
 }
+# the single models in one word, for `verdict_table`'s narrow `best` column
+SHORT = {"image_lr": "image", "text_only": "text", "panel_lr": "panel"}
 # the oracle each model is held to: what its modality (or modalities) can reach
 CEILING = {
     "image_lr": "image",
@@ -92,8 +94,9 @@ def patients_needed(gain: float, sd: float, n: int, n_diffs: int, ratio: float) 
 
 
 def power_table(table: pd.DataFrame, n_patients: int, ratio: float) -> pd.DataFrame:
-    """Per regime and comparison: the fold sd of the gain, the smallest gain these folds resolve,
-    and the patients a cohort would need to resolve the oracle's gain (`patients_needed`).
+    """Per regime and comparison: the oracle's gain, the fold sd of the gain, the smallest gain
+    these folds resolve (`resolvable`) and the patients a cohort would need to resolve the
+    oracle's gain (`patients needed`, `patients_needed`; "-" where the oracle predicts none).
 
     Args:
         table: `summary`'s table.
@@ -109,8 +112,8 @@ def power_table(table: pd.DataFrame, n_patients: int, ratio: float) -> pd.DataFr
             "comparison": table["comparison"],
             "oracle gain": table["oracle_gain"].round(3),
             "fold sd": table["sd"].round(3),
-            "resolvable at n": table["resolvable"].round(3),
-            "patients for the oracle's gain": [n if n > 0 else "-" for n in need],
+            "resolvable": table["resolvable"].round(3),
+            "patients needed": [n if n > 0 else "-" for n in need],
         }
     ).set_index(["regime", "comparison"])
 
@@ -181,22 +184,28 @@ def summary(per_fold: pd.DataFrame, oracles: pd.DataFrame, ratio: float) -> pd.D
     return pd.DataFrame(rows)
 
 
-def verdict(row) -> str:
-    """What one comparison's interval shows, in words.
+def verdict(row, short: bool = False) -> str:
+    """What one comparison's interval shows, in words (the prose's), or with `short` in a word
+    (`verdict_table`'s): fusion `gains` (interval above 0), `loses` (below 0), or `unresolved`
+    (the interval holds 0).
 
     Args:
         row: a `summary` row.
+        short: one word.
     """
     if row["low"] > 0:
-        return "fusion gains (interval above 0)"
+        return "gains" if short else "fusion gains (interval above 0)"
     if row["high"] < 0:
-        return "fusion loses (interval below 0)"
-    return "no difference resolved (interval holds 0)"
+        return "loses" if short else "fusion loses (interval below 0)"
+    return "unresolved" if short else "no difference resolved (interval holds 0)"
 
 
 def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The page's (and the command's) table: per regime and comparison, the oracle's gain, the
-    measured gain with its corrected 95 % interval, and what the interval shows.
+    """The page's (and the command's) table: per regime and comparison, the oracle's gain in the
+    population (`oracle`; on the cohort's own patients it is `oracle_table`'s `gain_here`), the
+    better single model (`best`, `SHORT`), the measured gain with its corrected 95 % interval,
+    and what the interval shows (`verdict`). The fold sd and the smallest resolvable gain are
+    `power_table`'s; the columns are few enough for the page at 1280 px.
 
     Args:
         table: `summary`'s table.
@@ -205,22 +214,20 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
         {
             "regime": table["regime"],
             "comparison": table["comparison"],
-            "oracle gain": table["oracle_gain"].map("{:+.3f}".format),
-            "on these patients": table["oracle_gain_here"].map("{:+.3f}".format),
-            "best single": table["best_single"].map(LABELS),
-            "measured gain [95% CI]": [
+            "oracle": table["oracle_gain"].map("{:+.3f}".format),
+            "best": table["best_single"].map(SHORT),
+            "gain [95% CI]": [
                 f"{r.gain:+.3f} [{r.low:+.3f}, {r.high:+.3f}]" for r in table.itertuples()
             ],
-            "fold sd": table["sd"].round(3),
-            "resolvable": table["resolvable"].round(3),
-            "verdict": [verdict(r) for _, r in table.iterrows()],
+            "verdict": [verdict(r, short=True) for _, r in table.iterrows()],
         }
     ).set_index(["regime", "comparison"])
 
 
 def models_table(per_fold: pd.DataFrame, oracles: pd.DataFrame) -> pd.DataFrame:
     """Per regime and model: test AUC (mean ± sd over every fold) and its share of the signal
-    above chance, (AUC - 0.5) / (oracle - 0.5), against its modality's oracle (`ceiling`).
+    above chance (`share`), (AUC - 0.5) / (oracle - 0.5), against its modality's oracle
+    (`ceiling`).
 
     Args:
         per_fold: `run_study`'s rows.
@@ -236,7 +243,7 @@ def models_table(per_fold: pd.DataFrame, oracles: pd.DataFrame) -> pd.DataFrame:
                 "model": LABELS[model],
                 "AUC": f"{s['mean']:.3f} ± {s['std']:.3f}",
                 "oracle": round(top, 3),
-                "share above chance": round(signal_share(s["mean"], top), 2),
+                "share": round(signal_share(s["mean"], top), 2),
             }
         )
     return pd.DataFrame(rows).set_index(["regime", "model"])

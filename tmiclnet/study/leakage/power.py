@@ -170,9 +170,15 @@ def ours_interval(
     return mean, lo, hi
 
 
+# the metrics in `format_table`'s rows, short enough for the page at 1280 px
+SHORT_NAMES = {"auc": "AUC", "pooled_auc": "pooled AUC", "accuracy": "accuracy", "f1": "F1"}
+
+
 def format_table(table: pd.DataFrame, kind: str, digits: int = 3) -> pd.DataFrame:
-    """The inflation table of one kind of labels as text: a row per protocol, a column per metric,
-    each cell `value (Δ +x.xxx [lo, hi])`; ours shows its value only.
+    """The inflation table of one kind of labels as text: a row per (model, metric, protocol),
+    the metrics as `SHORT_NAMES` (`AUC` is the within-fold mean), with the protocol's mean over
+    the replicates (`mean`) and its inflation over ours with its 95 % interval
+    (`Δ vs ours [95% CI]`, `+x.xxx [lo, hi]`; empty for ours).
 
     Args:
         table: from `inflation_table`.
@@ -181,15 +187,24 @@ def format_table(table: pd.DataFrame, kind: str, digits: int = 3) -> pd.DataFram
     """
     t = table[table["kind"] == kind]
     f = f".{digits}f"
-    rows: dict[tuple[str, str], dict[str, str]] = {}
+    models = list(dict.fromkeys(t["model"]))
+    rows = []
     for _, r in t.iterrows():
-        text = f"{r['value']:{f}}"
+        delta = ""
         if r["protocol"] != OURS.name:
-            text += f" (Δ {r['inflation']:+{f}} [{r['lo']:+{f}}, {r['hi']:+{f}}])"
-        rows.setdefault((r["model"], r["protocol"]), {})[NAMES[r["metric"]]] = text
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index = pd.MultiIndex.from_tuples(out.index, names=["model", "protocol"])
-    return out[[NAMES[m] for m in METRICS]]
+            delta = f"{r['inflation']:+{f}} [{r['lo']:+{f}}, {r['hi']:+{f}}]"
+        rows.append(
+            {
+                "order": (models.index(r["model"]), METRICS.index(r["metric"])),
+                "model": r["model"],
+                "metric": SHORT_NAMES[r["metric"]],
+                "protocol": r["protocol"],
+                "mean": f"{r['value']:{f}}",
+                "Δ vs ours [95% CI]": delta,
+            }
+        )
+    out = pd.DataFrame(rows).sort_values("order", kind="stable").drop(columns="order")
+    return out.set_index(["model", "metric", "protocol"])
 
 
 def _verdict(lo: float, hi: float) -> str:
@@ -238,7 +253,9 @@ def decomposition(rep: Replicates, kind: str, val_fraction: float = 0.2) -> pd.D
     """How `stop on test`'s inflation of the within-fold AUC splits, each part with its interval:
     the extra training data (the fixed-epochs control over ours: 25 % more patients, no early
     stopping) and the leak (stop on test over the control: the same training, the epoch and the
-    threshold chosen on the test fold). Rows: extra data, leak, total.
+    threshold chosen on the test fold). Rows: extra data, leak, total; columns: the inflation,
+    its interval (`lo`, `hi`) and the interval's kind, for the first model of `rep` (the page's
+    only one).
 
     Args:
         rep: from `replicates.run_replicates`.
@@ -253,5 +270,5 @@ def decomposition(rep: Replicates, kind: str, val_fraction: float = 0.2) -> pd.D
     rows = {}
     for name, (t, protocol) in parts.items():
         r = t[(t["kind"] == kind) & (t["metric"] == "auc") & (t["protocol"] == protocol)].iloc[0]
-        rows[name] = r[["model", "inflation", "lo", "hi", "interval"]]
+        rows[name] = r[["inflation", "lo", "hi", "interval"]]
     return pd.DataFrame(rows).T
