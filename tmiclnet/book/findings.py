@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from tmiclnet import results
-from tmiclnet.evaluate.repeats import UNIMODAL, RepeatReport
+from tmiclnet.evaluate.repeats import RepeatReport, best_unimodal
 from tmiclnet.provenance import atomic_write_text
 
 MARKER = "<!-- findings: generated when the book is staged (tmiclnet.book.findings) -->"
@@ -78,11 +78,10 @@ def fusion_answer(rep: RepeatReport, main: str = "tmiclnet_tokens") -> str:
         rep: the cohort's `RepeatReport` (`tmiclnet.evaluate.repeats.evaluate_repeats`).
         main: the fusion model the answer is about.
     """
-    s = rep.summary
-    uni = [m for m in s.index if m in UNIMODAL]
-    if main not in s.index or not uni:
+    s, best = rep.summary, best_unimodal(rep)
+    if main not in s.index or best is None:
         return f"No answer: {main} or a unimodal model is missing from the repeated CV."
-    best, n = uni[0], len(rep.repeats) * rep.n_folds
+    n = len(rep.repeats) * rep.n_folds
     d, lo, hi = (float(s.loc[best, c]) for c in ("diff", "diff_low", "diff_high"))
     if lo > 0:
         verdict = "Yes: the interval excludes 0"

@@ -120,7 +120,7 @@ class FieldScale:
         usable = known & (self.sd[idx] > 0)
         z = ((value - self.mean[idx]) / self.sd[idx].clamp(min=1e-12)).clamp(-CLIP, CLIP)
         out[..., 0] = known.float()
-        onehot = torch.nn.functional.one_hot(idx, k if k else 1)[..., :k].float()
+        onehot = torch.nn.functional.one_hot(idx, k).float()
         out[..., 1:] = onehot * torch.where(usable, z, torch.zeros_like(z)).unsqueeze(-1)
         return out
 

@@ -57,6 +57,21 @@ def _evenness(w: torch.Tensor) -> torch.Tensor:
     return ent / n.log()
 
 
+def _spread_row(before: torch.Tensor, after: torch.Tensor, count: str) -> dict[str, str]:
+    """One table row for attention rows untrained (`before`) and trained (`after`): how many
+    entries a row spreads over (named `count`), the uniform weight over them, and the mean largest
+    weight and evenness of each."""
+    n = int((after > 0).sum(-1).float().mean().round())
+    return {
+        count: str(n),
+        "uniform": f"{1 / max(n, 1):.3f}",
+        "max init": f"{float(before.max(-1).values.mean()):.3f}",
+        "max trained": f"{float(after.max(-1).values.mean()):.3f}",
+        "even init": f"{float(_evenness(before).mean()):.2f}",
+        "even trained": f"{float(_evenness(after).mean()):.2f}",
+    }
+
+
 def pooling_claims(before: dict, after: dict, modalities=("ct", "radiomics", "text")) -> Claims:
     """IMA's pooling weights, untrained and trained, per modality: the mean largest weight and
     the mean evenness (1 = uniform) over the test patients, with the sentences quoting them.
@@ -71,15 +86,7 @@ def pooling_claims(before: dict, after: dict, modalities=("ct", "radiomics", "te
     rows = {}
     for m in modalities:
         b, a = before[f"ima/{m}/pool"], after[f"ima/{m}/pool"]
-        tokens = int((a > 0).sum(-1).float().mean().round())
-        rows[WORDS[m]] = {
-            "tokens": str(tokens),
-            "uniform": f"{1 / max(tokens, 1):.3f}",
-            "max init": f"{float(b.max(-1).values.mean()):.3f}",
-            "max trained": f"{float(a.max(-1).values.mean()):.3f}",
-            "even init": f"{float(_evenness(b).mean()):.2f}",
-            "even trained": f"{float(_evenness(a).mean()):.2f}",
-        }
+        rows[WORDS[m]] = _spread_row(b, a, "tokens")
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("modality")
     words = [
         f"{m}: the largest pooling weight moves from {r['max init']} at initialisation "
@@ -106,15 +113,7 @@ def tcaf_claims(before: dict, after: dict, modalities=("ct", "radiomics", "text"
         b, a = before[f"tcaf/{m}"], after[f"tcaf/{m}"]
         if b.dim() > 2:  # (B, heads or queries, keys): one row per head
             b, a = b.flatten(0, -2), a.flatten(0, -2)
-        keys = int((a > 0).sum(-1).float().mean().round())
-        rows[WORDS[m]] = {
-            "keys": str(keys),
-            "uniform": f"{1 / max(keys, 1):.3f}",
-            "max init": f"{float(b.max(-1).values.mean()):.3f}",
-            "max trained": f"{float(a.max(-1).values.mean()):.3f}",
-            "even init": f"{float(_evenness(b).mean()):.2f}",
-            "even trained": f"{float(_evenness(a).mean()):.2f}",
-        }
+        rows[WORDS[m]] = _spread_row(b, a, "keys")
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("query")
     words = [
         f"{q} queries: the largest weight on one key moves from {r['max init']} to "

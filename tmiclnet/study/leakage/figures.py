@@ -35,12 +35,7 @@ def leakage_figure(tables: list[pd.DataFrame]) -> Figure:
             ax.axhline(t.loc[OURS.name, "auc"], color=line[0].get_color(), ls="--", lw=1)
         if table["labels"].iloc[0] != "real":
             ax.axhline(0.5, color="0.3", ls=":", lw=1.5, label="chance (0.5)")
-        ax.set_xticks(np.arange(len(protocols)), protocols, rotation=30, ha="right", fontsize=11)
-        ax.set_ylabel("test AUC (pooled over folds)", fontsize=11)
-        ax.set_title(f"labels: {table['labels'].iloc[0]}", fontsize=12)
-        ax.tick_params(axis="y", labelsize=11)
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=10, loc="best")
+        _dress(ax, protocols, "test AUC (pooled over folds)", f"labels: {table['labels'].iloc[0]}")
     fig.tight_layout()
     return fig
 
@@ -66,13 +61,20 @@ def inflation_figure(table: pd.DataFrame) -> Figure:
             err = [r["inflation"] - r["lo"], r["hi"] - r["inflation"]]
             ax.errorbar(x, r["inflation"], yerr=err, fmt="os^"[i], capsize=3, ms=6, label=label)
         ax.axhline(0, color="0.3", ls="--", lw=1)
-        ax.set_xticks(np.arange(len(protocols)), protocols, rotation=30, ha="right", fontsize=11)
-        ax.set_ylabel("inflation over ours (protocol − ours)", fontsize=11)
         n = int(t["replicates"].iloc[0]) if len(t) else 0
         what = "repeats" if kind == "real" else "labellings"
-        ax.set_title(f"{kind} labels ({n} {what})", fontsize=12)
-        ax.tick_params(axis="y", labelsize=11)
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=10, loc="best")
+        _dress(
+            ax, protocols, "inflation over ours (protocol − ours)", f"{kind} labels ({n} {what})"
+        )
     fig.tight_layout()
     return fig
+
+
+def _dress(ax, protocols: list[str], ylabel: str, title: str) -> None:
+    """One panel's protocol ticks, labels, grid and legend, the same on both figures."""
+    ax.set_xticks(np.arange(len(protocols)), protocols, rotation=30, ha="right", fontsize=11)
+    ax.set_ylabel(ylabel, fontsize=11)
+    ax.set_title(title, fontsize=12)
+    ax.tick_params(axis="y", labelsize=11)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=10, loc="best")
