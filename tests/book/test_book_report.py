@@ -40,12 +40,12 @@ def test_report_page_has_one_row_per_notebook_with_its_facts() -> None:
     page = book_report.report_markdown(runs_payload())
     rows = [line for line in page.splitlines() if line.startswith("| {doc}")]
     assert rows == [
-        "| {doc}`../notebooks/00_environment` | quick | 3.0 s | no | 2026-12-01 09:00 "
+        "| {doc}`../notebooks/00_environment` | quick | 3.0 s | 19.6 % | no | 2026-12-01 09:00 "
         "| 2 of 8 cores, cpu (2 threads) |",
-        "| {doc}`../notebooks/01_cohort` | quick | 12.3 s | yes | 2026-12-01 09:00 "
+        "| {doc}`../notebooks/01_cohort` | quick | 12.3 s | 80.4 % | yes | 2026-12-01 09:00 "
         "| 2 of 8 cores, cpu (2 threads) |",
-        "| {doc}`../notebooks/02_radiomics` | not recorded | not recorded | yes | not recorded "
-        "| not recorded |",
+        "| {doc}`../notebooks/02_radiomics` | not recorded | not recorded | not recorded | yes "
+        "| not recorded | not recorded |",
     ]
     assert "executed by this build: 1 of 3; taken from the runner's cache: 2" in page
     assert page.startswith("# Execution report\n")
@@ -83,6 +83,9 @@ def test_runs_record_executed_then_cached_and_the_page_is_staged(project: Path) 
     rec = first["notebooks"][0]["record"]
     assert rec["profile"] == "quick" and rec["wall_s"] > 0 and rec["machine"]["cores"] >= 1
     assert rec == json.loads((out / "a.run.json").read_text())
+    assert rec["machine"]["cpu_model"], "each record names the CPU"
+    assert first["calibration"]["seconds"] > 0, "the run times the calibration once, at its start"
+    assert "calibration" not in rec["machine"]
 
     book.run("quick", root=project, out_dir=out)
     second = json.loads((out / "runs.json").read_text())

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from tmiclnet.book import calibrate as book_calibrate
 from tmiclnet.book import clean as book_clean
 from tmiclnet.book import findings
 from tmiclnet.book import report as book_report
@@ -138,6 +139,8 @@ def run(
     )
     previous = run_key(package_fingerprint(), json.dumps(parameters, sort_keys=True).encode())
     host = book_report.machine(str(parameters.get("device", "auto")))
+    speed = book_calibrate.calibrate()  # before the notebooks: the machine as they find it
+    print(f"  calibration {book_calibrate.describe(speed)}")
     entries: list[dict] = []
     for nb_path in notebooks:
         key = run_key(previous.encode(), source_fingerprint(nb_path), data_fingerprint(data))
@@ -160,7 +163,7 @@ def run(
         stamp.write_text(key)
         entries.append({"notebook": nb_path.stem, "cached": False, "record": rec})
         print(f"  executed   {nb_path.relative_to(root)} in {wall:.0f} s")
-    book_report.write_runs(out_dir, profile, entries)
+    book_report.write_runs(out_dir, profile, entries, calibration=speed)
     return out_dir
 
 
