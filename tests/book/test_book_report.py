@@ -65,8 +65,9 @@ def test_a_record_under_another_key_is_not_the_copys(tmp_path: Path) -> None:
 
 
 def test_the_books_assembly_modules_do_not_rerun_notebooks() -> None:
-    assert book_keys.assembles_the_book(PACKAGE_DIR / "book_report.py")
-    assert book_keys.assembles_the_book(PACKAGE_DIR / "book_links.py")
+    assert book_keys.assembles_the_book(PACKAGE_DIR / "book" / "report.py")
+    assert book_keys.assembles_the_book(PACKAGE_DIR / "book" / "runner.py")
+    assert not book_keys.assembles_the_book(PACKAGE_DIR / "book" / "findings.py")  # notebook 09
     assert not book_keys.assembles_the_book(PACKAGE_DIR / "models" / "tmiclnet.py")
     assert not book_keys.assembles_the_book(PACKAGE_DIR / "config.py")
 
@@ -106,3 +107,25 @@ def test_stage_refuses_a_report_page_in_the_sources(project: Path) -> None:
     with pytest.raises(SystemExit, match="the build writes this page"):
         book.stage(project, out, project / "stage")
     assert (project / book_report.REPORT_PAGE).read_text() == "# mine\n"
+
+
+def _book_modules_named(text: str) -> set[str]:
+    """The `tmiclnet.book` modules a source text imports."""
+    import re
+
+    named = set(re.findall(r"tmiclnet\.book\.(\w+)", text))
+    for names in re.findall(r"from tmiclnet\.book import ([\w, ]+)", text):
+        named |= {n.strip() for n in names.split(",")}
+    return named
+
+
+def test_no_notebook_imports_a_runner_side_module() -> None:
+    """The runner-side list keeps a runner edit from re-running every notebook: it must not hold
+    a module a notebook reads, directly or through the book modules it imports."""
+    read = set()
+    for nb in (PACKAGE_DIR.parent / "notebooks").glob("*.ipynb"):
+        read |= _book_modules_named(nb.read_text())
+    assert read, "no notebook reads tmiclnet.book: the scan is broken"
+    for name in list(read):
+        read |= _book_modules_named((PACKAGE_DIR / "book" / f"{name}.py").read_text())
+    assert not {f"{n}.py" for n in read} & set(book_keys.RUNNER_SIDE)

@@ -58,3 +58,16 @@ def test_leakage_answer_reads_the_released_rows():
     assert "on the real labels its within-fold AUC is 0.600, +0.040 [+0.020, +0.060]" in text
     assert "on permuted labels" in text and "+0.080" in text
     assert findings.leakage_answer(pd.DataFrame(rows).assign(protocol="x")).startswith("No answer")
+
+
+def test_leakage_answer_on_permuted_labels_falls_back_to_stop_on_test():
+    rows = []
+    for kind, protocol, infl in (("real", "released", 0.04), ("permuted", "stop on test", 0.07)):
+        for metric in ("auc", "accuracy"):
+            rows.append({"kind": kind, "protocol": protocol, "metric": metric, "value": 0.57,
+                         "inflation": infl, "lo": infl - 0.02, "hi": infl + 0.02,
+                         "interval": "t across 20 labellings"})  # fmt: skip
+    text = findings.leakage_answer(pd.DataFrame(rows))
+    assert "on the real labels its within-fold AUC is 0.570, +0.040" in text
+    assert "on permuted labels stop on test's (the one switch of it that reads labels)" in text
+    assert "+0.070 [+0.050, +0.090]" in text

@@ -96,23 +96,31 @@ def fusion_answer(rep: RepeatReport, main: str = "tmiclnet_tokens") -> str:
     )
 
 
-def leakage_answer(table, protocol: str = "released") -> str:
+def leakage_answer(table, protocol: str = "released", fallback: str = "stop on test") -> str:
     """What the released protocol reports above ours, within-fold AUC and accuracy, on real and on
     permuted labels, each with its interval (`tmiclnet.study.leakage.power.inflation_table`).
+
+    On permuted labels the study runs only the protocols that read labels
+    (`tmiclnet.study.leakage.protocols.LABEL_READING`); there the answer names `fallback`, the
+    release's one switch that reads labels, and says so.
 
     Args:
         table: the inflation table (one row per model, kind, protocol and metric).
         protocol: the leaky protocol the answer is about.
+        fallback: the protocol read where `protocol` has no rows for a kind of labels.
     """
     parts = []
     for kind, where in (("real", "on the real labels"), ("permuted", "on permuted labels")):
-        rows = table[(table["kind"] == kind) & (table["protocol"] == protocol)]
+        rows, said = table[(table["kind"] == kind) & (table["protocol"] == protocol)], "its"
+        if rows.empty:
+            rows = table[(table["kind"] == kind) & (table["protocol"] == fallback)]
+            said = f"{fallback}'s (the one switch of it that reads labels)"
         if rows.empty:
             continue
         by = rows.set_index("metric")
         auc, acc = by.loc["auc"], by.loc["accuracy"]
         parts.append(
-            f"{where} its within-fold AUC is {auc['value']:.3f}, {auc['inflation']:+.3f} "
+            f"{where} {said} within-fold AUC is {auc['value']:.3f}, {auc['inflation']:+.3f} "
             f"[{auc['lo']:+.3f}, {auc['hi']:+.3f}] against ours, and its accuracy "
             f"{acc['inflation']:+.3f} [{acc['lo']:+.3f}, {acc['hi']:+.3f}] ({auc['interval']})"
         )

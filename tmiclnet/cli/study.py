@@ -1,6 +1,6 @@
 """`python -m tmiclnet study leakage --profile P [--cohort DIR] [--labellings N | --permute-labels
 SEED]`: train the models under our protocol, the released one and each of its leaks alone (with
-`--labellings`, the cheap model on N labellings and N repeats, the fixed-epochs control too), and
+`--labellings`, the cheap model on N labellings and --repeats repeats, the control too), and
 print the table. `python -m tmiclnet study fusion --cohort DIR --profile P`: the three fusion
 regimes on the synthetic cohort, each regime's oracle gain and measured gain with its corrected
 interval."""
@@ -29,8 +29,16 @@ def parse(argv: list[str]):
         type=int,
         default=None,
         metavar="N",
-        help="N permuted labellings and N repeats on the real labels, every protocol; prints each "
-        "protocol's mean inflation over ours with its interval across them",
+        help="N permuted labellings (ours, the control, stop on test) and --repeats repeats of the "
+        "real labels (every protocol); prints each protocol's mean inflation over ours with its "
+        "interval across them",
+    )
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        metavar="R",
+        help="with --labellings: repeats of the real labels (default: the profile's, at least 2)",
     )
     ap.add_argument(
         "--permute-labels",
@@ -95,6 +103,8 @@ def leakage(args) -> int:
             raise UsageError("--labellings and --permute-labels: give one of them")
         if args.labellings < 2:
             raise UsageError(f"--labellings {args.labellings}: an interval needs at least 2")
+        if args.repeats is not None and args.repeats < 2:
+            raise UsageError(f"--repeats {args.repeats}: an interval needs at least 2")
     default = "radiomics_only" if args.labellings else "tmiclnet_tokens,radiomics_only"
     names = options.models(args.models or default)
     chosen = protocols(args.protocols)
@@ -138,8 +148,9 @@ def _replicated(cohort: Path, run, names: list[str], chosen: tuple, args) -> int
             raise UsageError(f"--models: {exc}") from None
     for name in names:
         rep = replicates.run_replicates(
-            cohort, run, args.labellings, name, protocols=chosen, retrain=args.retrain
-        )
+            cohort, run, args.labellings, name, protocols=chosen, retrain=args.retrain,
+            repeats=args.repeats,
+        )  # fmt: skip
         table = power.inflation_table(rep, run.profile.val_fraction)
         with pd.option_context("display.width", 250, "display.max_columns", 20):
             for kind in replicates.KINDS:

@@ -204,7 +204,8 @@ def summarise(per_fold: dict[str, pd.DataFrame], ratio: float) -> SurvivalSummar
 
 
 def paired(summary: SurvivalSummary, a: str, b: str, metric: str = "harrell") -> dict:
-    """metric(a) - metric(b) over the (repeat, fold)s both have, with the corrected interval.
+    """metric(a) - metric(b) over the (repeat, fold)s both have, with the corrected interval, and
+    each one's mean over those folds (`mean_a`, `mean_b`).
 
     Args:
         summary: the cohort's `SurvivalSummary`.
@@ -213,10 +214,12 @@ def paired(summary: SurvivalSummary, a: str, b: str, metric: str = "harrell") ->
         metric: one of `METRICS`.
     """
     wide = summary.folds.pivot_table(index=["repeat", "fold"], columns="model", values=metric)
-    d = (wide[a] - wide[b]).dropna()
+    both = wide[[a, b]].dropna()
+    d = both[a] - both[b]
     mean, lo, hi, p = corrected_t_interval(d, summary.ratio)
     return {"a": a, "b": b, "metric": metric, "diff": mean, "low": lo, "high": hi, "p": p,
-            "folds": len(d)}  # fmt: skip
+            "folds": len(d), "mean_a": float(both[a].mean()),
+            "mean_b": float(both[b].mean())}  # fmt: skip
 
 
 def display_table(

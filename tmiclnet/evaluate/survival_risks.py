@@ -59,6 +59,7 @@ def collect_risks(
     run,
     repeats: list[int],
     results_dir: str | Path | None = None,
+    cox_repeats: dict[str, list[int]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """{model: its risk file's rows} for every test patient of each repeat, written to the
     results store (`tmiclnet.train.risks.write_risks`) as they are made.
@@ -70,6 +71,7 @@ def collect_risks(
         run: the run (profile, seed, device) the models were trained with.
         repeats: the repeats to read; each model needs every fold of each.
         results_dir: the results folder (default `<data_dir>/results`).
+        cox_repeats: {Cox-trained variant: the repeats it trained on} (default: all `repeats`).
     """
     data_dir = Path(data_dir)
     root = Path(results_dir) if results_dir else results.results_root(data_dir)
@@ -90,7 +92,8 @@ def collect_risks(
         folds = results.read_folds(where, cohort_name)
         table = add_censored(folds, events, run.profile.folds, seed)
         cox_dir = results.run_dir(survival_dir(root), r)
-        rows = {m: [_test_rows(cox_dir, cohort_name, m)] for m in cox}
+        here = [m for m in cox if cox_repeats is None or r in cox_repeats.get(m, ())]
+        rows = {m: [_test_rows(cox_dir, cohort_name, m)] for m in here}
         rows |= {m: [_test_rows(where, cohort_name, m)] for m in others}
         for k in tqdm(sorted(folds["fold"].unique()), desc=f"censored, repeat {r}", leave=False):
             part = split(folds, int(k), run.profile.val_fraction, seed)
@@ -101,10 +104,10 @@ def collect_risks(
             scored = _score_fold(others, inputs, part, extra, where_fold, run, ref_tables)
             for m, risk in scored.items():
                 rows[m].append(pd.DataFrame({"id": extra, "risk": risk, "fold": int(k)}))
-        for m in models:
+        for m in rows:
             frames[m].append(pd.concat(rows[m], ignore_index=True).assign(repeat=r))
     out = {}
-    for m in models:
+    for m in (m for m in models if frames[m]):  # a Cox variant not trained on `repeats`: none
         risks = pd.concat(frames[m], ignore_index=True)
         risks = risks.join(follow[["time", "event"]], on="id")
         write_risks(root, cohort_name, m, risks)
@@ -152,7 +155,9 @@ def survival_view(
     patient of every trained repeat, write the risk files and compute the survival metrics.
 
     Only models with every fold of every repeat found, by the current code, enter (as for the
-    binary tables); a Cox-trained variant enters when every fold of every such repeat finished.
+    binary tables). A Cox-trained variant enters with the repeats it finished every fold of (the
+    survival page trains it on the first repeat only, for time): its metrics, and its comparison
+    with its binary version (`survival.paired`), use those folds; a note says so.
 
     Used by notebook 09b (survival) and `python -m tmiclnet evaluate --survival`.
 
@@ -169,7 +174,7 @@ def survival_view(
     from tmiclnet.models.catalogue import SURVIVAL_VARIANTS
 
     root = Path(results_dir) if results_dir else results.results_root(data_dir)
-    found, usable, notes = [], [], []
+    found, usable, notes, cox_found = [], [], [], {}
     for r in range(run.profile.cv_repeats):
         where = results.run_dir(root, r)
         if not results.folds_path(where, cohort_name).exists():
@@ -178,16 +183,25 @@ def survival_view(
         score_references(Path(data_dir) / cohort_name, root, r, run.seed)
         names, set_apart = usable_models(where, cohort_name)
         cox_where = results.run_dir(survival_dir(root), r)
-        names += [e.name for e in SURVIVAL_VARIANTS if not results.unusable(
-            cox_where, cohort_name, e.name) and results.finished_folds(
-            cox_where, cohort_name, e.name)]  # fmt: skip
+        for e in SURVIVAL_VARIANTS:
+            if not results.unusable(cox_where, cohort_name, e.name) and results.finished_folds(
+                cox_where, cohort_name, e.name
+            ):
+                cox_found.setdefault(e.name, []).append(r)
         found.append(r)
         usable.append(set(names))
         notes += [f"repeat {r}: {n}" for n in set_apart]
     if not found:
         raise FileNotFoundError(f"{root / cohort_name}: no repeat trained; train models first")
-    keep = sorted(set.intersection(*usable)) if models is None else list(models)
-    risks = collect_risks(data_dir, cohort_name, keep, run, found, root)
+    keep = sorted(set.intersection(*usable)) + sorted(cox_found)
+    keep = keep if models is None else list(models)
+    notes += [
+        f"{m}: trained on repeat(s) {', '.join(map(str, rs))} of "
+        f"{', '.join(map(str, found))}; compared with its binary version on those folds"
+        for m, rs in cox_found.items()
+        if rs != found
+    ]
+    risks = collect_risks(data_dir, cohort_name, keep, run, found, root, cox_found)
     per_fold = {m: survival.fold_metrics(t) for m, t in risks.items()}
     ratios = [
         fit_ratio(results.read_folds(results.run_dir(root, r), cohort_name),

@@ -41,8 +41,9 @@ def cohort_counts(follow_up: pd.DataFrame, eligible: pd.Index, horizon_days: int
 def cox_table(
     summary: SurvivalSummary, bases: list[str], metric: str = "harrell", digits: int = 3
 ) -> pd.DataFrame:
-    """Per base model: one C index (`metric`) of its binary and Cox-trained versions on the same
-    test patients, and Δ = C(Cox) - C(binary) with its 95 % corrected interval.
+    """Per base model: one C index (`metric`) of its binary and Cox-trained versions, each the mean
+    over the (repeat, fold)s both have (the same test patients), and Δ = C(Cox) - C(binary) with
+    its 95 % corrected interval.
 
     Used by notebook 09b (survival), once for Harrell's C and once for Uno's C.
 
@@ -60,8 +61,8 @@ def cox_table(
             continue
         d = paired(summary, cox, base, metric)
         rows[base] = {
-            "binary": round(s.loc[base, metric], digits),
-            "Cox": round(s.loc[cox, metric], digits),
+            "binary": round(d["mean_b"], digits),
+            "Cox": round(d["mean_a"], digits),
             "Δ [95% CI]": (
                 f"{d['diff']:+.{digits}f} [{d['low']:+.{digits}f}, {d['high']:+.{digits}f}]"
             ),

@@ -14,10 +14,11 @@ Every fold also leaves an audit: which patients the scaler was fitted on and whi
 early-stopping criterion was computed on, so a table (`tables`, with the bootstrap intervals and
 the prose read off them) and a test can show where the test fold leaked in; `figures` draws it.
 
-One labelling is one draw: `replicates` runs the cheap model under every protocol, and a control
-with no validation split and a fixed epoch count, on many permuted labellings and as many repeats
-of the real labels (its tables in `store`), and `power` turns them into each protocol's mean
-inflation over ours with an interval across them, for the AUC, the accuracy and the F1.
+One labelling is one draw: `replicates` runs the cheap model, with a control that has no
+validation split and a fixed epoch count, on many permuted labellings (the protocols that read
+labels) and on repeats of the real labels (every protocol; its tables in `store`), and `power`
+turns them into each protocol's mean inflation over ours with an interval across them, for the
+AUC, the accuracy and the F1.
 
 The modules are cut where the keys are: `assembly` (and `replicates`, for the replicated study)
 shapes every number and its code is in every key of the study; `tables`, `power`, `store` and

@@ -161,3 +161,22 @@ def assemble_folds(
         split = protocol_split(folds, k, protocol, run.profile.val_fraction, run.seed)
         out.append(protocol_fold_inputs(inputs, split, run, protocol))
     return out
+
+
+def audit_row(split, protocol: Protocol, ids: list[str]) -> dict:
+    """One fold's audit: its test patients, how many of them the radiomics scaler was fitted on
+    and how many the stopping criterion read (its validation part).
+
+    Args:
+        split: the fold's `FoldSplit` (`assembly.protocol_split`).
+        protocol: the protocol (`scaler_on_all` fits the scaler on every patient).
+        ids: every patient of the cohort.
+    """
+    test = set(split.test)
+    scaler = set(ids) if protocol.scaler_on_all else set(split.train)
+    return {
+        "fold": split.fold,
+        "n_test": len(test),
+        "scaler_saw_test": len(test & scaler),
+        "stopping_read_test": len(test & set(split.val)),
+    }

@@ -1,26 +1,21 @@
 """The leakage study with power: one cheap model, many labellings, every protocol.
 
-One labelling gives one draw of each protocol's AUC: on permuted labels a single draw of a leak
-that lifts the AUC by 0.05 cannot be told from the chance spread of an AUC on ~300 patients, and
-three labellings cannot reach p < 0.05 with any sign test. So the study repeats the whole
-cross-validation `n` times per kind of labels, each time under every protocol:
+One labelling gives one draw of each protocol's AUC: a leak that lifts the AUC by 0.05 cannot be
+told from the chance spread of an AUC on ~300 patients, and three labellings cannot reach p < 0.05
+with any sign test. So the study repeats the whole cross-validation per kind of labels:
 
-- **permuted** labels: replicate r shuffles the labels with seed r (`assembly.permute_labels`);
-  its folds, validation split and training seeds come from the run's seed. Each replicate is an
-  independent draw of a cohort with no signal, so a t interval across them is exact enough.
-- **real** labels: replicate r is repeat r of the cross-validation: its folds, validation split
-  and training seeds are drawn with `repeat_seed(run.seed, r)`, as the book's repeats are
-  (`tmiclnet.train.repeats`). The repeats share their patients, so their intervals are the
-  corrected resampled t of the book's repeated cross-validation (`power`).
+- **permuted** labels, `n` labellings: replicate r shuffles the labels with seed r
+  (`assembly.permute_labels`); folds, validation split and seeds come from the run's seed. Each is
+  an independent cohort with no signal, so a t interval across them is exact enough. They run the
+  protocols that can read labels (`protocols.kind_protocols`).
+- **real** labels, `repeats` repeats: replicate r is repeat r of the cross-validation, drawn with
+  `repeat_seed(run.seed, r)` as the book's repeats are (`tmiclnet.train.repeats`); they share their
+  patients, so their intervals are the corrected resampled t (`power`). They run every protocol.
 
-Every fit is the training page's own (`tmiclnet.train.fold.train_fold`: same build, settings,
-seeds, trainer and threshold rule) with the protocol's switches (`assembly`, `protocol_config`):
-under `ours` it gives the training page's numbers bit for bit (tests/study/test_leakage_power.py).
-It writes less: one predictions table per replicate (`store`), keyed by everything that made it
-(`task_key`), not a results folder per fold, since the study trains about 1,200 folds.
-
-Only models without cached CT tokens can run here: a fusion model reads the tokens of a CT
-encoder trained in the same fold (`training.run_study` trains those).
+Every fit is the training page's own (`tmiclnet.train.fold.train_fold`) with the protocol's
+switches (`assembly`, `protocol_config`): under `ours` it gives the training page's numbers bit for
+bit (tests/study/test_leakage_power.py). One predictions table per replicate (`store`), keyed by
+everything that made it (`task_key`). Only models without cached CT tokens run here.
 """
 
 from __future__ import annotations
@@ -47,12 +42,13 @@ from tmiclnet.models.catalogue import modalities_of
 from tmiclnet.study.leakage import store
 from tmiclnet.study.leakage.assembly import (
     assemble_folds,
+    audit_row,
     keyed_inputs,
     permute_labels,
     protocol_folds,
     protocol_split,
 )
-from tmiclnet.study.leakage.protocols import PROTOCOLS, Protocol
+from tmiclnet.study.leakage.protocols import LABEL_READING, PROTOCOLS, Protocol, kind_protocols
 from tmiclnet.threshold import choose_threshold
 from tmiclnet.train.ddp import SINGLE
 from tmiclnet.train.fold import build_config, train_config
@@ -201,25 +197,6 @@ def fit_fold(
     return best, last
 
 
-def audit_row(split, protocol: Protocol, ids: list[str]) -> dict:
-    """One fold's audit: its test patients, how many of them the radiomics scaler was fitted on
-    and how many the stopping criterion read (its validation part).
-
-    Args:
-        split: the fold's `FoldSplit` (`assembly.protocol_split`).
-        protocol: the protocol (`scaler_on_all` fits the scaler on every patient).
-        ids: every patient of the cohort.
-    """
-    test = set(split.test)
-    scaler = set(ids) if protocol.scaler_on_all else set(split.train)
-    return {
-        "fold": split.fold,
-        "n_test": len(test),
-        "scaler_saw_test": len(test & scaler),
-        "stopping_read_test": len(test & set(split.val)),
-    }
-
-
 def _prepared(task: Task, protocol: Protocol, inputs: CohortInputs, labels: pd.Series, run: Run):
     """(keyed inputs, the replicate's run, its folds table) of one protocol of a task."""
     y = replicate_labels(labels, task.kind, task.replicate)
@@ -293,7 +270,7 @@ def run_task(
 def _timed(task: Task, inputs, labels, run) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """`run_task` with its CPU and wall seconds (the CPU seconds barely depend on the load)."""
     cpu, wall = time.process_time(), time.perf_counter()
-    with contextlib.redirect_stderr(io.StringIO()):  # ~1,200 fits: no progress bar per epoch
+    with contextlib.redirect_stderr(io.StringIO()):  # hundreds of fits: no bar per epoch
         preds, audit = run_task(task, inputs, labels, run)
     spent = {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
     return preds, audit, {k: round(v, 2) for k, v in spent.items()}
@@ -339,8 +316,11 @@ def run_replicates(
     kinds: tuple[str, ...] = KINDS,
     protocols: tuple[Protocol, ...] = PROTOCOLS,
     retrain: bool = False,
+    repeats: int | None = None,
+    permuted: tuple[Protocol, ...] | None = LABEL_READING,
 ) -> Replicates:
-    """Cross-validate `model` under every protocol on `n` replicates of each kind of labels.
+    """Cross-validate `model` on `n` permuted labellings and `repeats` repeats of the real labels,
+    each under the protocols its kind runs (`kind_protocols`).
 
     Tables already made with the same key are read; the others train in a pool of the profile's
     `n_jobs` single-threaded workers on a CPU (`tmiclnet.train.jobs.parallel_jobs`).
@@ -348,22 +328,27 @@ def run_replicates(
     Args:
         cohort_path: the cohort folder (`tmiclnet.data.cohort.load` reads it).
         run: profile, data folder, seed and device (`tmiclnet.config.setup`).
-        n: replicates per kind of labels (labellings on permuted labels, repeats on real ones).
+        n: permuted labellings.
         model: a catalogue name without cached CT tokens (default: the radiomics-only model).
         kinds: "real" and/or "permuted".
         protocols: the protocols (default: all, the control included).
         retrain: train even where a table with the same key exists.
+        repeats: repeats of the real labels (default: the profile's, at least 2).
+        permuted: the protocols permuted labels run (default: those that read labels; None: all).
     """
     from tmiclnet.data.cohort import load
 
-    if n < 2:
-        raise ValueError(f"n = {n}: an interval across replicates needs at least 2")
+    real = max(2, run.profile.cv_repeats) if repeats is None else repeats
+    counts = {"permuted": n, "real": real}
+    if min(counts[k] for k in kinds) < 2:
+        raise ValueError(f"{counts}: an interval across replicates needs at least 2")
     check_model(model, run)
     cohort = load(cohort_path)
     inputs = load_inputs(cohort, run.profile, needed_modalities(run.profile, [model]))
     labels = cohort.labels.loc[cohort.ids].astype(int)
     root = store.study_root(run.data_dir) / cohort.name
-    tasks = [Task(model, k, r, tuple(protocols)) for k in kinds for r in range(n)]
+    tasks = [Task(model, k, r, kind_protocols(k, protocols, permuted))
+             for k in kinds for r in range(counts[k])]  # fmt: skip
     done, todo = {}, []
     for t in tasks:
         key = task_key(t, inputs, labels, run)
