@@ -93,7 +93,6 @@ def test_fold_metrics_and_summary_have_an_interval_around_each_mean() -> None:
     assert shown.loc["signal", "Harrell's C"].count("[") == 1
 
 
-
 def test_a_model_on_fewer_repeats_pairs_and_averages_on_the_folds_both_have() -> None:
     """The survival page trains the Cox variants on the first repeat only: the comparison, and
     the means shown beside it, must use that repeat's folds of the binary model, not all."""
@@ -104,6 +103,7 @@ def test_a_model_on_fewer_repeats_pairs_and_averages_on_the_folds_both_have() ->
     d = survival.paired(summary, "cox", "binary")
     assert d["folds"] == 3 and abs(d["diff"]) < 1e-12  # the same risks on the shared folds
     assert d["mean_b"] == first["harrell"].mean() != full["harrell"].mean()
+
 
 def test_binary_auc_leaves_out_the_censored_before_the_horizon() -> None:
     test = pd.DataFrame(
