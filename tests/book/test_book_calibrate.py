@@ -99,7 +99,7 @@ def test_report_page_shows_the_cpu_the_calibration_and_shares_summing_to_100() -
     assert shares(page) == [19.6, 80.4]
     assert sum(shares(page)) == pytest.approx(100, abs=0.05 * len(shares(page)))
     assert "together **0.3 min** (15 s) over the 2 notebooks with a record" in page
-    assert "| **Total** | | **0.3 min** | 100.0 % |" in page
+    assert "| **Total** |  | **0.3 min** | 100.0 % |" in page
 
 
 def test_shares_sum_to_100_over_many_notebooks() -> None:
@@ -113,6 +113,18 @@ def test_shares_sum_to_100_over_many_notebooks() -> None:
     got = shares(book_report.report_markdown(runs))
     assert len(got) == len(walls)
     assert sum(got) == pytest.approx(100, abs=0.05 * len(walls))  # each rounded to 0.1 %
+
+
+def test_one_profile_and_one_machine_are_said_once_not_per_row() -> None:
+    runs = new_payload()
+    rec = runs["notebooks"][0]["record"]
+    runs["notebooks"] = [{"notebook": f"n{i}", "cached": False, "record": rec} for i in range(3)]
+    page = book_report.report_markdown(runs)
+    assert f"Every notebook ran with the {rec['profile']} profile on " in page
+    head = next(line for line in page.splitlines() if line.startswith("| Notebook"))
+    assert "Profile" not in head and "Machine" not in head
+    rows = [line for line in page.splitlines() if line.startswith("| {doc}")]
+    assert len(rows) == 3 and all(r.count("|") == head.count("|") for r in rows)
 
 
 def test_an_old_record_without_cpu_model_or_calibration_still_renders() -> None:

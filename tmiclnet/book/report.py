@@ -190,6 +190,19 @@ def _share(wall: float, total: float) -> str:
     return f"{100 * wall / total:.1f} %" if total > 0 else "0.0 %"
 
 
+def _table(rows: list[str], alike: bool, total: float) -> list[str]:
+    """The report's table lines: without the Profile and Machine columns when every notebook
+    shares them (`alike`), so the table reads at the book's width."""
+    head = ["Notebook", "Wall time", "Share", "From cache", "Executed at (UTC)"]
+    if not alike:
+        head = head[:1] + ["Profile"] + head[1:] + ["Machine"]
+    last = ["**Total**", f"**{total / 60:.1f} min**", "100.0 %" if total > 0 else "0.0 %"]
+    last = (last[:1] + [""] + last[1:]) if not alike else last
+    last += [""] * (len(head) - len(last))
+    line = lambda cells: "| " + " | ".join(cells) + " |"  # noqa: E731
+    return [line(head), line(["---"] * len(head)), *rows, line(last)]
+
+
 def report_markdown(runs: dict) -> str:
     """The execution report page (MyST) for the `runs.json` payload `runs`.
 
@@ -202,14 +215,17 @@ def report_markdown(runs: dict) -> str:
     recs = [entry["record"] for entry in runs["notebooks"]]
     total = sum(rec["wall_s"] for rec in recs if rec)
     n_recorded = sum(rec is not None for rec in recs)
+    # one profile and one machine for every notebook: said once above the table, not per row
+    alike = n_recorded == len(recs) and len({(r["profile"], _host(r)) for r in recs}) == 1
     rows = []
     for entry, rec in zip(runs["notebooks"], recs, strict=True):
         wall = "not recorded" if rec is None else f"{rec['wall_s']:.1f} s"
         share = "not recorded" if rec is None else _share(rec["wall_s"], total)
-        rows.append(
-            f"| {{doc}}`../notebooks/{entry['notebook']}` | {_cell(rec, 'profile')} | {wall} "
-            f"| {share} | {'yes' if entry['cached'] else 'no'} | {_when(rec)} | {_host(rec)} |"
-        )
+        cells = [f"{{doc}}`../notebooks/{entry['notebook']}`"]
+        cells += [] if alike else [_cell(rec, "profile")]
+        cells += [wall, share, "yes" if entry["cached"] else "no", _when(rec)]
+        cells += [] if alike else [_host(rec)]
+        rows.append("| " + " | ".join(cells) + " |")
     m = runs["machine"]
     n_cached = sum(e["cached"] for e in runs["notebooks"])
     over = "" if n_recorded == len(rows) else f" over the {n_recorded} notebooks with a record"
@@ -233,13 +249,14 @@ def report_markdown(runs: dict) -> str:
             f"the runner's cache: {n_cached} (their source, parameters, package and data were "
             f"unchanged since the run recorded here).{cached_note} The wall time is that of the "
             f"papermill run that made the copy shown; together **{total / 60:.1f} min** "
-            f"({total:.0f} s){over}. A notebook's share is its part of that total.",
+            f"({total:.0f} s){over}. A notebook's share is its part of that total."
+            + (
+                f" Every notebook ran with the {recs[0]['profile']} profile on {_host(recs[0])}."
+                if alike
+                else ""
+            ),
             "",
-            "| Notebook | Profile | Wall time | Share | From cache | Executed at (UTC) | Machine |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-            *rows,
-            f"| **Total** | | **{total / 60:.1f} min** | {'100.0 %' if total > 0 else '0.0 %'} "
-            "| | | |",
+            *_table(rows, alike, total),
             "",
             "The records are `_build/executed/<profile>/runs.json` and one `<notebook>.run.json` "
             "beside each executed copy, written by `python -m tmiclnet book run`.",
