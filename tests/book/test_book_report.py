@@ -95,7 +95,8 @@ def test_runs_record_executed_then_cached_and_the_page_is_staged(project: Path) 
 
     staged = book.stage(project, out, project / "stage")
     page = (staged / book_report.REPORT_PAGE).read_text()
-    assert "| {doc}`../notebooks/a` | quick |" in page and "| yes |" in page
+    assert "| {doc}`../notebooks/a` | " in page and "| yes |" in page
+    assert "Every notebook ran with the quick profile on " in page  # said once, not per row
 
 
 def test_stage_refuses_a_report_page_in_the_sources(project: Path) -> None:
