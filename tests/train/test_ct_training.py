@@ -53,7 +53,7 @@ def _run(tmp_path, **changes):
 def _norms(model: nn.Module) -> set[str]:
     backbone = model.encoders["ct"].backbone
     return {type(m).__name__ for m in backbone.modules() if "Norm" in type(m).__name__} - {
-        "NormResNet"
+        "NormResNet"  # encoders.norm_resnet()
     }
 
 

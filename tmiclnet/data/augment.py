@@ -15,8 +15,6 @@ import contextlib
 from collections.abc import Iterator
 
 import torch
-from monai import transforms as mt
-from monai.data import get_track_meta, set_track_meta
 
 # radians about each axis (about 6 degrees): a patient's pose on the table varies this much
 ROTATE_RAD = 0.1
@@ -34,6 +32,8 @@ def ct_augment_steps(keys: str | None = None) -> list:
         keys: None for array transforms of one (1, D, H, W) volume; a key (e.g. "ct") for the
             dictionary transforms of a MONAI dataset item.
     """
+    from monai import transforms as mt  # on first use: `import monai` takes seconds (encoders.py)
+
     rotate = dict(
         prob=ROTATE_PROB, rotate_range=(ROTATE_RAD,) * 3, mode="bilinear", padding_mode="border"
     )
@@ -55,6 +55,8 @@ def ct_augment_steps(keys: str | None = None) -> list:
 @contextlib.contextmanager
 def _plain_tensors() -> Iterator[None]:
     """MONAI without metadata tracking: plain tensors in and out, about twice as fast."""
+    from monai.data import get_track_meta, set_track_meta
+
     before = get_track_meta()
     set_track_meta(False)
     try:
@@ -72,6 +74,8 @@ class CtAugment:
     """
 
     def __init__(self) -> None:
+        from monai import transforms as mt
+
         self.transform = mt.Compose(ct_augment_steps())
 
     def start_epoch(self, seed: int, epoch: int) -> None:

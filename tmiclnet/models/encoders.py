@@ -12,10 +12,10 @@ either, as in their code.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
-from monai.networks.nets import ResNet
 from torch import nn
 
 ENCODER_MODES = ("tokens", "released")
@@ -72,20 +72,28 @@ def ct_norm_layer(norm: str, widen: float) -> str | tuple:
     raise ValueError(f"ct_norm {norm!r}: use 'batch', 'group' or 'instance'")
 
 
-class NormResNet(ResNet):
-    """MONAI's 3-D ResNet with its `norm` argument reaching every block.
+@functools.cache
+def norm_resnet() -> type:
+    """MONAI's 3-D ResNet with its `norm` argument reaching every block (class `NormResNet`).
 
     MONAI 1.6 applies `norm` to the stem only: `_make_layer` is called without it, so the
     residual blocks and their shortcuts keep batch norm (Project-MONAI/MONAI pull request
     #9028). This passes it on; with "batch" the network is MONAI's own, weight for weight.
+
+    Made on first use: `import monai` loads every MONAI network, transformers' BERT among them
+    (about 3.6 s), and most pages and tests that import the models never build a CT encoder.
     """
+    from monai.networks.nets import ResNet
 
-    def __init__(self, *args, norm: str | tuple = "batch", **kwargs) -> None:
-        object.__setattr__(self, "_block_norm", norm)  # read by _make_layer inside __init__
-        super().__init__(*args, norm=norm, **kwargs)
+    class NormResNet(ResNet):
+        def __init__(self, *args, norm: str | tuple = "batch", **kwargs) -> None:
+            object.__setattr__(self, "_block_norm", norm)  # read by _make_layer inside __init__
+            super().__init__(*args, norm=norm, **kwargs)
 
-    def _make_layer(self, *args, **kwargs) -> nn.Sequential:
-        return super()._make_layer(*args, **{**kwargs, "norm": self._block_norm})
+        def _make_layer(self, *args, **kwargs) -> nn.Sequential:
+            return super()._make_layer(*args, **{**kwargs, "norm": self._block_norm})
+
+    return NormResNet
 
 
 def ct_token_dim(depth: int, widen: float) -> int:
@@ -118,7 +126,7 @@ class CTBackbone(nn.Module):
             raise ValueError(
                 f"ct_depth {depth} not supported; choose one of {sorted(RESNET_LAYOUTS)}"
             )
-        self.net = NormResNet(
+        self.net = norm_resnet()(
             block,
             layers,
             [64, 128, 256, 512],
