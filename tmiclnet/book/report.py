@@ -190,17 +190,13 @@ def _share(wall: float, total: float) -> str:
     return f"{100 * wall / total:.1f} %" if total > 0 else "0.0 %"
 
 
-def _table(rows: list[str], alike: bool, total: float) -> list[str]:
-    """The report's table lines: without the Profile and Machine columns when every notebook
-    shares them (`alike`), so the table reads at the book's width."""
-    head = ["Notebook", "Wall time", "Share", "From cache", "Executed at (UTC)"]
-    if not alike:
-        head = head[:1] + ["Profile"] + head[1:] + ["Machine"]
-    last = ["**Total**", f"**{total / 60:.1f} min**", "100.0 %" if total > 0 else "0.0 %"]
-    last = (last[:1] + [""] + last[1:]) if not alike else last
-    last += [""] * (len(head) - len(last))
-    line = lambda cells: "| " + " | ".join(cells) + " |"  # noqa: E731
-    return [line(head), line(["---"] * len(head)), *rows, line(last)]
+def _row(cells: list[str], alike: bool) -> str:
+    """One table line from its cells in the table's full order (Notebook, Profile, Wall time,
+    Share, From cache, Executed at, Machine): without Profile and Machine when every notebook
+    shares them (`alike`: said once above the table), so the table reads at the book's width."""
+    if alike:
+        cells = [cells[0], *cells[2:-1]]
+    return "| " + " | ".join(cells) + " |"
 
 
 def report_markdown(runs: dict) -> str:
@@ -221,11 +217,10 @@ def report_markdown(runs: dict) -> str:
     for entry, rec in zip(runs["notebooks"], recs, strict=True):
         wall = "not recorded" if rec is None else f"{rec['wall_s']:.1f} s"
         share = "not recorded" if rec is None else _share(rec["wall_s"], total)
-        cells = [f"{{doc}}`../notebooks/{entry['notebook']}`"]
-        cells += [] if alike else [_cell(rec, "profile")]
-        cells += [wall, share, "yes" if entry["cached"] else "no", _when(rec)]
-        cells += [] if alike else [_host(rec)]
-        rows.append("| " + " | ".join(cells) + " |")
+        cached = "yes" if entry["cached"] else "no"
+        doc = f"{{doc}}`../notebooks/{entry['notebook']}`"
+        cells = [doc, _cell(rec, "profile"), wall, share, cached, _when(rec), _host(rec)]
+        rows.append(_row(cells, alike))
     m = runs["machine"]
     n_cached = sum(e["cached"] for e in runs["notebooks"])
     over = "" if n_recorded == len(rows) else f" over the {n_recorded} notebooks with a record"
@@ -256,7 +251,24 @@ def report_markdown(runs: dict) -> str:
                 else ""
             ),
             "",
-            *_table(rows, alike, total),
+            _row(
+                [
+                    "Notebook",
+                    "Profile",
+                    "Wall time",
+                    "Share",
+                    "From cache",
+                    "Executed at (UTC)",
+                    "Machine",
+                ],
+                alike,
+            ),
+            _row(["---"] * 7, alike),
+            *rows,
+            _row(
+                ["**Total**", "", f"**{total / 60:.1f} min**", _share(total, total), "", "", ""],
+                alike,
+            ),
             "",
             "The records are `_build/executed/<profile>/runs.json` and one `<notebook>.run.json` "
             "beside each executed copy, written by `python -m tmiclnet book run`.",

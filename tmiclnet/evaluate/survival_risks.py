@@ -193,8 +193,7 @@ def survival_view(
         notes += [f"repeat {r}: {n}" for n in set_apart]
     if not found:
         raise FileNotFoundError(f"{root / cohort_name}: no repeat trained; train models first")
-    keep = sorted(set.intersection(*usable)) + sorted(cox_found)
-    keep = keep if models is None else list(models)
+    keep = sorted(set.intersection(*usable)) + sorted(cox_found) if models is None else models
     notes += [
         f"{m}: trained on repeat(s) {', '.join(map(str, rs))} of "
         f"{', '.join(map(str, found))}; compared with its binary version on those folds"

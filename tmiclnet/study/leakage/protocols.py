@@ -65,6 +65,8 @@ PROTOCOLS = (
     ),
 )
 BY_NAME = {p.name: p for p in PROTOCOLS}
+# the kinds of labels a replicate of the study has (`replicates`)
+KINDS = ("real", "permuted")
 # On permuted labels only a switch that reads labels can lift the AUC above chance: the scaler reads
 # none, and unstratified folds change each fold's class balance, not what it knows. So there the
 # release is `stop on test` plus noise, and the replicated study runs its many permuted labellings
@@ -90,8 +92,8 @@ def kind_protocols(
         protocols: the protocols asked for.
         permuted: the protocols permuted labels run; None: all of `protocols`.
     """
-    if kind not in ("real", "permuted"):
-        raise ValueError(f"kind must be 'real' or 'permuted', not {kind!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     if kind == "real" or permuted is None:
         return tuple(protocols)
     return tuple(p for p in protocols if p in permuted)

@@ -48,14 +48,19 @@ from tmiclnet.study.leakage.assembly import (
     protocol_folds,
     protocol_split,
 )
-from tmiclnet.study.leakage.protocols import LABEL_READING, PROTOCOLS, Protocol, kind_protocols
+from tmiclnet.study.leakage.protocols import (
+    KINDS,
+    LABEL_READING,
+    PROTOCOLS,
+    Protocol,
+    kind_protocols,
+)
 from tmiclnet.threshold import choose_threshold
 from tmiclnet.train.ddp import SINGLE
 from tmiclnet.train.fold import build_config, train_config
 from tmiclnet.train.jobs import ct_plan, executor, needed_modalities, parallel_jobs
 from tmiclnet.train.trainer import TrainConfig, fit, predict, probabilities
 
-KINDS = ("real", "permuted")
 DEFAULT_MODEL = "radiomics_only"
 # The code whose edit retrains the replicates, beside the training page's (`keys.RESULT_CODE`)
 STUDY_CODE = ("study/leakage/assembly.py", "study/leakage/replicates.py")
