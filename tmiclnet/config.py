@@ -116,10 +116,12 @@ class Profile:
     # the first conv's kernel (MONAI's 7): on a 1-channel volume the 7x7x7 conv is the costliest
     # layer of the CT encoder's step on a CPU core; 5x5x5 makes the step ~1.15x faster (group
     # norm, 1 thread: 0.18 s against 0.21 s for 16 volumes). With the CT encoder's own training
-    # (ct_* below) the cpu profile's CT-only test AUC at 5 minus at 7, over 3 x 5 folds with the
-    # corrected resampled t: PBC +0.008 [-0.029, +0.045], synthetic +0.005 [-0.026, +0.037], so
-    # cpu takes the faster 5. (The ~0.1 loss once measured at 5 was the old training's: it kept
-    # its first epoch's weights.) `python -m tmiclnet bench training --levers` times it.
+    # (ct_* below, peak rate 5e-4) the cpu profile's CT-only test AUC at 5 minus at 7, over 3 x 5
+    # folds with the corrected resampled t: PBC +0.000 [-0.033, +0.033], synthetic +0.003
+    # [-0.042, +0.048] (at the earlier rate 1e-3: +0.008 [-0.029, +0.045], +0.005 [-0.026,
+    # +0.037]), so cpu takes the faster 5. (The ~0.1 loss once measured at 5 was the old
+    # training's: it kept its first epoch's weights.) `python -m tmiclnet bench training --levers`
+    # times it.
     ct_conv1_size: int = 7
     ct_channels_last: bool = True  # channels-last 3-D memory format in the CT encoder (CPU)
     ct_norm: CtNorm = CtNorm.BATCH
@@ -174,7 +176,10 @@ class Profile:
     # and their measurements are on the training page (notebooks/08_training.ipynb): with batch
     # norm at batch 16 and the lowest validation loss, the CT-only model kept epoch 0 or 1 in
     # most folds; with group norm, 7 epochs and the smoothed validation AUC from epoch 4 on, no
-    # fold keeps an epoch of the warm-up.
+    # fold keeps an epoch of the warm-up. At the shared peak rate 1e-3 the CT-only model's
+    # training died in 7 of 60 folds (both cohorts, 3 x 5 folds, 2 training seeds; its kept
+    # model gave every validation patient nearly the same probability), at 5e-4 in none, with
+    # no lower validation AUC: `python -m tmiclnet study ct-lr`, data/measured/ct_lr.csv.
     ct_lr: float | None = None  # peak learning rate; None = lr
     ct_warmup: float = 0.1  # share of the one-cycle schedule spent warming up (pct_start)
     ct_epochs: int | None = None  # None = epochs
@@ -207,7 +212,7 @@ PROFILES: dict[str, Profile] = {
         name="cpu", n_patients=None, volume_shape=(32, 64, 64), radiomics_params="cpu.yaml",
         folds=5, cv_repeats=3, epochs=15, patience=4, text_lines=24, checkpoint_every_s=60.0,
         fusion_dim=128, ct_conv1_size=5, ct_norm="group", ct_warmup=0.25, ct_epochs=7,
-        ct_min_epochs=4, ct_select="val_auc_smooth",
+        ct_min_epochs=4, ct_select="val_auc_smooth", ct_lr=5e-4,
     ),
     "gpu": Profile(
         name="gpu", n_patients=None, volume_shape=(64, 128, 128), radiomics_params="full.yaml",

@@ -66,3 +66,14 @@ def test_kept_counts_and_display(tmp_path):
     shown = measured.display_change(change)
     assert shown.loc["ct_only", "now − before [95%]"] == "+0.100 [+0.020, +0.180]"
     assert shown.loc["ct_only", "p"] == "< 0.001"
+
+
+def test_the_learning_rate_note_counts_dead_trainings_per_rate():
+    rows = pd.DataFrame(
+        {"cohort": ["pbc", "pbc", "synthetic", "synthetic"], "peak lr": ["0.001", "0.0005"] * 2,
+         "seed offset": [0] * 4, "folds": [15] * 4, "val AUC kept": [0.64, 0.65, 0.71, 0.72],
+         "collapsed folds": [3, 0, 2, 0]}
+    )  # fmt: skip
+    meta = {"what": "Toy.", "commit": "abc", "date": "2026-12-07", "command": "cmd"}
+    note = measured.ct_lr_note(measured.Record(rows, meta))
+    assert "at 0.001, 5 of 30; at 0.0005, 0 of 30" in note and "`abc`" in note

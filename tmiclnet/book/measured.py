@@ -232,3 +232,23 @@ def ct_record_note(design: Record, shared: Record) -> str:
         "`data/measured/ct_shared_training.csv`). Which epoch this build's CT-only model kept, "
         "and what it reaches, follow the training below."
     )
+
+
+def ct_lr_note(rec: Record) -> str:
+    """The training page's note under the learning-rate table: how many folds' trainings died at
+    each rate, over both cohorts and every seed (Markdown, from the record itself).
+
+    Args:
+        rec: the `ct_lr` record (`python -m tmiclnet study ct-lr --record`).
+    """
+    rows = rec.rows.assign(rate=rec.rows["peak lr"].astype(float))
+    per_rate = rows.groupby("rate")[["collapsed folds", "folds"]].sum().sort_index(ascending=False)
+    counts = "; ".join(
+        f"at {rate:g}, {int(r['collapsed folds'])} of {int(r['folds'])}"
+        for rate, r in per_rate.iterrows()
+    )
+    return (
+        f"*{rec.meta['what']} Measured at commit `{rec.meta['commit']}` on {rec.meta['date']} "
+        f"(`{rec.meta['command']}`).*\n\n"
+        f"Folds whose training died, over both cohorts and both seeds: {counts}."
+    )

@@ -3,7 +3,9 @@ SEED]`: train the models under our protocol, the released one and each of its le
 `--labellings`, the cheap model on N labellings and --repeats repeats, the control too), and
 print the table. `python -m tmiclnet study fusion --cohort DIR --profile P`: the three fusion
 regimes on the synthetic cohort, each regime's oracle gain and measured gain with its corrected
-interval."""
+interval. `python -m tmiclnet study ct-lr --profile P [--lrs 1e-3,5e-4] [--seed-offsets 0,1]
+[--record]`: the CT-only model at each peak learning rate and training seed on the repeated
+cross-validation's folds of both cohorts, read on validation patients only."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import pandas as pd
 from tmiclnet.cli import options
 from tmiclnet.errors import OneLineParser, UsageError
 
-STUDIES = ("leakage", "fusion")
+STUDIES = ("leakage", "fusion", "ct-lr")
 
 
 def parse(argv: list[str]):
@@ -61,6 +63,13 @@ def parse(argv: list[str]):
     ap.add_argument("--retrain", action="store_true", help="train even when results exist")
     ap.add_argument(
         "--results", default="", help="fusion: results folder (default <cohort>/../results)"
+    )
+    ap.add_argument("--lrs", default="1e-3,5e-4", help="ct-lr: comma-separated peak rates")
+    ap.add_argument(
+        "--seed-offsets", default="0,1", help="ct-lr: comma-separated training seed offsets"
+    )
+    ap.add_argument(
+        "--record", action="store_true", help="ct-lr: write data/measured/ct_lr.csv and .json"
     )
     return ap.parse_args(argv)
 
@@ -206,7 +215,59 @@ def fusion(args) -> int:
     return 0
 
 
-RUNNERS = {"leakage": leakage, "fusion": fusion}  # one entry per study; STUDIES lists the names
+def _numbers(flag: str, spec: str, kind: type) -> list:
+    """A comma-separated option as numbers, or a one-line usage error naming it."""
+    try:
+        values = [kind(v) for v in spec.split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"{flag} {spec!r}: comma-separated {kind.__name__}s") from None
+    if not values or min(values) < 0:
+        raise UsageError(f"{flag} {spec!r}: give at least one, none negative")
+    return values
+
+
+def ct_lr(args) -> int:
+    """`study ct-lr`: the CT-only model per peak rate and seed on both cohorts, validation only."""
+    from tmiclnet.config import default_data_dir, setup
+    from tmiclnet.study import ct_lr as study
+
+    lrs = _numbers("--lrs", args.lrs, float)
+    if 0 in lrs:
+        raise UsageError(f"--lrs {args.lrs!r}: a learning rate is > 0")
+    offsets = _numbers("--seed-offsets", args.seed_offsets, int)
+    data_dir = Path(args.cohort).parent if args.cohort else default_data_dir(args.profile)
+    cohorts = [Path(args.cohort).name] if args.cohort else ["pbc", "synthetic"]
+    for name in cohorts:
+        if not (data_dir / name).is_dir():
+            raise UsageError(f"{data_dir / name}: no such cohort folder; run `make data` first")
+    run = setup(args.profile, data_dir, args.seed, options.device(args.device))
+    repeats = list(range(run.profile.cv_repeats))
+    rows = []
+    for name in cohorts:
+        for lr in lrs:
+            for offset in offsets:
+                study.train_variant(data_dir / name, run, lr, offset, repeats)
+                rows.append(study.validation_rows(data_dir, name, lr, offset, repeats))
+    table = pd.DataFrame(rows)
+    print(f"\nCT-only model, profile {args.profile}, {len(repeats)} repeats, validation patients:")
+    print(table.to_string(index=False))
+    if args.record:
+        import subprocess
+
+        from tmiclnet.book import measured
+
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=Path(__file__).parent)  # fmt: skip
+        command = (f"python -m tmiclnet study ct-lr --profile {args.profile} --lrs {args.lrs} "
+                   f"--seed-offsets {args.seed_offsets} --record")  # fmt: skip
+        path = measured.record("ct_lr", table, study.RECORD_WHAT, command,
+                               head.stdout.strip() or "unknown")  # fmt: skip
+        print(f"wrote {path}")
+    return 0
+
+
+# one entry per study; STUDIES lists the names
+RUNNERS = {"leakage": leakage, "fusion": fusion, "ct-lr": ct_lr}
 
 
 def main(argv: list[str] | None = None) -> int:

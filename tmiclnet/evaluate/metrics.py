@@ -98,6 +98,32 @@ def rank_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     return (ranks[:, :n1].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
+def auc_sampling_sd(
+    label: np.ndarray, prob: np.ndarray, n_boot: int = 2000, seed: int = 0
+) -> float:
+    """The sd of one test fold's AUC over resamples of its patients: the spread test sampling
+    alone gives a model with these predictions (its training held fixed).
+
+    It depends on the AUC itself (a ranking near chance varies more over the same patients than
+    a good one), so two models' fold sds compare as training noise only after each is set
+    against its own. Patients are resampled within each label, as in `bootstrap_auc_diff`.
+
+    Args:
+        label: 0/1 per test patient.
+        prob: the model's score per test patient.
+        n_boot: resamples.
+        seed: the resampling's seed.
+    """
+    label, prob = np.asarray(label, int), np.asarray(prob, float)
+    pos, neg = np.flatnonzero(label == 1), np.flatnonzero(label == 0)
+    if not len(pos) or not len(neg):
+        raise ValueError("the test split holds one class only; AUC is undefined")
+    rng = np.random.default_rng(seed)
+    ip = rng.choice(pos, size=(n_boot, len(pos)), replace=True)
+    ineg = rng.choice(neg, size=(n_boot, len(neg)), replace=True)
+    return float(np.std(rank_auc(prob[ip], prob[ineg]), ddof=1))
+
+
 def bootstrap_auc_diff(
     a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 2000, seed: int = 0, level: float = 0.95
 ) -> dict[str, float]:
