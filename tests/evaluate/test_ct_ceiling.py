@@ -80,4 +80,4 @@ def test_the_spread_is_read_against_what_sampling_gives_each_model():
     loud = ct_ceiling.reading(rep, {"ct_only": sd / 1.4, "logreg_image_fields": 0.030})
     assert "adds noise of its own" in ct_ceiling.sentence(loud)
     table = ct_ceiling.table([r])
-    assert table.loc["CT-only fold sd / its sampling sd", "pbc"] == "1.10"
+    assert table.loc["CT-only sd / sampling sd", "pbc"] == "1.10"

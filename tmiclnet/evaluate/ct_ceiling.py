@@ -170,9 +170,9 @@ def table(readings: list[CtReading]) -> pd.DataFrame:
             "ceiling − CT-only": f"{r.gap:+.3f} [{r.gap_low:+.3f}, {r.gap_high:+.3f}]",
             "share of ceiling": f"{r.share:.2f}",
             "fold sd ratio": f"{r.sd_ratio:.2f}",
-            "sd ratio from test sampling": f"{r.sampling_ratio:.2f}",
-            "CT-only fold sd / its sampling sd": f"{r.over_sampling:.2f}",
-            "ceiling fold sd / its sampling sd": f"{r.ceiling_over_sampling:.2f}",
+            "sampling sd ratio": f"{r.sampling_ratio:.2f}",
+            "CT-only sd / sampling sd": f"{r.over_sampling:.2f}",
+            "ceiling sd / sampling sd": f"{r.ceiling_over_sampling:.2f}",
             "test folds": str(r.folds),
         }
     return pd.DataFrame(cols)
