@@ -98,6 +98,16 @@ def rank_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     return (ranks[:, :n1].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
+def _label_resamples(
+    pos: np.ndarray, neg: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(positives, negatives) indices of `n_boot` resamples with replacement within each label,
+    shape (n_boot, len): every resample keeps the fold's size and class balance."""
+    ip = rng.choice(pos, size=(n_boot, len(pos)), replace=True)
+    ineg = rng.choice(neg, size=(n_boot, len(neg)), replace=True)
+    return ip, ineg
+
+
 def auc_sampling_sd(
     label: np.ndarray, prob: np.ndarray, n_boot: int = 2000, seed: int = 0
 ) -> float:
@@ -106,7 +116,8 @@ def auc_sampling_sd(
 
     It depends on the AUC itself (a ranking near chance varies more over the same patients than
     a good one), so two models' fold sds compare as training noise only after each is set
-    against its own. Patients are resampled within each label, as in `bootstrap_auc_diff`.
+    against its own. Patients are resampled within each label (`_label_resamples`), as in
+    `bootstrap_auc_diff`.
 
     Args:
         label: 0/1 per test patient.
@@ -118,9 +129,7 @@ def auc_sampling_sd(
     pos, neg = np.flatnonzero(label == 1), np.flatnonzero(label == 0)
     if not len(pos) or not len(neg):
         raise ValueError("the test split holds one class only; AUC is undefined")
-    rng = np.random.default_rng(seed)
-    ip = rng.choice(pos, size=(n_boot, len(pos)), replace=True)
-    ineg = rng.choice(neg, size=(n_boot, len(neg)), replace=True)
+    ip, ineg = _label_resamples(pos, neg, n_boot, np.random.default_rng(seed))
     return float(np.std(rank_auc(prob[ip], prob[ineg]), ddof=1))
 
 
@@ -148,8 +157,7 @@ def bootstrap_auc_diff(
         observed.append(
             rank_auc(pa[pos][None], pa[neg][None])[0] - rank_auc(pb[pos][None], pb[neg][None])[0]
         )
-        ip = rng.choice(pos, size=(n_boot, len(pos)), replace=True)
-        ineg = rng.choice(neg, size=(n_boot, len(neg)), replace=True)
+        ip, ineg = _label_resamples(pos, neg, n_boot, rng)
         reps.append(rank_auc(pa[ip], pa[ineg]) - rank_auc(pb[ip], pb[ineg]))
     reps = np.mean(reps, axis=0)
     lo, hi = np.quantile(reps, [(1 - level) / 2, 1 - (1 - level) / 2])
